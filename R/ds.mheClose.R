@@ -1,0 +1,14 @@
+#' End a dsMHE session
+#'
+#' Each site zeroizes its secret-key share now and forgets its party.
+#'
+#' @inheritParams ds.mheMean
+#' @returns `NULL`, invisibly.
+#' @family client functions
+#' @export
+ds.mheClose <- function(datasources = NULL) {
+  conns <- mhe_conns(datasources)
+  mhe_session_forget(names(conns))
+  mhe_aggregate(conns, call("mheCloseDS"))
+  invisible(NULL)
+}

@@ -1,0 +1,42 @@
+#' Pooled correlation and covariance matrices over DataSHIELD sites, encrypted
+#'
+#' Over the complete cases of the given columns at each site (the semantics
+#' of `ds.cor(type = "combine")`), in two encrypted rounds: the pooled means,
+#' then the pooled cross products of the columns centred at those means. A
+#' site with fewer than `nfilter.tab` complete cases (but some) refuses.
+#'
+#' @param x A data frame name (`"D"`, all its columns, which must be numeric)
+#'   or a character vector of variables (`c("D$a", "D$b")`).
+#' @inheritParams ds.mheMean
+#' @returns A list: `cor`, `cov` (matrices), `means` (named vector), `n`
+#'   (complete cases).
+#' @family client functions
+#' @export
+ds.mheCor <- function(x, datasources = NULL) {
+  conns <- mhe_conns(datasources)
+  ok <- is.character(x) && length(x) >= 1L && !anyNA(x) && !anyDuplicated(x)
+  if (!ok) {
+    mhe_abort("{.arg x} must be a data frame name or distinct variable names.", class = "input")
+  }
+  if (length(x) == 1L && !grepl("$", x, fixed = TRUE)) {
+    x <- mhe_check_variable(x)
+    found <- mhe_aggregate(conns, call("mheColnamesDS", x))
+    columns <- found[[1]]
+    if (!all(vapply(found, identical, TRUE, columns))) {
+      mhe_abort("The sites' data frames {.val {x}} have different columns.", class = "input")
+    }
+    x_arg <- x
+  } else {
+    for (v in x) mhe_check_variable(v, arg = "x")
+    columns <- sub("^[^$]*\\$", "", x)
+    x_arg <- paste(x, collapse = ",")
+  }
+  p <- length(columns)
+  first <- mhe_query(conns, "mheCorDS", list(x_arg, NULL))
+  n <- first[p + 1L]
+  means <- stats::setNames(first[seq_len(p)] / n, columns)
+  second <- mhe_query(conns, "mheCorDS", list(x_arg, mhe_dbl_encode(means)))
+  cross <- matrix(second[seq_len(p * p)], p, p, dimnames = list(columns, columns))
+  cov <- cross / (n - 1)
+  list(cor = stats::cov2cor(cov), cov = cov, means = means, n = mhe_count(n))
+}

@@ -1,0 +1,103 @@
+#' Pooled histogram over DataSHIELD sites, encrypted
+#'
+#' With a vector of `breaks`, each site encrypts its counts over them. With a
+#' number of cells, the breaks are chosen without disclosing any site's
+#' minimum or maximum:
+#'
+#' 1. the pooled mean and standard deviation (two encrypted rounds, as
+#'    [ds.mheVar()]);
+#' 2. a grid of 50 cells over mean +- k sd (k = 4, then 16, 64, ...) plus an
+#'    underflow and an overflow cell, where each site contributes only 0 or 1
+#'    per cell (whether it has any value there), widened while the pooled
+#'    underflow or overflow is nonzero. The analyst learns, per grid cell, how
+#'    many sites have data in it, never a count or an exact value;
+#' 3. `pretty()` breaks over the non-empty grid cells, about `breaks` cells.
+#'
+#' Then each site encrypts its counts over the breaks, setting each cell with
+#' `0 < count < nfilter.tab` to 0 as dsBase's `histogramDS2` does; the pooled
+#' number of suppressed cells is reported. Cells are right-closed with the
+#' lowest included, exactly as [graphics::hist()]. The breaks usually differ
+#' from `hist(x, breaks = 10)`, which uses the exact range of the data.
+#'
+#' @inheritParams ds.mheMean
+#' @param breaks One number (about how many cells) or a vector of break
+#'   points, used as given.
+#' @returns An object of class `histogram` (as `hist(plot = FALSE)`):
+#'   `breaks`, `counts`, `density`, `mids`, `xname`, `equidist`. `plot()`
+#'   draws it.
+#' @family client functions
+#' @export
+ds.mheHistogram <- function(x, breaks = 10, datasources = NULL) {
+  conns <- mhe_conns(datasources)
+  x <- mhe_check_variable(x)
+  ok <- is.numeric(breaks) && length(breaks) >= 1L && all(is.finite(breaks))
+  if (!ok || (length(breaks) == 1L && breaks < 1) ||
+      (length(breaks) > 1L && any(diff(breaks) <= 0)) || length(breaks) > 10001L) {
+    mhe_abort(
+      "{.arg breaks} must be a number of cells or increasing break points.",
+      class = "input"
+    )
+  }
+  if (length(breaks) == 1L) {
+    breaks <- mhe_histogram_breaks(conns, x, breaks)
+  }
+  v <- mhe_query(conns, "mheHistogramDS", list(x, mhe_dbl_encode(breaks), "counts"))
+  nb <- length(breaks) - 1L
+  outside <- v[1] + v[nb + 2L]
+  counts <- mhe_count(v[seq_len(nb) + 1L])
+  suppressed <- mhe_count(v[nb + 3L])
+  if (outside > 0) {
+    cli::cli_inform("{outside} value{?s} of {.val {x}} fell outside the breaks and {?is/are} not counted.")
+  }
+  if (suppressed > 0) {
+    cli::cli_inform(c(
+      "{suppressed} cell count{?s} below {.code nfilter.tab} {?was/were} set to 0 by the sites.",
+      i = "Pooled counts are therefore lower than the data's in some cells."
+    ), class = "dsMHE_message_suppressed")
+  }
+  d <- diff(breaks)
+  structure(
+    list(
+      breaks = breaks, counts = counts,
+      density = counts / (sum(counts) * d),
+      mids = 0.5 * (breaks[-1L] + breaks[-length(breaks)]),
+      xname = x,
+      equidist = diff(range(d)) < 1e-7 * mean(d)
+    ),
+    class = "histogram"
+  )
+}
+
+mhe_histogram_breaks <- function(conns, x, n, call = rlang::caller_env()) {
+  moments <- mhe_pooled_var(conns, "mheVarDS", x, call = call)
+  if (moments$n == 0) {
+    mhe_abort("{.val {x}} has no valid values at any site.", class = "input", call = call)
+  }
+  width <- if (is.finite(moments$var) && moments$var > 0) sqrt(moments$var) else max(abs(moments$mean), 1)
+  k <- 4
+  cells <- 50L
+  for (i in 1:12) {
+    grid <- seq(moments$mean - k * width, moments$mean + k * width, length.out = cells + 1L)
+    sites_with <- mhe_query(conns, "mheHistogramDS", list(x, mhe_dbl_encode(grid), "range"), call = call)
+    if (sites_with[1] == 0 && sites_with[cells + 2L] == 0) break
+    k <- k * 4
+  }
+  nonempty <- which(sites_with[seq_len(cells) + 1L] > 0)
+  if (!length(nonempty)) {
+    mhe_abort("Could not locate the values of {.val {x}}.", class = "input", call = call)
+  }
+  range <- c(grid[min(nonempty)], grid[max(nonempty) + 1L])
+  pretty(range, n = n)
+}
+
+# Pooled mean and variance by two encrypted rounds (`fun` is mheVarDS).
+mhe_pooled_var <- function(conns, fun, x, call = rlang::caller_env()) {
+  m <- mhe_query(conns, fun, list(x, NULL), call = call)
+  n <- m[2]
+  mean <- m[1] / n
+  if (n < 2) {
+    return(list(var = NA_real_, mean = mean, n = mhe_count(n)))
+  }
+  ss <- mhe_query(conns, fun, list(x, mhe_dbl_encode(mean)), call = call)
+  list(var = ss[1] / (n - 1), mean = mean, n = mhe_count(n))
+}

@@ -1,0 +1,109 @@
+#' Set up a dsMHE session over DataSHIELD sites
+#'
+#' The sites jointly generate a collective public key, each keeping its own
+#' secret-key share in its DataSHIELD session (symbol `mhe.party`):
+#'
+#' 1. each site creates its party (`mheInitDS()`) and publishes its signed
+#'    identity (`mheIdentityDS()`);
+#' 2. the analyst relays the roster of identities; each site checks it and
+#'    returns a signed key-generation share (`mheJoinDS()`);
+#' 3. each site receives the bundle of all shares, derives the collective key
+#'    and confirms its digest (`mheFinalizeDS()`); the digests must agree.
+#'
+#' Sites whose admin did not pin their peers (server option `mhe.peers`)
+#' accept any roster the analyst relays; setup then warns.
+#'
+#' @param datasources A list of DataSHIELD connections; `NULL` (default) finds
+#'   them with [DSI::datashield.connections_find()]. The connection names are
+#'   the site names.
+#' @param params Name of the parameter set (see the Rust crate's docs).
+#' @param threshold `NULL` (all sites needed to decrypt) or the number `t` of
+#'   sites that together can decrypt.
+#' @returns Invisibly, an object of class `mhe_session`: `session` (id),
+#'   `sites`, `params`, `threshold`, `fingerprints` (each site's verification
+#'   key, named by site), `key` (fingerprint of the collective public key) and
+#'   `pinned` (per site, whether its admin pinned its peers).
+#' @family client functions
+#' @export
+#' @examples
+#' \dontrun{
+#' session <- ds.mheSetup(conns)
+#' session
+#' }
+ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL) {
+  conns <- mhe_conns(datasources)
+  sites <- names(conns)
+  if (!is.character(params) || length(params) != 1L || !grepl(mhe_name_pattern, params)) {
+    mhe_abort("{.arg params} must be the name of a parameter set.", class = "input")
+  }
+  if (!is.null(threshold)) {
+    ok <- is.numeric(threshold) && length(threshold) == 1L && !is.na(threshold) &&
+      threshold == round(threshold) && threshold >= 1 && threshold <= length(sites)
+    if (!ok) {
+      mhe_abort(
+        "{.arg threshold} must be a whole number between 1 and {length(sites)}.",
+        class = "input"
+      )
+    }
+  }
+  threshold_arg <- if (is.null(threshold)) 0L else as.integer(threshold)
+  mhe_session_forget(sites)
+
+  session <- rs_call(rs_random_id())
+  mhe_assign(conns, "mhe.party", mhe_calls(conns, function(site) {
+    call("mheInitDS", session, params, site)
+  }))
+  identities <- mhe_aggregate(conns, call("mheIdentityDS"))
+  roster <- rs_call(rs_roster_build(unname(identities[sites])))
+
+  roster_arg <- mhe_send_blob(conns, roster)
+  joined <- mhe_aggregate(conns, mhe_calls(conns, function(site) {
+    call("mheJoinDS", roster_arg[[site]], threshold_arg)
+  }))
+  shares <- lapply(joined[sites], `[[`, "share")
+  pinned <- vapply(joined[sites], function(j) isTRUE(j$pinned), TRUE)
+
+  bundles <- lapply(sites, function(site) rs_call(rs_keygen_bundle(unname(shares), site)))
+  names(bundles) <- sites
+  bundle_arg <- mhe_send_blobs(conns, bundles)
+  confirmations <- mhe_aggregate(conns, mhe_calls(conns, function(site) {
+    call("mheFinalizeDS", bundle_arg[[site]])
+  }))
+  key <- rs_call(rs_confirmations_check(unname(confirmations[sites])))
+
+  info <- rs_call(rs_roster_info(roster))
+  fingerprints <- stats::setNames(as.character(info$fingerprint), info$site)[sites]
+  result <- structure(
+    list(
+      session = session, sites = sites, params = params,
+      threshold = if (is.null(threshold)) length(sites) else as.integer(threshold),
+      fingerprints = fingerprints, key = key, pinned = pinned
+    ),
+    class = "mhe_session"
+  )
+  mhe_session_set(result)
+  if (!all(pinned)) {
+    unpinned <- sites[!pinned]
+    cli::cli_warn(c(
+      "{cli::qty(length(unpinned))}Site{?s} {.val {unpinned}} did not pin {?its/their} peers.",
+      i = "Roster membership at {?that site/those sites} rests on trust in the analyst who relays it.",
+      i = "Site admins can pin the roster with the server option {.code mhe.peers}."
+    ), class = c("dsMHE_warning_unpinned", "dsMHE_warning"))
+  }
+  invisible(result)
+}
+
+#' @export
+print.mhe_session <- function(x, ...) {
+  cli::cli_text("{.cls mhe_session} {x$session}")
+  cli::cli_bullets(c(
+    "*" = "parameters: {.val {x$params}}",
+    "*" = "sites: {length(x$sites)} ({x$threshold} needed to decrypt)",
+    "*" = "collective key: {.field {x$key}}"
+  ))
+  for (site in x$sites) {
+    pin <- if (isTRUE(x$pinned[[site]])) "pinned" else "not pinned"
+    cli::cli_bullets(c(" " = "{.strong {site}}: {x$fingerprints[[site]]} ({pin})"))
+  }
+  invisible(x)
+}

@@ -1,0 +1,40 @@
+#' Encrypted contribution to a pooled table (server side)
+#'
+#' Counts of `rvar` (by `cvar`) over the given levels, `NA` excluded. Refuses
+#' when a nonzero cell count is below `nfilter.tab` (dsBase `tableDS` rule).
+#'
+#' @inheritParams mheMeanDS
+#' @param rvar,cvar Categorical variables; `cvar` may be `NULL`.
+#' @param rlevels,clevels Levels (from [mheLevelsDS()]), encoded by the
+#'   client: base64url of the UTF-8 levels, each prefixed with `.`, joined by
+#'   newlines.
+#' @returns A raw vector (signed contribution).
+#' @family server functions
+#' @export
+mheTableDS <- function(rvar, cvar = NULL, rlevels, clevels = NULL, query, sites) {
+  env <- parent.frame()
+  party <- srv_party(env)
+  site <- srv_site(party)
+  query <- srv_query(query, site)
+  sites <- srv_sites(sites, site)
+  rlevels <- srv_levels(rlevels, site, "rlevels")
+  if (!is.null(cvar)) {
+    clevels <- srv_levels(clevels, site, "clevels")
+  }
+  values <- local_table(env, site, rvar, cvar, rlevels, clevels)
+  variables <- paste(c(rvar, cvar), collapse = ",")
+  srv_contribute(party, site, query, "table", variables, sites, values)
+}
+
+srv_levels <- function(x, site, arg) {
+  srv_string(x, site, arg, mhe_b64_pattern, 1e5, "base64url text without padding")
+  raw <- rs_call(rs_b64_decode(x), site = site)
+  if (any(raw == as.raw(0L))) {
+    mhe_server_abort(site, paste0("`", arg, "` must not contain NUL bytes"))
+  }
+  levels <- mhe_levels_decode(x, site = site)
+  if (length(levels) > 1000L || anyDuplicated(levels)) {
+    mhe_server_abort(site, paste0("`", arg, "` must hold at most 1000 distinct levels"))
+  }
+  levels
+}

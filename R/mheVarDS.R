@@ -1,0 +1,23 @@
+#' Encrypted contribution to a pooled variance (server side)
+#'
+#' Two rounds: without `mean`, as [mheMeanDS()]; with the pooled `mean`, the
+#' sum of squared deviations of the valid values from it and their number.
+#'
+#' @inheritParams mheMeanDS
+#' @param mean `NULL` (first round) or the pooled mean as the hex of its
+#'   IEEE 754 bytes (16 hex digits), so that it travels exactly.
+#' @returns A raw vector (signed contribution).
+#' @family server functions
+#' @export
+mheVarDS <- function(x, mean = NULL, query, sites) {
+  env <- parent.frame()
+  party <- srv_party(env)
+  site <- srv_site(party)
+  query <- srv_query(query, site)
+  sites <- srv_sites(sites, site)
+  if (is.null(mean)) {
+    return(srv_contribute(party, site, query, "var-mean", x, sites, local_mean(x, env, site)))
+  }
+  mean <- srv_doubles(mean, site, "mean", n = 1L)
+  srv_contribute(party, site, query, "var-ss", x, sites, local_ss(x, env, site, mean))
+}

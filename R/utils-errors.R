@@ -1,0 +1,31 @@
+# Errors ---------------------------------------------------------------------
+#
+# Every error dsMHE raises has class `dsMHE_error`, plus a subclass naming the
+# kind of problem: `dsMHE_error_refused` (a site applied a rule), `_input` (an
+# argument is malformed), `_setup` (no session), `_server` (DataSHIELD errors
+# collected from the sites), `_crypto` (the Rust core failed).
+
+mhe_abort <- function(message, class = NULL, ..., call = rlang::caller_env(),
+                      .envir = parent.frame()) {
+  cli::cli_abort(
+    message,
+    class = c(if (!is.null(class)) paste0("dsMHE_error_", class), "dsMHE_error"),
+    ...,
+    call = call,
+    .envir = .envir
+  )
+}
+
+# A server-side error: one plain line, "<site>: <problem>", because DataSHIELD
+# servers pass only the message of an error on to the client.
+mhe_server_abort <- function(site, problem, class = "input") {
+  site <- site %||% "this site"
+  msg <- paste0(site, ": ", problem)
+  mhe_abort("{msg}", class = class, call = NULL)
+}
+
+mhe_refuse <- function(site, rule) {
+  mhe_server_abort(site, paste0("refused: ", rule), class = "refused")
+}
+
+`%||%` <- function(x, y) if (is.null(x)) y else x

@@ -1,0 +1,140 @@
+# Server side: the party, argument validation, variables ---------------------
+#
+# Every server function starts with `env <- parent.frame()`, the DataSHIELD
+# session's environment, where `mheInitDS()` left the party as `mhe.party` and
+# where the analyst's tables live. Nothing is kept in the package namespace:
+# DSLite runs every site (and the client) in one R process.
+
+srv_party <- function(env) {
+  party <- if (exists("mhe.party", envir = env, inherits = FALSE)) {
+    get("mhe.party", envir = env, inherits = FALSE)
+  }
+  if (!is.null(party) && typeof(party) != "externalptr") {
+    mhe_server_abort(NULL, "`mhe.party` is not a dsMHE party", class = "setup")
+  }
+  if (is.null(party)) {
+    mhe_server_abort(
+      NULL,
+      "this site has no dsMHE session: call `ds.mheSetup()` first",
+      class = "setup"
+    )
+  }
+  party
+}
+
+srv_site <- function(party) attr(party, "mhe_site", exact = TRUE) %||% "this site"
+
+srv_string <- function(x, site, arg, pattern = mhe_grammar, max_chars = 1e6,
+                       what = "a string of the transport alphabet") {
+  if (!is.character(x) || length(x) != 1L || is.na(x) || !nzchar(x)) {
+    mhe_server_abort(site, paste0("`", arg, "` must be a single non-empty string"))
+  }
+  if (nchar(x, type = "bytes") > max_chars) {
+    mhe_server_abort(site, paste0("`", arg, "` must have at most ", max_chars, " characters"))
+  }
+  if (!grepl(pattern, x, perl = TRUE)) {
+    mhe_server_abort(site, paste0("`", arg, "` must be ", what))
+  }
+  x
+}
+
+srv_count <- function(x, site, arg, min = 0L, max = 1e6) {
+  ok <- is.numeric(x) && length(x) == 1L && !is.na(x) && x == round(x) &&
+    x >= min && x <= max
+  if (!ok) {
+    mhe_server_abort(site, paste0("`", arg, "` must be a whole number between ", min, " and ", max))
+  }
+  as.integer(x)
+}
+
+srv_query <- function(query, site) {
+  srv_string(query, site, "query", mhe_id_pattern, 22L, "a query id (22 base64url characters)")
+}
+
+srv_sites <- function(sites, site) {
+  srv_string(sites, site, "sites", "^[A-Za-z0-9_.+-]+(,[A-Za-z0-9_.+-]+)*$", 1e5,
+             "site names separated by commas")
+  sites <- strsplit(sites, ",", fixed = TRUE)[[1]]
+  if (anyDuplicated(sites)) {
+    mhe_refuse(site, "the list of sites names a site twice")
+  }
+  if (!site %in% sites) {
+    mhe_refuse(site, "the list of sites does not include this site")
+  }
+  sites
+}
+
+# A blob argument: base64url text, or "buf:<name>" for a buffer filled by
+# mheUploadDS(). Returns the raw bytes.
+srv_blob <- function(party, x, site, arg) {
+  srv_string(x, site, arg, "^(buf:[A-Za-z0-9_.+-]+|[A-Za-z0-9_-]+)$", 1e6,
+             "base64url text without padding, or a buffer name")
+  if (startsWith(x, mhe_buffer_prefix)) {
+    name <- substring(x, nchar(mhe_buffer_prefix) + 1L)
+    return(rs_call(rs_party_buffer_take(party, name), site = site))
+  }
+  rs_call(rs_b64_decode(x), site = site)
+}
+
+srv_doubles <- function(x, site, arg, n = NULL) {
+  srv_string(x, site, arg, "^[0-9a-f]{16}(,[0-9a-f]{16})*$", 17e4,
+             "doubles as comma-separated hex")
+  value <- mhe_dbl_decode(x)
+  if (!is.null(n) && length(value) != n) {
+    mhe_server_abort(site, paste0("`", arg, "` must hold ", n, " number", if (n > 1) "s"))
+  }
+  if (!all(is.finite(value))) {
+    mhe_server_abort(site, paste0("`", arg, "` must hold finite numbers"))
+  }
+  value
+}
+
+# Variables -------------------------------------------------------------------
+
+mhe_variable_pattern <- "^[A-Za-z][A-Za-z0-9._]*(\\$[A-Za-z.][A-Za-z0-9._]*)?$"
+
+# Resolve "D" or "D$col" in the session, without evaluating any code.
+srv_object <- function(x, env, site, arg = "x") {
+  srv_string(x, site, arg, mhe_variable_pattern, 200L,
+             "a variable name such as `D$age`")
+  parts <- strsplit(x, "$", fixed = TRUE)[[1]]
+  if (startsWith(parts[1], "mhe.") ||
+      !exists(parts[1], envir = env, inherits = FALSE)) {
+    mhe_server_abort(site, paste0("object `", parts[1], "` does not exist"))
+  }
+  object <- get(parts[1], envir = env, inherits = FALSE)
+  if (length(parts) == 2L) {
+    if (!is.data.frame(object)) {
+      mhe_server_abort(site, paste0("`", parts[1], "` must be a data frame"))
+    }
+    if (!parts[2] %in% names(object)) {
+      mhe_server_abort(site, paste0("`", parts[1], "` has no column `", parts[2], "`"))
+    }
+    object <- object[[parts[2]]]
+  }
+  object
+}
+
+srv_numeric <- function(x, env, site, arg = "x") {
+  value <- srv_object(x, env, site, arg)
+  if (!is.numeric(value) || is.object(value)) {
+    mhe_server_abort(site, paste0("`", x, "` must be numeric, not ", srv_type(value)))
+  }
+  as.double(value)
+}
+
+srv_type <- function(x) {
+  if (is.factor(x)) return("a factor")
+  if (is.data.frame(x)) return("a data frame")
+  paste0("of type ", typeof(x))
+}
+
+srv_contribute <- function(party, site, query, kind, variables, sites, values) {
+  if (!all(is.finite(values))) {
+    mhe_server_abort(site, paste0(variables, " yields a value that is not finite"))
+  }
+  rs_call(
+    rs_party_contribute(party, query, kind, variables, sites, as.double(values)),
+    site = site
+  )
+}
