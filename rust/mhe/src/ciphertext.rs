@@ -1,0 +1,157 @@
+//! Ciphertexts, encryption under a public key, and the scaling that decodes them.
+
+use rayon::prelude::*;
+
+use crate::arith::{from_i64, mul_mod};
+use crate::encoding::Plaintext;
+use crate::keys::{PublicKey, SecretKey};
+use crate::params::Params;
+use crate::ring::{Form, Poly};
+use crate::sampling::{self, SecretRng};
+
+/// A BFV-style ciphertext `(c0, c1)` with `c0 + c1*s = Δm + e`, coefficient form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ciphertext {
+    pub(crate) c0: Poly,
+    pub(crate) c1: Poly,
+}
+
+impl Ciphertext {
+    /// The two polynomials.
+    pub fn polys(&self) -> (&Poly, &Poly) {
+        (&self.c0, &self.c1)
+    }
+
+    /// A ciphertext from its polynomials (both coefficient form).
+    pub fn from_polys(c0: Poly, c1: Poly) -> Ciphertext {
+        Ciphertext { c0, c1 }
+    }
+
+    /// Homomorphic addition: `self += other`.
+    pub fn add_assign(&mut self, other: &Ciphertext, params: &Params) {
+        self.c0.add_assign(&other.c0, params);
+        self.c1.add_assign(&other.c1, params);
+    }
+
+    /// Homomorphic subtraction: `self -= other`.
+    pub fn sub_assign(&mut self, other: &Ciphertext, params: &Params) {
+        self.c0.sub_assign(&other.c0, params);
+        self.c1.sub_assign(&other.c1, params);
+    }
+
+    /// Multiplication by a plaintext integer constant `k` (noise grows by `|k|`).
+    pub fn mul_scalar_assign(&mut self, k: i64, params: &Params) {
+        for limb_poly in [&mut self.c0, &mut self.c1] {
+            let residues: Vec<u64> = params.moduli().map(|q| from_i64(k, q)).collect();
+            limb_poly.mul_rns_scalar_assign(&residues, params);
+        }
+    }
+}
+
+/// Encrypts `pt` under the public key `pk`: `(p0*u + e0 + Δm, p1*u + e1)` with ternary
+/// `u` and Gaussian `e0, e1` (Mouchet et al., PETS 2021, Enc).
+pub fn encrypt(params: &Params, pk: &PublicKey, pt: &Plaintext, rng: &mut SecretRng) -> Ciphertext {
+    let n = params.n();
+    let u = sampling::small_poly_ntt(params, &sampling::ternary(rng, n));
+    let e0 = Poly::from_signed(params, &sampling::gaussian(rng, n));
+    let e1 = Poly::from_signed(params, &sampling::gaussian(rng, n));
+    let mut c0 = pk.p0.clone();
+    c0.mul_assign_ntt(&u, params);
+    c0.to_coeff(params);
+    c0.add_assign(&e0, params);
+    c0.add_assign(&scaled_plaintext(params, pt), params);
+    let mut c1 = pk.p1.clone();
+    c1.mul_assign_ntt(&u, params);
+    c1.to_coeff(params);
+    c1.add_assign(&e1, params);
+    Ciphertext { c0, c1 }
+}
+
+/// `Δ*m` with `Δ = floor(Q/t)`, as an RNS polynomial.
+pub(crate) fn scaled_plaintext(params: &Params, pt: &Plaintext) -> Poly {
+    let mut p = Poly::zero(params, Form::Coeff);
+    p.rows_mut()
+        .zip(params.limbs.iter())
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .for_each(|(row, limb)| {
+            let q = u128::from(limb.q);
+            row.iter_mut().zip(pt.coeffs()).for_each(|(c, &m)| {
+                #[expect(clippy::cast_possible_truncation, reason = "remainder below q")]
+                let m_mod_q = (m % q) as u64;
+                *c = mul_mod(limb.delta, m_mod_q, limb.q);
+            });
+        });
+    p
+}
+
+/// Decrypts with a full secret: `round(t/Q * (c0 + c1*s)) mod t`.
+pub fn decrypt(params: &Params, sk: &SecretKey, ct: &Ciphertext) -> Plaintext {
+    let mut x = ct.c1.clone();
+    x.to_ntt(params);
+    x.mul_assign_ntt(&sk.s, params);
+    x.to_coeff(params);
+    x.add_assign(&ct.c0, params);
+    scale_and_round(params, &x)
+}
+
+/// `round(t/Q * x) mod t` for `x` given in RNS form, without multi-precision
+/// arithmetic: with `y_i = x_i * (Q/q_i)^-1 mod q_i`, `t*x/Q = Σ y_i * t/q_i mod t`,
+/// and `t/q_i` is kept as an integer part plus 128 fractional bits.
+pub fn scale_and_round(params: &Params, x: &Poly) -> Plaintext {
+    let n = params.n();
+    let mask = params.plain_mask();
+    let rows: Vec<&[u64]> = x.rows().collect();
+    let coeffs: Vec<u128> = (0..n)
+        .into_par_iter()
+        .map(|j| {
+            let mut int = 0u128;
+            let mut frac = 0u128; // units of 2^-64
+            for (row, limb) in rows.iter().zip(&params.limbs) {
+                let xj = row.get(j).copied().unwrap_or(0);
+                let y = mul_mod(xj, limb.qhat_inv, limb.q);
+                int = int.wrapping_add(u128::from(y).wrapping_mul(limb.t_over_q_int));
+                frac += u128::from(y) * u128::from(limb.t_over_q_frac_hi)
+                    + ((u128::from(y) * u128::from(limb.t_over_q_frac_lo)) >> 64);
+            }
+            let rounded = (frac + (1u128 << 63)) >> 64;
+            int.wrapping_add(rounded) & mask
+        })
+        .collect();
+    Plaintext::from_coeffs(params, coeffs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encryption_decrypts_with_the_secret() {
+        for params in [Params::toy(), Params::by_name("default").unwrap()] {
+            let mut rng = SecretRng::from_seed_insecure([5; 32]);
+            let (sk, pk) = PublicKey::generate_pair(&params, &mut rng).unwrap();
+            let coeffs: Vec<u128> = (0..params.n() as u128).map(|i| (i * 7919) & params.plain_mask()).collect();
+            let pt = Plaintext::from_coeffs(&params, coeffs);
+            let ct = encrypt(&params, &pk, &pt, &mut rng);
+            assert_eq!(decrypt(&params, &sk, &ct), pt);
+        }
+    }
+
+    #[test]
+    fn addition_and_scalar_multiplication_are_homomorphic() {
+        let params = Params::by_name("large").unwrap();
+        let mut rng = SecretRng::from_seed_insecure([6; 32]);
+        let (sk, pk) = PublicKey::generate_pair(&params, &mut rng).unwrap();
+        let a = Plaintext::from_coeffs(&params, (0..params.n() as u128).map(|i| i * i).collect());
+        let b = Plaintext::from_coeffs(&params, (0..params.n() as u128).map(|i| (1u128 << 79) - i).collect());
+        let mut ct = encrypt(&params, &pk, &a, &mut rng);
+        ct.add_assign(&encrypt(&params, &pk, &b, &mut rng), &params);
+        ct.mul_scalar_assign(3, &params);
+        let mut expected = a.clone();
+        expected.add_assign(&b, &params);
+        let e2 = expected.clone();
+        expected.add_assign(&e2, &params);
+        expected.add_assign(&e2, &params);
+        assert_eq!(decrypt(&params, &sk, &ct), expected);
+    }
+}

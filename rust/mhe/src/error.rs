@@ -1,0 +1,71 @@
+//! The one error type of the crate.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in `mhe`, from a malformed blob to a refused request.
+///
+/// Messages are written for the person who will read them in an R session: they say
+/// what is wrong, never any secret. A failed signature says only that it failed.
+#[non_exhaustive]
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A parameter-set name or id that this version does not know.
+    #[error("unknown parameter set '{0}'")]
+    UnknownParams(String),
+    /// Two objects built for different parameter sets met.
+    #[error("parameter set mismatch: expected id {expected}, found id {found}")]
+    ParameterMismatch {
+        /// The id this operation works with.
+        expected: u16,
+        /// The id the input carries.
+        found: u16,
+    },
+    /// A blob belongs to another session.
+    #[error("blob belongs to another session")]
+    SessionMismatch,
+    /// A blob ended before a field was complete.
+    #[error("truncated blob: {field} needs {needed} bytes, {got} left")]
+    Truncated {
+        /// The field being read.
+        field: &'static str,
+        /// Bytes the field needs.
+        needed: usize,
+        /// Bytes that were left.
+        got: usize,
+    },
+    /// A blob whose bytes do not form a valid object.
+    #[error("malformed blob: {0}")]
+    Malformed(String),
+    /// A blob of a wire-format version this build cannot read.
+    #[error("unsupported wire-format version {0}")]
+    Version(u8),
+    /// A blob of one kind given where another was expected.
+    #[error("wrong blob kind: expected {expected}, found {found}")]
+    WrongKind {
+        /// Kind expected.
+        expected: &'static str,
+        /// Kind found.
+        found: &'static str,
+    },
+    /// A value that cannot be encoded without wrapping around.
+    #[error("value out of range: {0}")]
+    OutOfRange(String),
+    /// A signature that does not verify.
+    #[error("signature verification failed")]
+    BadSignature,
+    /// A sealed message that does not open (wrong key or tampered).
+    #[error("sealed message could not be opened")]
+    BadSeal,
+    /// A request that the security policy refuses.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// An argument that does not make sense.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed")]
+    Randomness,
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = core::result::Result<T, Error>;

@@ -1,0 +1,275 @@
+//! Randomness: the OS-seeded generator for secrets, the distributions RLWE needs, and
+//! the common reference string from which public random polynomials are expanded.
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::params::Params;
+use crate::ring::{Form, Poly};
+
+/// Standard deviation of the RLWE error distribution.
+pub const SIGMA: f64 = 3.2;
+/// Errors are cut at about 6 sigma.
+pub const GAUSSIAN_BOUND: i64 = 19;
+
+/// 32 fresh bytes from the operating system.
+///
+/// # Errors
+/// [`Error::Randomness`] if the OS generator fails.
+pub fn os_seed() -> Result<Zeroizing<[u8; 32]>> {
+    let mut seed = Zeroizing::new([0u8; 32]);
+    getrandom::fill(seed.as_mut()).map_err(|_| Error::Randomness)?;
+    Ok(seed)
+}
+
+/// A generator for secret material: ChaCha20 seeded from the OS CSPRNG.
+pub struct SecretRng(ChaCha20Rng);
+
+impl std::fmt::Debug for SecretRng {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretRng").finish_non_exhaustive()
+    }
+}
+
+impl SecretRng {
+    /// A generator seeded from the operating system.
+    ///
+    /// # Errors
+    /// [`Error::Randomness`] if the OS generator fails.
+    pub fn from_os() -> Result<SecretRng> {
+        Ok(SecretRng(ChaCha20Rng::from_seed(*os_seed()?)))
+    }
+
+    /// A deterministic generator, for tests and known-answer vectors only.
+    #[doc(hidden)]
+    pub fn from_seed_insecure(seed: [u8; 32]) -> SecretRng {
+        SecretRng(ChaCha20Rng::from_seed(seed))
+    }
+
+    pub(crate) fn inner(&mut self) -> &mut ChaCha20Rng {
+        &mut self.0
+    }
+
+    /// 32 bytes for a key.
+    pub fn bytes32(&mut self) -> Zeroizing<[u8; 32]> {
+        let mut b = Zeroizing::new([0u8; 32]);
+        self.0.fill_bytes(b.as_mut());
+        b
+    }
+}
+
+/// Cumulative distribution of |x| for the rounded Gaussian of [`SIGMA`], scaled to 2^63:
+/// `cdt[k] = P(|x| <= k) * 2^63`.
+fn gaussian_cdt() -> &'static [u64; GAUSSIAN_BOUND as usize + 1] {
+    static CDT: std::sync::OnceLock<[u64; GAUSSIAN_BOUND as usize + 1]> = std::sync::OnceLock::new();
+    CDT.get_or_init(|| {
+        let rho = |k: f64| (-k * k / (2.0 * SIGMA * SIGMA)).exp();
+        let total: f64 = rho(0.0) + 2.0 * (1..=GAUSSIAN_BOUND).map(|k| rho(k as f64)).sum::<f64>();
+        let mut cdt = [0u64; GAUSSIAN_BOUND as usize + 1];
+        let mut acc = 0.0;
+        for (k, slot) in cdt.iter_mut().enumerate() {
+            let w = if k == 0 { 1.0 } else { 2.0 };
+            acc += w * rho(k as f64) / total;
+            #[expect(clippy::cast_possible_truncation, reason = "acc <= 1, scaled to 2^63")]
+            let v = (acc.min(1.0) * 9_223_372_036_854_775_808.0) as u64;
+            *slot = v;
+        }
+        if let Some(last) = cdt.last_mut() {
+            *last = u64::MAX;
+        }
+        cdt
+    })
+}
+
+/// One sample of the rounded Gaussian, in constant time over the table.
+fn gaussian_one(rng: &mut ChaCha20Rng) -> i64 {
+    let r = rng.next_u64();
+    let u = r >> 1;
+    let negative = r & 1;
+    let mut k = 0i64;
+    for &c in gaussian_cdt() {
+        k += i64::from(u >= c);
+    }
+    let k = k.min(GAUSSIAN_BOUND);
+    let sign = 1 - 2 * i64::from(negative == 1 && k != 0);
+    sign * k
+}
+
+/// Coefficients of a ternary secret: uniform over {-1, 0, 1}.
+pub fn ternary(rng: &mut SecretRng, n: usize) -> Zeroizing<Vec<i64>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(n));
+    while out.len() < n {
+        let mut buf = [0u8; 64];
+        rng.0.fill_bytes(&mut buf);
+        for b in buf {
+            // 255 would bias the residue mod 3.
+            if b < 255 && out.len() < n {
+                out.push(i64::from(b % 3) - 1);
+            }
+        }
+    }
+    out
+}
+
+/// Coefficients of an RLWE error: rounded Gaussian, sigma [`SIGMA`], cut at
+/// [`GAUSSIAN_BOUND`].
+pub fn gaussian(rng: &mut SecretRng, n: usize) -> Zeroizing<Vec<i64>> {
+    Zeroizing::new((0..n).map(|_| gaussian_one(&mut rng.0)).collect())
+}
+
+/// Coefficients uniform over `[-2^bits, 2^bits)`: smudging (flooding) noise.
+///
+/// `bits` is at most 120.
+pub fn flooding(rng: &mut SecretRng, n: usize, bits: u32) -> Zeroizing<Vec<i128>> {
+    let bits = bits.min(120);
+    let mask = (1u128 << (bits + 1)) - 1;
+    let offset = 1i128 << bits;
+    let v = (0..n)
+        .map(|_| {
+            let r = (u128::from(rng.0.next_u64()) << 64) | u128::from(rng.0.next_u64());
+            #[expect(clippy::cast_possible_wrap, reason = "masked to at most 121 bits")]
+            let u = (r & mask) as i128;
+            u - offset
+        })
+        .collect();
+    Zeroizing::new(v)
+}
+
+/// A polynomial with the given small signed coefficients, in NTT form.
+pub(crate) fn small_poly_ntt(params: &Params, coeffs: &[i64]) -> Poly {
+    let mut p = Poly::from_signed(params, coeffs);
+    p.to_ntt(params);
+    p
+}
+
+/// Flooding noise of half-width `2^bits` as a coefficient-form polynomial.
+pub(crate) fn flooding_poly(params: &Params, rng: &mut SecretRng, bits: u32) -> Poly {
+    Poly::from_signed_wide(params, &flooding(rng, params.n(), bits))
+}
+
+/// A polynomial uniform over R_Q, drawn from `rng`, in coefficient form.
+pub(crate) fn uniform_poly(params: &Params, rng: &mut ChaCha20Rng) -> Poly {
+    let n = params.n();
+    let mut residues = Vec::with_capacity(n * params.num_limbs());
+    for q in params.moduli() {
+        let mask = u64::MAX >> q.leading_zeros();
+        let mut filled = 0;
+        while filled < n {
+            let v = rng.next_u64() & mask;
+            if v < q {
+                residues.push(v);
+                filled += 1;
+            }
+        }
+    }
+    Poly::from_residues(params, residues, Form::Coeff).unwrap_or_else(|| Poly::zero(params, Form::Coeff))
+}
+
+/// The common reference string: a public 32-byte seed from which every party expands
+/// the same public random polynomials (CRPs). Each use draws under its own label, so
+/// two protocols never share a polynomial.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Crs {
+    seed: [u8; 32],
+}
+
+impl std::fmt::Debug for Crs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crs").finish_non_exhaustive()
+    }
+}
+
+impl Crs {
+    /// The CRS of this seed.
+    pub fn from_seed(seed: [u8; 32]) -> Crs {
+        Crs { seed }
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> &[u8; 32] {
+        &self.seed
+    }
+
+    /// A deterministic stream for `label`: ChaCha20 keyed by SHA-256 of the seed and
+    /// the label.
+    pub(crate) fn stream(&self, label: &[u8]) -> ChaCha20Rng {
+        ChaCha20Rng::from_seed(derive_key(b"mhe/crs/v1", &self.seed, label))
+    }
+
+    /// The uniform polynomial of R_Q that this CRS assigns to `label`, in coefficient
+    /// form.
+    pub fn uniform_poly(&self, params: &Params, label: &[u8]) -> Poly {
+        uniform_poly(params, &mut self.stream(label))
+    }
+}
+
+/// SHA-256(domain || len(key) || key || len(context) || context): a 32-byte key
+/// separated by domain and context.
+pub(crate) fn derive_key(domain: &[u8], key: &[u8], context: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(domain);
+    h.update((key.len() as u64).to_le_bytes());
+    h.update(key);
+    h.update((context.len() as u64).to_le_bytes());
+    h.update(context);
+    h.finalize().into()
+}
+
+/// A ChaCha20 stream keyed by a secret `key` and a public `context`: pseudorandom to
+/// anyone who does not know the key.
+pub(crate) fn prf_stream(key: &[u8; 32], context: &[u8]) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed(derive_key(b"mhe/prf/v1", key, context))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ternary_is_balanced() {
+        let mut rng = SecretRng::from_seed_insecure([1; 32]);
+        let t = ternary(&mut rng, 30_000);
+        for v in [-1, 0, 1] {
+            let c = t.iter().filter(|&&x| x == v).count();
+            assert!((9_400..10_600).contains(&c), "{v}: {c}");
+        }
+    }
+
+    #[test]
+    fn gaussian_has_the_right_spread() {
+        let mut rng = SecretRng::from_seed_insecure([2; 32]);
+        let g = gaussian(&mut rng, 200_000);
+        let mean = g.iter().sum::<i64>() as f64 / g.len() as f64;
+        let var = g.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / g.len() as f64;
+        assert!(mean.abs() < 0.05, "mean {mean}");
+        // The rounded Gaussian has variance sigma^2 + 1/12.
+        assert!((var.sqrt() - SIGMA).abs() < 0.05, "sd {}", var.sqrt());
+        assert!(g.iter().all(|x| x.abs() <= GAUSSIAN_BOUND));
+    }
+
+    #[test]
+    fn flooding_is_uniform_over_its_range() {
+        let mut rng = SecretRng::from_seed_insecure([3; 32]);
+        let bits = 70;
+        let f = flooding(&mut rng, 100_000, bits);
+        let w = (1i128 << bits) as f64;
+        assert!(f.iter().all(|&x| x >= -(1i128 << bits) && x < (1i128 << bits)));
+        let mean = f.iter().map(|&x| x as f64 / w).sum::<f64>() / f.len() as f64;
+        let var = f.iter().map(|&x| (x as f64 / w).powi(2)).sum::<f64>() / f.len() as f64;
+        // Uniform on [-1, 1): mean 0, variance 1/3.
+        assert!(mean.abs() < 0.01, "{mean}");
+        assert!((var - 1.0 / 3.0).abs() < 0.01, "{var}");
+    }
+
+    #[test]
+    fn crs_is_deterministic_and_label_separated() {
+        let params = Params::toy();
+        let crs = Crs::from_seed([9; 32]);
+        assert_eq!(crs.uniform_poly(&params, b"a"), crs.uniform_poly(&params, b"a"));
+        assert_ne!(crs.uniform_poly(&params, b"a"), crs.uniform_poly(&params, b"b"));
+        assert_ne!(crs.uniform_poly(&params, b"a"), Crs::from_seed([8; 32]).uniform_poly(&params, b"a"));
+    }
+}
