@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Tests ./configure through a real installation of the source tarball:
+#  1. with no cargo anywhere (not on the PATH, not in ~/.cargo/bin), installation
+#     stops at configure with the message to the server administrator;
+#  2. with a Rust older than Cargo.toml's rust-version, the same, naming the version.
+# Usage: bash tools/test-configure.sh dsMHE_<version>.tar.gz
+set -euo pipefail
+
+tarball="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/lib" "$work/home" "$work/shadow"
+r_bin="$(dirname "$(command -v R)")"
+
+# A PATH without cargo or rustc: directories that hold them are replaced by a
+# shadow directory with links to everything else in them.
+new_path=""
+i=0
+IFS=: read -r -a dirs <<<"$PATH"
+for dir in "${dirs[@]}"; do
+  [ -d "$dir" ] || continue
+  if [ -e "$dir/cargo" ] || [ -e "$dir/rustc" ]; then
+    i=$((i + 1))
+    mkdir -p "$work/shadow/$i"
+    for f in "$dir"/*; do
+      case "$(basename "$f")" in cargo* | rustc* | rustup*) continue ;; esac
+      ln -s "$f" "$work/shadow/$i/"
+    done
+    dir="$work/shadow/$i"
+  fi
+  new_path="${new_path:+$new_path:}$dir"
+done
+
+fail() { echo "test-configure: FAIL: $*" >&2; exit 1; }
+
+# install_with PATH: runs R CMD INSTALL with an empty HOME, no CARGO_HOME; prints the log
+install_with() {
+  env -u CARGO_HOME -u RUSTUP_HOME HOME="$work/home" PATH="$1" \
+    "$r_bin/R" CMD INSTALL --no-test-load -l "$work/lib" "$tarball" >"$work/log" 2>&1 &&
+    return 0
+  return 1
+}
+
+echo "test-configure: 1. no cargo on the PATH nor in ~/.cargo/bin"
+if env PATH="$new_path" HOME="$work/home" sh -c 'command -v cargo' >/dev/null 2>&1; then
+  fail "could not hide cargo from the PATH"
+fi
+if install_with "$new_path"; then
+  cat "$work/log"; fail "installation succeeded without cargo"
+fi
+grep -q "dsMHE cannot be installed: cargo (Rust's package manager) was not found" "$work/log" ||
+  { cat "$work/log"; fail "no administrator message"; }
+grep -q "To the server administrator" "$work/log" && grep -q "Debian / Ubuntu" "$work/log" &&
+  grep -q "RHEL" "$work/log" && grep -q "rustup" "$work/log" ||
+  { cat "$work/log"; fail "administrator message incomplete"; }
+grep -q "ERROR: configuration failed for package" "$work/log" ||
+  { cat "$work/log"; fail "installation did not stop at configure"; }
+[ ! -e "$work/lib/dsMHE" ] || fail "a package was installed"
+sed -n '/^----/,/^----/p' "$work/log" | head -n 4
+
+echo "test-configure: 2. a Rust toolchain older than the minimum"
+mkdir -p "$work/old"
+for tool in cargo rustc; do
+  printf '#!/bin/sh\necho "%s 1.75.0 (82e1608df 2023-12-21)"\n' "$tool" >"$work/old/$tool"
+  chmod +x "$work/old/$tool"
+done
+if install_with "$work/old:$new_path"; then
+  cat "$work/log"; fail "installation succeeded with rustc 1.75"
+fi
+grep -q "dsMHE cannot be installed: rustc 1.75.0 (.*) is older than 1\.[0-9]*\." "$work/log" ||
+  { cat "$work/log"; fail "no message about the old rustc"; }
+grep "dsMHE cannot be installed" "$work/log"
+
+echo "test-configure: OK"
