@@ -22,15 +22,20 @@
 #![forbid(unsafe_code)]
 
 mod arith;
+pub mod analyst;
 pub mod ciphertext;
 pub mod encoding;
 pub mod error;
+pub mod identity;
 pub mod keys;
+pub mod messages;
 pub mod noise;
 pub mod params;
 pub mod protocols;
 pub mod ring;
 pub mod sampling;
+pub mod site;
+pub mod wire;
 
 pub use error::{Error, Result};
 pub use params::Params;

@@ -56,6 +56,11 @@ impl DecryptionLedger {
         Ok(d)
     }
 
+    /// Whether a share for `c1` was already produced.
+    pub fn contains(&self, c1: &Poly) -> bool {
+        self.seen.contains(&poly_digest(c1))
+    }
+
     /// Number of ciphertexts recorded.
     pub fn len(&self) -> usize {
         self.seen.len()
