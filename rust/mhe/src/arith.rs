@@ -59,6 +59,7 @@ pub(crate) fn from_i128(x: i128, q: u64) -> u64 {
     x.rem_euclid(i128::from(q)) as u64
 }
 
+#[cfg(test)]
 /// The centred representative of `x mod q`, in `(-q/2, q/2]`.
 #[inline]
 pub(crate) fn centred(x: u64, q: u64) -> i64 {

@@ -1,0 +1,272 @@
+//! R bindings (extendr) for the `mhe` crate: R values in, `mhe` calls, R values out.
+//!
+//! Every function returns `Result<_, String>`; with extendr's `result_condition`
+//! feature an `Err` reaches R as an object of class `extendr_error` whose `$value` is the
+//! message, and the R wrapper `rs_call()` raises it as a classed R error. Nothing here
+//! panics on input from R. The functions are listed with their contracts in `API.md`.
+
+// extendr generates an undocumented C-callable wrapper for every exported function.
+#![allow(missing_docs)]
+
+use extendr_api::prelude::*;
+use mhe::site::Site;
+
+mod b64;
+
+type R<T> = std::result::Result<T, String>;
+
+fn err(e: mhe::Error) -> String {
+    e.to_string()
+}
+
+fn raw(bytes: &[u8]) -> Robj {
+    Raw::from_bytes(bytes).into()
+}
+
+fn id16(s: &str, what: &str) -> R<[u8; 16]> {
+    let bytes = b64::decode(s).map_err(|e| format!("{what}: {e}"))?;
+    <[u8; 16]>::try_from(bytes.as_slice()).map_err(|_| format!("{what} must be 16 bytes (22 base64url characters)"))
+}
+
+fn raw_list(list: &List, what: &str) -> R<Vec<Vec<u8>>> {
+    list.values()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_raw_slice()
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| format!("{what} {} is not a raw vector", i + 1))
+        })
+        .collect()
+}
+
+fn slices(v: &[Vec<u8>]) -> Vec<&[u8]> {
+    v.iter().map(Vec::as_slice).collect()
+}
+
+fn strings(s: &Strings) -> Vec<String> {
+    s.iter().filter(|x| !x.is_na()).map(|x| x.to_string()).collect()
+}
+
+fn party(robj: &Robj) -> R<ExternalPtr<Site>> {
+    ExternalPtr::<Site>::try_from(robj).map_err(|_| "not a dsMHE party (call ds.mheSetup() first)".to_owned())
+}
+
+fn count(x: i32, what: &str) -> R<usize> {
+    usize::try_from(x).map_err(|_| format!("{what} must be a non-negative integer"))
+}
+
+/// Sixteen random bytes from the OS, base64url without padding: a session or query id.
+#[extendr]
+fn rs_random_id() -> R<String> {
+    let seed = mhe::sampling::os_seed().map_err(err)?;
+    Ok(b64::encode(seed.get(..16).unwrap_or(&[])))
+}
+
+/// A parameter set's description.
+#[extendr]
+fn rs_params_info(params: &str) -> R<List> {
+    let p = mhe::Params::by_name(params).map_err(err)?;
+    Ok(list!(
+        name = p.name(),
+        id = i32::from(p.id()),
+        n = i32::try_from(p.n()).unwrap_or(i32::MAX),
+        log_q = p.log_q(),
+        values_per_ciphertext = i32::try_from(p.values_per_ciphertext()).unwrap_or(i32::MAX),
+        max_parties = i32::try_from(mhe::params::MAX_PARTIES).unwrap_or(i32::MAX),
+        frac_bits = i32::try_from(mhe::encoding::FRAC_BITS).unwrap_or(i32::MAX),
+        flooding_bits = i32::try_from(p.flooding_bits()).unwrap_or(i32::MAX),
+        margin_bits = mhe::noise::correctness_margin_bits(&p),
+        ciphertext_bytes = i32::try_from(2 * mhe::wire::poly_bytes(&p)).unwrap_or(i32::MAX)
+    ))
+}
+
+/// A new site (party) with fresh keys.
+#[extendr]
+fn rs_party_new(site: &str, session: &str, params: &str) -> R<Robj> {
+    let session = id16(session, "session id")?;
+    let s = Site::new(site, session, params).map_err(err)?;
+    Ok(ExternalPtr::new(s).into())
+}
+
+/// The party's signed identity blob.
+#[extendr]
+fn rs_party_identity(party: Robj) -> R<Robj> {
+    Ok(raw(&self::party(&party)?.identity().map_err(err)?))
+}
+
+/// Fingerprint of the party's verification key.
+#[extendr]
+fn rs_party_fingerprint(party: Robj) -> R<String> {
+    self::party(&party)?.fingerprint().map_err(err)
+}
+
+/// Checks the roster and returns the signed key-generation share.
+#[extendr]
+fn rs_party_join(party: Robj, roster: &[u8], threshold: i32, min_parties: i32, pinned: Strings) -> R<Robj> {
+    let mut p = self::party(&party)?;
+    let blob = p
+        .join(roster, count(threshold, "threshold")?, count(min_parties, "min_parties")?, &strings(&pinned))
+        .map_err(err)?;
+    Ok(raw(&blob))
+}
+
+/// Finishes key generation from the bundle; returns the signed confirmation.
+#[extendr]
+fn rs_party_finalize(party: Robj, bundle: &[u8]) -> R<Robj> {
+    let mut p = self::party(&party)?;
+    Ok(raw(&p.finalize(bundle).map_err(err)?))
+}
+
+/// Encrypts and signs the party's contribution to a query.
+#[extendr]
+fn rs_party_contribute(party: Robj, query: &str, kind: &str, variables: &str, sites: Strings, values: &[f64]) -> R<Robj> {
+    let q = id16(query, "query id")?;
+    let mut p = self::party(&party)?;
+    Ok(raw(&p.contribute(q, kind, variables, &strings(&sites), values).map_err(err)?))
+}
+
+/// Checks a decryption request and returns the party's decryption share.
+#[extendr]
+fn rs_party_decrypt(party: Robj, request: &[u8]) -> R<Robj> {
+    let mut p = self::party(&party)?;
+    Ok(raw(&p.decrypt(request).map_err(err)?))
+}
+
+/// The party's audit log as a list of equal-length columns.
+#[extendr]
+fn rs_party_audit(party: Robj) -> R<List> {
+    let p = self::party(&party)?;
+    let a = p.audit();
+    let col = |f: &dyn Fn(&mhe::site::AuditEntry) -> String| -> Robj {
+        a.iter().map(f).collect::<Vec<String>>().into_robj()
+    };
+    let time: Vec<f64> = a.iter().map(|e| e.time).collect();
+    Ok(list!(
+        time = time,
+        query = col(&|e| e.query.clone()),
+        kind = col(&|e| e.kind.clone()),
+        variables = col(&|e| e.variables.clone()),
+        sites = col(&|e| e.sites.clone()),
+        decryptors = col(&|e| e.decryptors.clone()),
+        digest = col(&|e| e.digest.clone())
+    ))
+}
+
+/// Appends a base64url chunk to the party's named upload buffer.
+#[extendr]
+fn rs_party_buffer_append(party: Robj, name: &str, index: i32, chunk: &str) -> R<i32> {
+    let bytes = b64::decode(chunk).map_err(|e| format!("upload chunk: {e}"))?;
+    let mut p = self::party(&party)?;
+    let n = p.buffer_append(name, count(index, "chunk index")?, &bytes).map_err(err)?;
+    Ok(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// Removes and returns the party's named upload.
+#[extendr]
+fn rs_party_buffer_take(party: Robj, name: &str) -> R<Robj> {
+    let mut p = self::party(&party)?;
+    Ok(raw(&p.buffer_take(name).map_err(err)?))
+}
+
+/// Zeroizes the party's secrets now.
+#[extendr]
+fn rs_party_wipe(party: Robj) -> R<Robj> {
+    let mut p = self::party(&party)?;
+    p.wipe();
+    Ok(Robj::from(()))
+}
+
+/// Builds the roster from identity blobs.
+#[extendr]
+fn rs_roster_build(identities: List) -> R<Robj> {
+    let ids = raw_list(&identities, "identity")?;
+    Ok(raw(&mhe::analyst::roster_build(&slices(&ids)).map_err(err)?))
+}
+
+/// Names and fingerprints of a roster.
+#[extendr]
+fn rs_roster_info(roster: &[u8]) -> R<List> {
+    let info = mhe::analyst::roster_info(roster).map_err(err)?;
+    let site: Vec<String> = info.iter().map(|(n, _)| n.clone()).collect();
+    let fingerprint: Vec<String> = info.into_iter().map(|(_, f)| f).collect();
+    Ok(list!(site = site, fingerprint = fingerprint))
+}
+
+/// The key-generation bundle for one site.
+#[extendr]
+fn rs_keygen_bundle(shares: List, recipient: &str) -> R<Robj> {
+    let s = raw_list(&shares, "key share")?;
+    Ok(raw(&mhe::analyst::keygen_bundle(&slices(&s), recipient).map_err(err)?))
+}
+
+/// Checks that all sites confirmed the same collective key; returns its fingerprint.
+#[extendr]
+fn rs_confirmations_check(confirmations: List) -> R<String> {
+    let c = raw_list(&confirmations, "confirmation")?;
+    mhe::analyst::confirmations_check(&slices(&c)).map_err(err)
+}
+
+/// Pools contributions: `list(pooled, request)`.
+#[extendr]
+fn rs_pool(contributions: List, decryptors: Strings) -> R<List> {
+    let c = raw_list(&contributions, "contribution")?;
+    let (pooled, request) = mhe::analyst::pool(&slices(&c), &strings(&decryptors)).map_err(err)?;
+    Ok(list!(pooled = raw(&pooled), request = raw(&request)))
+}
+
+/// Combines decryption shares into the pooled values.
+#[extendr]
+fn rs_combine(pooled: &[u8], shares: List) -> R<Vec<f64>> {
+    let s = raw_list(&shares, "decryption share")?;
+    mhe::analyst::combine(pooled, &slices(&s)).map_err(err)
+}
+
+/// What a blob is.
+#[extendr]
+fn rs_blob_info(blob: &[u8]) -> R<List> {
+    let (kind, params, session) = mhe::analyst::blob_info(blob).map_err(err)?;
+    Ok(list!(
+        kind = kind,
+        params = i32::from(params),
+        session = b64::encode(&session),
+        bytes = i32::try_from(blob.len()).unwrap_or(i32::MAX)
+    ))
+}
+
+/// Base64url without padding.
+#[extendr]
+fn rs_b64_encode(bytes: &[u8]) -> String {
+    b64::encode(bytes)
+}
+
+/// Decodes base64url without padding; an error for any other alphabet.
+#[extendr]
+fn rs_b64_decode(text: &str) -> R<Robj> {
+    Ok(raw(&b64::decode(text)?))
+}
+
+extendr_module! {
+    mod dsMHE;
+    fn rs_random_id;
+    fn rs_params_info;
+    fn rs_party_new;
+    fn rs_party_identity;
+    fn rs_party_fingerprint;
+    fn rs_party_join;
+    fn rs_party_finalize;
+    fn rs_party_contribute;
+    fn rs_party_decrypt;
+    fn rs_party_audit;
+    fn rs_party_buffer_append;
+    fn rs_party_buffer_take;
+    fn rs_party_wipe;
+    fn rs_roster_build;
+    fn rs_roster_info;
+    fn rs_keygen_bundle;
+    fn rs_confirmations_check;
+    fn rs_pool;
+    fn rs_combine;
+    fn rs_blob_info;
+    fn rs_b64_encode;
+    fn rs_b64_decode;
+}
