@@ -8,7 +8,7 @@
 #' @export
 ds.mheClose <- function(datasources = NULL) {
   conns <- mhe_conns(datasources)
-  mhe_session_forget(names(conns))
+  mhe_session_forget(conns)
   mhe_aggregate(conns, call("mheCloseDS"))
   invisible(NULL)
 }

@@ -47,7 +47,7 @@ ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL
     }
   }
   threshold_arg <- if (is.null(threshold)) 0L else as.integer(threshold)
-  mhe_session_forget(sites)
+  mhe_session_forget(conns)
 
   session <- rs_call(rs_random_id())
   mhe_assign(conns, "mhe.party", mhe_calls(conns, function(site) {
@@ -81,14 +81,14 @@ ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL
     ),
     class = "mhe_session"
   )
-  mhe_session_set(result)
+  result <- mhe_session_set(result, conns)
   if (!all(pinned)) {
     unpinned <- sites[!pinned]
     cli::cli_warn(c(
       "{cli::qty(length(unpinned))}Site{?s} {.val {unpinned}} did not pin {?its/their} peers.",
-      i = "Roster membership at {?that site/those sites} rests on trust in the analyst who relays it.",
+      i = "Roster membership then rests on trust in the analyst who relays it.",
       i = "Site admins can pin the roster with the server option {.code mhe.peers}."
-    ), class = c("dsMHE_warning_unpinned", "dsMHE_warning"))
+), class = c("dsMHE_warning_unpinned", "dsMHE_warning"))
   }
   invisible(result)
 }

@@ -80,29 +80,48 @@ mhe_calls <- function(conns, fn) {
 
 mhe_cache <- new.env(parent = emptyenv())
 
-mhe_session_key <- function(sites) paste(sort(sites), collapse = ",")
+# The key of a set of connections: each connection's name and identity (its
+# scalar slots, and the addresses of its environment slots, such as the
+# DSLite server or the Opal session), so that two federations with the same
+# site names do not share a record.
+mhe_conn_key <- function(conn) {
+  slots <- attributes(conn)
+  parts <- vapply(names(slots), function(n) {
+    value <- slots[[n]]
+    if (is.environment(value)) return(rlang::obj_address(value))
+    if (is.atomic(value) && length(value) == 1L && n != "class") return(as.character(value))
+    ""
+  }, "")
+  paste(parts[nzchar(parts)], collapse = "|")
+}
 
-mhe_session_set <- function(session) {
-  assign(mhe_session_key(session$sites), session, envir = mhe_cache)
+mhe_session_keys <- function(conns) {
+  keys <- vapply(conns, mhe_conn_key, "")
+  stats::setNames(paste(names(conns), keys, sep = "|"), names(conns))
+}
+
+mhe_session_set <- function(session, conns) {
+  session$keys <- mhe_session_keys(conns)
+  assign(paste(sort(session$keys), collapse = ","), session, envir = mhe_cache)
   invisible(session)
 }
 
-mhe_session_forget <- function(sites) {
-  key <- mhe_session_key(sites)
-  if (exists(key, envir = mhe_cache, inherits = FALSE)) rm(list = key, envir = mhe_cache)
+mhe_session_forget <- function(conns) {
+  keys <- mhe_session_keys(conns)
+  for (key in ls(mhe_cache, all.names = TRUE)) {
+    session <- get(key, envir = mhe_cache, inherits = FALSE)
+    if (any(keys %in% session$keys)) rm(list = key, envir = mhe_cache)
+  }
   invisible(NULL)
 }
 
 mhe_session_get <- function(conns, call = rlang::caller_env()) {
-  sites <- names(conns)
-  key <- mhe_session_key(sites)
-  if (exists(key, envir = mhe_cache, inherits = FALSE)) {
-    return(get(key, envir = mhe_cache, inherits = FALSE))
-  }
+  keys <- mhe_session_keys(conns)
   for (key in ls(mhe_cache, all.names = TRUE)) {
     session <- get(key, envir = mhe_cache, inherits = FALSE)
-    if (all(sites %in% session$sites)) return(session)
+    if (all(keys %in% session$keys)) return(session)
   }
+  sites <- names(conns)
   mhe_abort(c(
     "No dsMHE session covers {.val {sites}}.",
     i = "Call {.fn ds.mheSetup} first."

@@ -117,7 +117,7 @@ srv_object <- function(x, env, site, arg = "x") {
 
 srv_numeric <- function(x, env, site, arg = "x") {
   value <- srv_object(x, env, site, arg)
-  if (!is.numeric(value) || is.object(value)) {
+  if (!is.numeric(value) || is.factor(value)) {
     mhe_server_abort(site, paste0("`", x, "` must be numeric, not ", srv_type(value)))
   }
   as.double(value)

@@ -34,7 +34,7 @@ local_ss <- function(x, env, site, mean) {
 srv_categorical <- function(x, env, site, arg = "x") {
   value <- srv_object(x, env, site, arg)
   ok <- is.factor(value) || is.character(value) || is.logical(value) ||
-    (is.numeric(value) && !is.object(value) && all(value == round(value), na.rm = TRUE))
+    (is.numeric(value) && all(value == round(value), na.rm = TRUE))
   if (!ok || is.data.frame(value)) {
     mhe_server_abort(site, paste0(
       "`", x, "` must be a factor, character, logical or whole-number variable, not ",

@@ -1,0 +1,4 @@
+library(testthat)
+library(dsMHE)
+
+test_check("dsMHE")

@@ -1,0 +1,107 @@
+# DSLite federations, built the way an analyst would: one DSLiteServer per
+# site holding table D, logged in with DSI. Key generation makes setup costly,
+# so each federation is built once per test run and reused (`federation()`).
+
+options(datashield.progress = FALSE, datashield.progress.clear = TRUE)
+
+cnsim_data <- function() {
+  sites <- c("CNSIM1", "CNSIM2", "CNSIM3")
+  data <- lapply(sites, function(name) {
+    env <- new.env()
+    utils::data(list = name, package = "DSLite", envir = env)
+    df <- as.data.frame(env[[name]])
+    attr(df, "spec") <- NULL
+    df
+  })
+  names(data) <- c("sim1", "sim2", "sim3")
+  data
+}
+
+# Ten sites with missing values and factors; deterministic.
+ten_site_data <- function() {
+  old <- .Random.seed_save()
+  on.exit(.Random.seed_restore(old))
+  set.seed(20240611)
+  data <- lapply(1:10, function(i) {
+    n <- 120L + 15L * i
+    age <- round(rnorm(n, 40 + i, 12), 1)
+    bmi <- rnorm(n, 26, 4) + 0.05 * age
+    sbp <- 100 + 0.5 * age + 0.8 * bmi + rnorm(n, 0, 8)
+    age[sample(n, 5 + i %% 3)] <- NA
+    bmi[sample(n, 3)] <- NA
+    sex <- factor(sample(c("F", "M"), n, TRUE), levels = c("F", "M"))
+    sex[sample(n, 2)] <- NA
+    group <- factor(sample(c("a", "b", "c"), n, TRUE, prob = c(0.5, 0.3, 0.2)))
+    tiny <- rep(NA_real_, n)
+    if (i == 3L) tiny[1:2] <- c(1.5, 2.5) else tiny[1:10] <- as.numeric(1:10)
+    data.frame(age, bmi, sbp, sex, group, tiny, label = rep("x", n),
+               stringsAsFactors = FALSE)
+  })
+  names(data) <- sprintf("s%02d", 1:10)
+  data
+}
+
+.Random.seed_save <- function() {
+  if (exists(".Random.seed", envir = globalenv())) get(".Random.seed", envir = globalenv())
+}
+.Random.seed_restore <- function(seed) {
+  if (is.null(seed)) {
+    if (exists(".Random.seed", envir = globalenv())) rm(".Random.seed", envir = globalenv())
+  } else {
+    assign(".Random.seed", seed, envir = globalenv())
+  }
+}
+
+# Log into one DSLite server per site; returns the connections.
+dslite_login <- function(data) {
+  servers <- new.env(parent = emptyenv())
+  builder <- DSI::newDSLoginBuilder()
+  for (site in names(data)) {
+    server <- DSLite::newDSLiteServer(
+      tables = list(D = data[[site]]),
+      config = DSLite::defaultDSConfiguration(include = "dsMHE")
+    )
+    opal_record_server(server, site)
+    assign(paste0("dslite_", site), server, envir = servers)
+    builder$append(server = site, url = paste0("dslite_", site), table = "D",
+                   driver = "DSLiteDriver")
+  }
+  old <- options(datashield.env = servers)
+  on.exit(options(old))
+  conns <- suppressMessages(DSI::datashield.login(builder$build(), assign = TRUE, symbol = "D"))
+  attr(conns, "servers") <- servers
+  conns
+}
+
+federations <- new.env()
+
+# A federation logged in and set up once per test run: "cnsim" (3 sites) or
+# "ten" (10 sites).
+federation <- function(name = c("cnsim", "ten"), setup = TRUE) {
+  name <- match.arg(name)
+  key <- paste0(name, if (setup) "_setup")
+  if (!exists(key, envir = federations)) {
+    data <- switch(name, cnsim = cnsim_data(), ten = ten_site_data())
+    conns <- dslite_login(data)
+    attr(conns, "data") <- data
+    if (setup) suppressWarnings(ds.mheSetup(conns))
+    assign(key, conns, envir = federations)
+  }
+  get(key, envir = federations)
+}
+
+# A fresh federation (not cached), for tests that break or close a session.
+fresh_federation <- function(data = cnsim_data(), setup = TRUE) {
+  conns <- dslite_login(data)
+  attr(conns, "data") <- data
+  if (setup) suppressWarnings(ds.mheSetup(conns))
+  conns
+}
+
+pooled <- function(conns) {
+  do.call(rbind, unname(attr(conns, "data")))
+}
+
+expect_rel_equal <- function(object, expected, tolerance = 1e-9) {
+  expect_equal(object, expected, tolerance = tolerance)
+}
