@@ -7,12 +7,18 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk.first().copied().unwrap_or(0), chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {
             let idx = (v >> (18 - 6 * i)) & 63;
-            out.push(char::from(ALPHABET.get(idx as usize).copied().unwrap_or(b'A')));
+            out.push(char::from(
+                ALPHABET.get(idx as usize).copied().unwrap_or(b'A'),
+            ));
         }
     }
     out
@@ -41,7 +47,10 @@ pub fn decode(text: &str) -> Result<Vec<u8>, String> {
         let mut v = 0u32;
         for (i, &c) in chunk.iter().enumerate() {
             let x = value(c).ok_or_else(|| {
-                format!("character '{}' is not base64url (A-Z a-z 0-9 - _, no padding)", char::from(c).escape_default())
+                format!(
+                    "character '{}' is not base64url (A-Z a-z 0-9 - _, no padding)",
+                    char::from(c).escape_default()
+                )
             })?;
             v |= x << (18 - 6 * i);
         }

@@ -25,7 +25,8 @@ fn raw(bytes: &[u8]) -> Robj {
 
 fn id16(s: &str, what: &str) -> R<[u8; 16]> {
     let bytes = b64::decode(s).map_err(|e| format!("{what}: {e}"))?;
-    <[u8; 16]>::try_from(bytes.as_slice()).map_err(|_| format!("{what} must be 16 bytes (22 base64url characters)"))
+    <[u8; 16]>::try_from(bytes.as_slice())
+        .map_err(|_| format!("{what} must be 16 bytes (22 base64url characters)"))
 }
 
 fn raw_list(list: &List, what: &str) -> R<Vec<Vec<u8>>> {
@@ -44,11 +45,15 @@ fn slices(v: &[Vec<u8>]) -> Vec<&[u8]> {
 }
 
 fn strings(s: &Strings) -> Vec<String> {
-    s.iter().filter(|x| !x.is_na()).map(|x| x.to_string()).collect()
+    s.iter()
+        .filter(|x| !x.is_na())
+        .map(|x| x.to_string())
+        .collect()
 }
 
 fn party(robj: &Robj) -> R<ExternalPtr<Site>> {
-    ExternalPtr::<Site>::try_from(robj).map_err(|_| "not a dsMHE party (call ds.mheSetup() first)".to_owned())
+    ExternalPtr::<Site>::try_from(robj)
+        .map_err(|_| "not a dsMHE party (call ds.mheSetup() first)".to_owned())
 }
 
 fn count(x: i32, what: &str) -> R<usize> {
@@ -102,10 +107,21 @@ fn rs_party_fingerprint(party: Robj) -> R<String> {
 
 /// Checks the roster and returns the signed key-generation share.
 #[extendr]
-fn rs_party_join(party: Robj, roster: &[u8], threshold: i32, min_parties: i32, pinned: Strings) -> R<Robj> {
+fn rs_party_join(
+    party: Robj,
+    roster: &[u8],
+    threshold: i32,
+    min_parties: i32,
+    pinned: Strings,
+) -> R<Robj> {
     let mut p = self::party(&party)?;
     let blob = p
-        .join(roster, count(threshold, "threshold")?, count(min_parties, "min_parties")?, &strings(&pinned))
+        .join(
+            roster,
+            count(threshold, "threshold")?,
+            count(min_parties, "min_parties")?,
+            &strings(&pinned),
+        )
         .map_err(err)?;
     Ok(raw(&blob))
 }
@@ -119,10 +135,19 @@ fn rs_party_finalize(party: Robj, bundle: &[u8]) -> R<Robj> {
 
 /// Encrypts and signs the party's contribution to a query.
 #[extendr]
-fn rs_party_contribute(party: Robj, query: &str, kind: &str, variables: &str, sites: Strings, values: &[f64]) -> R<Robj> {
+fn rs_party_contribute(
+    party: Robj,
+    query: &str,
+    kind: &str,
+    variables: &str,
+    sites: Strings,
+    values: &[f64],
+) -> R<Robj> {
     let q = id16(query, "query id")?;
     let mut p = self::party(&party)?;
-    Ok(raw(&p.contribute(q, kind, variables, &strings(&sites), values).map_err(err)?))
+    Ok(raw(&p
+        .contribute(q, kind, variables, &strings(&sites), values)
+        .map_err(err)?))
 }
 
 /// Checks a decryption request and returns the party's decryption share.
@@ -157,7 +182,9 @@ fn rs_party_audit(party: Robj) -> R<List> {
 fn rs_party_buffer_append(party: Robj, name: &str, index: i32, chunk: &str) -> R<i32> {
     let bytes = b64::decode(chunk).map_err(|e| format!("upload chunk: {e}"))?;
     let mut p = self::party(&party)?;
-    let n = p.buffer_append(name, count(index, "chunk index")?, &bytes).map_err(err)?;
+    let n = p
+        .buffer_append(name, count(index, "chunk index")?, &bytes)
+        .map_err(err)?;
     Ok(i32::try_from(n).unwrap_or(i32::MAX))
 }
 
@@ -196,7 +223,9 @@ fn rs_roster_info(roster: &[u8]) -> R<List> {
 #[extendr]
 fn rs_keygen_bundle(shares: List, recipient: &str) -> R<Robj> {
     let s = raw_list(&shares, "key share")?;
-    Ok(raw(&mhe::analyst::keygen_bundle(&slices(&s), recipient).map_err(err)?))
+    Ok(raw(
+        &mhe::analyst::keygen_bundle(&slices(&s), recipient).map_err(err)?
+    ))
 }
 
 /// Checks that all sites confirmed the same collective key; returns its fingerprint.

@@ -7,8 +7,8 @@ use crate::encoding::{decode, fixed_to_real};
 use crate::error::{Error, Result};
 use crate::identity::fingerprint;
 use crate::messages::{
-    Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeygenBundle, KeygenShare, Pooled,
-    Roster, hex,
+    Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeygenBundle,
+    KeygenShare, Pooled, Roster, hex,
 };
 use crate::params::Params;
 use crate::protocols::KeySwitchProtocol;
@@ -22,7 +22,9 @@ use crate::wire::check_context;
 /// A malformed identity, a failed self-signature, a repeated name or key, or
 /// identities from different sessions or parameter sets.
 pub fn roster_build(identities: &[&[u8]]) -> Result<Vec<u8>> {
-    let first = identities.first().ok_or_else(|| Error::InvalidArgument("no identities".into()))?;
+    let first = identities
+        .first()
+        .ok_or_else(|| Error::InvalidArgument("no identities".into()))?;
     let id0 = Identity::parse(first)?;
     let params = Params::by_id(id0.header.params_id)?;
     let blob = Roster::encode(&params, &id0.header.session, identities);
@@ -48,15 +50,23 @@ pub fn roster_info(roster: &[u8]) -> Result<Vec<(String, String)>> {
 /// # Errors
 /// A malformed share, a repeated or missing site.
 pub fn keygen_bundle(shares: &[&[u8]], recipient: &str) -> Result<Vec<u8>> {
-    let mut parsed = shares.iter().map(|b| KeygenShare::parse(b)).collect::<Result<Vec<_>>>()?;
+    let mut parsed = shares
+        .iter()
+        .map(|b| KeygenShare::parse(b))
+        .collect::<Result<Vec<_>>>()?;
     parsed.sort_by_key(|s| s.site);
-    let first = parsed.first().ok_or_else(|| Error::InvalidArgument("no key shares".into()))?;
+    let first = parsed
+        .first()
+        .ok_or_else(|| Error::InvalidArgument("no key shares".into()))?;
     let params = Params::by_id(first.header.params_id)?;
     let session = first.header.session;
     for (i, s) in parsed.iter().enumerate() {
         check_context(&s.header, &params, &session)?;
         if usize::from(s.site) != i {
-            return Err(Error::InvalidArgument(format!("key share of site {} missing or repeated", i + 1)));
+            return Err(Error::InvalidArgument(format!(
+                "key share of site {} missing or repeated",
+                i + 1
+            )));
         }
     }
     let to = parsed
@@ -67,7 +77,11 @@ pub fn keygen_bundle(shares: &[&[u8]], recipient: &str) -> Result<Vec<u8>> {
     let entries: Vec<(&KeygenShare, &[u8])> = parsed
         .iter()
         .map(|s| {
-            let sealed = s.sealed.iter().find(|(r, _)| *r == to).map_or(&[][..], |(_, b)| b.as_slice());
+            let sealed = s
+                .sealed
+                .iter()
+                .find(|(r, _)| *r == to)
+                .map_or(&[][..], |(_, b)| b.as_slice());
             (s, sealed)
         })
         .collect();
@@ -80,8 +94,13 @@ pub fn keygen_bundle(shares: &[&[u8]], recipient: &str) -> Result<Vec<u8>> {
 /// # Errors
 /// [`Error::Refused`] when sites disagree.
 pub fn confirmations_check(confirmations: &[&[u8]]) -> Result<String> {
-    let parsed = confirmations.iter().map(|b| Confirmation::parse(b)).collect::<Result<Vec<_>>>()?;
-    let first = parsed.first().ok_or_else(|| Error::InvalidArgument("no confirmations".into()))?;
+    let parsed = confirmations
+        .iter()
+        .map(|b| Confirmation::parse(b))
+        .collect::<Result<Vec<_>>>()?;
+    let first = parsed
+        .first()
+        .ok_or_else(|| Error::InvalidArgument("no confirmations".into()))?;
     for c in &parsed {
         if c.key != first.key || c.roster != first.roster || c.header != first.header {
             return Err(Error::Refused(format!(
@@ -101,9 +120,14 @@ pub fn confirmations_check(confirmations: &[&[u8]]) -> Result<String> {
 /// Contributions from different sessions or queries, a missing or repeated site, an
 /// unknown decryptor.
 pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, Vec<u8>)> {
-    let mut parsed = contributions.iter().map(|b| Contribution::parse(b)).collect::<Result<Vec<_>>>()?;
+    let mut parsed = contributions
+        .iter()
+        .map(|b| Contribution::parse(b))
+        .collect::<Result<Vec<_>>>()?;
     parsed.sort_by_key(|c| c.statement.site);
-    let first = parsed.first().ok_or_else(|| Error::InvalidArgument("no contributions".into()))?;
+    let first = parsed
+        .first()
+        .ok_or_else(|| Error::InvalidArgument("no contributions".into()))?;
     let params = Params::by_id(first.header.params_id)?;
     let st0 = &first.statement;
     for c in &parsed {
@@ -132,7 +156,11 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
             .collect();
         return Err(Error::InvalidArgument(format!(
             "contributions missing or repeated; missing: {}",
-            if missing.is_empty() { "none".to_owned() } else { missing.join(", ") }
+            if missing.is_empty() {
+                "none".to_owned()
+            } else {
+                missing.join(", ")
+            }
         )));
     }
     let mut dec: Vec<u16> = Vec::with_capacity(decryptors.len());
@@ -155,7 +183,11 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
     }
     let attestations = parsed
         .iter()
-        .map(|c| Attestation { site: c.statement.site, cts_digest: c.statement.cts_digest, sig: c.sig })
+        .map(|c| Attestation {
+            site: c.statement.site,
+            cts_digest: c.statement.cts_digest,
+            sig: c.sig,
+        })
         .collect();
     let request = DecryptRequest {
         header: first.header,
@@ -179,7 +211,10 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
 }
 
 fn name_of(names: &[String], idx: u16) -> String {
-    names.get(usize::from(idx)).cloned().unwrap_or_else(|| format!("site {}", idx + 1))
+    names
+        .get(usize::from(idx))
+        .cloned()
+        .unwrap_or_else(|| format!("site {}", idx + 1))
 }
 
 /// Combines the decryption shares of every decrypting site with the pooled `c0`s and
@@ -188,7 +223,10 @@ fn name_of(names: &[String], idx: u16) -> String {
 /// # Errors
 /// A share from another query or session, a missing or extra share.
 pub fn combine(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<f64>> {
-    Ok(combine_fixed(pooled, shares)?.into_iter().map(fixed_to_real).collect())
+    Ok(combine_fixed(pooled, shares)?
+        .into_iter()
+        .map(fixed_to_real)
+        .collect())
 }
 
 /// As [`combine`], returning the exact fixed-point integers.
@@ -198,12 +236,18 @@ pub fn combine(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<f64>> {
 pub fn combine_fixed(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<i128>> {
     let p = Pooled::parse(pooled)?;
     let params = Params::by_id(p.header.params_id)?;
-    let mut parsed = shares.iter().map(|b| DecryptShare::parse(b)).collect::<Result<Vec<_>>>()?;
+    let mut parsed = shares
+        .iter()
+        .map(|b| DecryptShare::parse(b))
+        .collect::<Result<Vec<_>>>()?;
     parsed.sort_by_key(|s| s.site);
     for s in &parsed {
         check_context(&s.header, &params, &p.header.session)?;
         if s.query != p.query || s.shares.len() != p.c0s.len() {
-            return Err(Error::InvalidArgument(format!("decryption share of site {} is for another query", s.site + 1)));
+            return Err(Error::InvalidArgument(format!(
+                "decryption share of site {} is for another query",
+                s.site + 1
+            )));
         }
     }
     let sites: Vec<u16> = parsed.iter().map(|s| s.site).collect();
@@ -221,7 +265,11 @@ pub fn combine_fixed(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<i128>> {
         let agg = ks.aggregate_shares(
             parsed
                 .iter()
-                .filter_map(|s| s.shares.get(i).map(|sh| KeySwitchShare::from_poly(sh.clone(), &params)))
+                .filter_map(|s| {
+                    s.shares
+                        .get(i)
+                        .map(|sh| KeySwitchShare::from_poly(sh.clone(), &params))
+                })
                 .collect::<Vec<_>>()
                 .iter(),
         );

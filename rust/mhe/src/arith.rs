@@ -21,7 +21,10 @@ pub(crate) fn neg_mod(a: u64, q: u64) -> u64 {
 
 /// `a * b mod q`.
 #[inline]
-#[expect(clippy::cast_possible_truncation, reason = "the remainder is below q < 2^64")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the remainder is below q < 2^64"
+)]
 pub(crate) fn mul_mod(a: u64, b: u64, q: u64) -> u64 {
     ((u128::from(a) * u128::from(b)) % u128::from(q)) as u64
 }
@@ -47,14 +50,20 @@ pub(crate) fn inv_mod(a: u64, q: u64) -> u64 {
 
 /// A signed integer reduced into `[0, q)`.
 #[inline]
-#[expect(clippy::cast_possible_truncation, reason = "rem_euclid by q < 2^64 fits")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "rem_euclid by q < 2^64 fits"
+)]
 pub(crate) fn from_i64(x: i64, q: u64) -> u64 {
     i128::from(x).rem_euclid(i128::from(q)) as u64
 }
 
 /// A signed 128-bit integer reduced into `[0, q)`.
 #[inline]
-#[expect(clippy::cast_possible_truncation, reason = "rem_euclid by q < 2^64 fits")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "rem_euclid by q < 2^64 fits"
+)]
 pub(crate) fn from_i128(x: i128, q: u64) -> u64 {
     x.rem_euclid(i128::from(q)) as u64
 }
@@ -63,7 +72,11 @@ pub(crate) fn from_i128(x: i128, q: u64) -> u64 {
 /// The centred representative of `x mod q`, in `(-q/2, q/2]`.
 #[inline]
 pub(crate) fn centred(x: u64, q: u64) -> i64 {
-    if x > q / 2 { x as i64 - q as i64 } else { x as i64 }
+    if x > q / 2 {
+        x as i64 - q as i64
+    } else {
+        x as i64
+    }
 }
 
 #[cfg(test)]

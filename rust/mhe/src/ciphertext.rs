@@ -130,7 +130,9 @@ mod tests {
         for params in [Params::toy(), Params::by_name("default").unwrap()] {
             let mut rng = SecretRng::from_seed_insecure([5; 32]);
             let (sk, pk) = PublicKey::generate_pair(&params, &mut rng).unwrap();
-            let coeffs: Vec<u128> = (0..params.n() as u128).map(|i| (i * 7919) & params.plain_mask()).collect();
+            let coeffs: Vec<u128> = (0..params.n() as u128)
+                .map(|i| (i * 7919) & params.plain_mask())
+                .collect();
             let pt = Plaintext::from_coeffs(&params, coeffs);
             let ct = encrypt(&params, &pk, &pt, &mut rng);
             assert_eq!(decrypt(&params, &sk, &ct), pt);
@@ -143,7 +145,10 @@ mod tests {
         let mut rng = SecretRng::from_seed_insecure([6; 32]);
         let (sk, pk) = PublicKey::generate_pair(&params, &mut rng).unwrap();
         let a = Plaintext::from_coeffs(&params, (0..params.n() as u128).map(|i| i * i).collect());
-        let b = Plaintext::from_coeffs(&params, (0..params.n() as u128).map(|i| (1u128 << 79) - i).collect());
+        let b = Plaintext::from_coeffs(
+            &params,
+            (0..params.n() as u128).map(|i| (1u128 << 79) - i).collect(),
+        );
         let mut ct = encrypt(&params, &pk, &a, &mut rng);
         ct.add_assign(&encrypt(&params, &pk, &b, &mut rng), &params);
         ct.mul_scalar_assign(3, &params);

@@ -41,7 +41,9 @@ pub struct Plaintext {
 impl Plaintext {
     /// The zero plaintext.
     pub fn zero(params: &Params) -> Plaintext {
-        Plaintext { coeffs: vec![0; params.n()] }
+        Plaintext {
+            coeffs: vec![0; params.n()],
+        }
     }
 
     /// A plaintext from coefficients, each reduced modulo t.
@@ -88,7 +90,10 @@ pub fn real_to_fixed(x: f64) -> Result<i128> {
     }
     // Multiplying by a power of two is exact; rounding to an integer is the only loss.
     let scaled = (x * f64::from(1u32 << 20) * f64::from(1u32 << 20)).round();
-    #[expect(clippy::cast_possible_truncation, reason = "|scaled| <= 2^116 fits in i128")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "|scaled| <= 2^116 fits in i128"
+    )]
     Ok(scaled as i128)
 }
 
@@ -107,21 +112,33 @@ pub fn num_plaintexts(params: &Params, len: usize) -> usize {
 /// # Errors
 /// [`Error::OutOfRange`] for a value beyond 2^116 in magnitude.
 pub fn encode(params: &Params, values: &[i128]) -> Result<Vec<Plaintext>> {
-    if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| v.unsigned_abs() > MAX_ABS_INTEGER.unsigned_abs()) {
-        return Err(Error::OutOfRange(format!("value {} ({v}) exceeds 2^116 in magnitude", i + 1)));
+    if let Some((i, v)) = values
+        .iter()
+        .enumerate()
+        .find(|(_, v)| v.unsigned_abs() > MAX_ABS_INTEGER.unsigned_abs())
+    {
+        return Err(Error::OutOfRange(format!(
+            "value {} ({v}) exceeds 2^116 in magnitude",
+            i + 1
+        )));
     }
     let d = params.digits_per_value();
     let bits = params.digit_bits();
-    let digit_mask = if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 };
+    let digit_mask = if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    };
     Ok(values
         .chunks(params.values_per_ciphertext())
         .map(|chunk| {
             let mut coeffs = vec![0u128; params.n()];
             for (slot, &v) in coeffs.chunks_mut(d).zip(chunk) {
-                #[expect(clippy::cast_sign_loss, reason = "two's complement bits are the point")]
                 let u = v as u128;
-                for (j, c) in slot.iter_mut().enumerate() {
-                    *c = (u >> (j as u32 * bits)) & digit_mask;
+                let mut shift = 0u32;
+                for c in slot.iter_mut() {
+                    *c = (u >> shift) & digit_mask;
+                    shift += bits;
                 }
             }
             Plaintext { coeffs }
@@ -148,13 +165,10 @@ pub fn decode(params: &Params, plaintexts: &[Plaintext], len: usize) -> Result<V
         .flat_map(|pt| pt.coeffs.chunks(d))
         .take(len)
         .map(|slot| {
-            let u = slot
-                .iter()
-                .enumerate()
-                .fold(0u128, |acc, (j, &digit)| acc.wrapping_add(digit.wrapping_shl(j as u32 * bits)));
-            #[expect(clippy::cast_possible_wrap, reason = "two's complement bits are the point")]
-            let v = u as i128;
-            v
+            let (u, _) = slot.iter().fold((0u128, 0u32), |(acc, shift), &digit| {
+                (acc.wrapping_add(digit.wrapping_shl(shift)), shift + bits)
+            });
+            u as i128
         })
         .collect();
     Ok(out)

@@ -24,7 +24,10 @@ pub struct SiteKeys {
 impl std::fmt::Debug for SiteKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SiteKeys")
-            .field("verifying_key", &fingerprint(&self.signing.verifying_key().to_bytes()))
+            .field(
+                "verifying_key",
+                &fingerprint(&self.signing.verifying_key().to_bytes()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -65,11 +68,19 @@ impl SiteKeys {
         peer_vk: &[u8; 32],
         peer_dh: &[u8; 32],
     ) -> Result<Zeroizing<[u8; 32]>> {
-        let shared = self.dh.diffie_hellman(&x25519_dalek::PublicKey::from(*peer_dh));
+        let shared = self
+            .dh
+            .diffie_hellman(&x25519_dalek::PublicKey::from(*peer_dh));
         if !shared.was_contributory() {
-            return Err(Error::Refused("a roster member's key-agreement key is degenerate".into()));
+            return Err(Error::Refused(
+                "a roster member's key-agreement key is degenerate".into(),
+            ));
         }
-        let (lo, hi) = if own_vk <= peer_vk { (own_vk, peer_vk) } else { (peer_vk, own_vk) };
+        let (lo, hi) = if own_vk <= peer_vk {
+            (own_vk, peer_vk)
+        } else {
+            (peer_vk, own_vk)
+        };
         let mut info = Vec::with_capacity(80);
         info.extend_from_slice(b"mhe/pairwise/v1");
         info.extend_from_slice(lo);
@@ -88,7 +99,8 @@ impl SiteKeys {
 /// [`Error::BadSignature`]; the message says nothing more.
 pub fn verify(vk: &[u8; 32], msg: &[u8], sig: &[u8; SIGNATURE_LEN]) -> Result<()> {
     let key = VerifyingKey::from_bytes(vk).map_err(|_| Error::BadSignature)?;
-    key.verify_strict(msg, &Signature::from_bytes(sig)).map_err(|_| Error::BadSignature)
+    key.verify_strict(msg, &Signature::from_bytes(sig))
+        .map_err(|_| Error::BadSignature)
 }
 
 /// The fingerprint an administrator compares out of band: the first 16 bytes of
@@ -108,7 +120,9 @@ pub fn seal(key: &[u8; 32], aad: &[u8], msg: &[u8], rng: &mut SecretRng) -> Resu
     let nonce_bytes = rng.bytes32();
     let nonce_slice = nonce_bytes.get(..12).ok_or(Error::BadSeal)?;
     let nonce = Nonce::try_from(nonce_slice).map_err(|_| Error::BadSeal)?;
-    let ct = cipher.encrypt(&nonce, Payload { msg, aad }).map_err(|_| Error::BadSeal)?;
+    let ct = cipher
+        .encrypt(&nonce, Payload { msg, aad })
+        .map_err(|_| Error::BadSeal)?;
     let mut out = Vec::with_capacity(12 + ct.len());
     out.extend_from_slice(nonce_slice);
     out.extend_from_slice(&ct);
@@ -139,10 +153,21 @@ mod tests {
         let a = SiteKeys::generate(&mut rng);
         let b = SiteKeys::generate(&mut rng);
         let s = [7u8; 16];
-        let kab = a.pairwise_key(&s, &a.verifying_key(), &b.verifying_key(), &b.dh_public()).unwrap();
-        let kba = b.pairwise_key(&s, &b.verifying_key(), &a.verifying_key(), &a.dh_public()).unwrap();
+        let kab = a
+            .pairwise_key(&s, &a.verifying_key(), &b.verifying_key(), &b.dh_public())
+            .unwrap();
+        let kba = b
+            .pairwise_key(&s, &b.verifying_key(), &a.verifying_key(), &a.dh_public())
+            .unwrap();
         assert_eq!(*kab, *kba);
-        let other = a.pairwise_key(&[8u8; 16], &a.verifying_key(), &b.verifying_key(), &b.dh_public()).unwrap();
+        let other = a
+            .pairwise_key(
+                &[8u8; 16],
+                &a.verifying_key(),
+                &b.verifying_key(),
+                &b.dh_public(),
+            )
+            .unwrap();
         assert_ne!(*kab, *other);
     }
 
@@ -152,7 +177,10 @@ mod tests {
         let a = SiteKeys::generate(&mut rng);
         let sig = a.sign(b"hello");
         assert!(verify(&a.verifying_key(), b"hello", &sig).is_ok());
-        assert_eq!(verify(&a.verifying_key(), b"hellp", &sig), Err(Error::BadSignature));
+        assert_eq!(
+            verify(&a.verifying_key(), b"hellp", &sig),
+            Err(Error::BadSignature)
+        );
     }
 
     #[test]

@@ -39,7 +39,9 @@ impl SecretKey {
     /// A fresh ternary secret-key share from the OS-seeded generator.
     pub fn generate(params: &Params, rng: &mut SecretRng) -> SecretKey {
         let coeffs = sampling::ternary(rng, params.n());
-        SecretKey { s: sampling::small_poly_ntt(params, &coeffs) }
+        SecretKey {
+            s: sampling::small_poly_ntt(params, &coeffs),
+        }
     }
 
     /// A secret from a polynomial (NTT form is enforced).

@@ -21,8 +21,8 @@
 
 #![forbid(unsafe_code)]
 
-mod arith;
 pub mod analyst;
+mod arith;
 pub mod ciphertext;
 pub mod encoding;
 pub mod error;

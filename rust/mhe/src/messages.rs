@@ -31,7 +31,9 @@ pub type Digest32 = [u8; 32];
 pub fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -67,7 +69,9 @@ fn read_indices(r: &mut Reader<'_>, field: &'static str) -> Result<Vec<u16>> {
     let v = (0..n).map(|_| r.u16()).collect::<Result<Vec<u16>>>()?;
     let strictly_increasing = v.windows(2).all(|w| matches!(w, [a, b] if a < b));
     if !strictly_increasing {
-        return Err(Error::Malformed(format!("{field} must be distinct and sorted")));
+        return Err(Error::Malformed(format!(
+            "{field} must be distinct and sorted"
+        )));
     }
     Ok(v)
 }
@@ -91,7 +95,13 @@ pub struct Identity {
 
 impl Identity {
     /// The unsigned body.
-    pub fn body(params: &Params, session: &Id, name: &str, vk: &[u8; 32], dh: &[u8; 32]) -> Vec<u8> {
+    pub fn body(
+        params: &Params,
+        session: &Id,
+        name: &str,
+        vk: &[u8; 32],
+        dh: &[u8; 32],
+    ) -> Vec<u8> {
         let mut w = Writer::new(Kind::Identity, params, session);
         w.str(name).fixed(vk).fixed(dh);
         w.finish()
@@ -110,7 +120,14 @@ impl Identity {
         let signed = r.consumed().to_vec();
         let sig = read_sig(&mut r)?;
         r.finish()?;
-        Ok(Identity { header, name, vk, dh, signed, sig })
+        Ok(Identity {
+            header,
+            name,
+            vk,
+            dh,
+            signed,
+            sig,
+        })
     }
 }
 
@@ -151,22 +168,42 @@ impl Roster {
         for _ in 0..n {
             let id = Identity::parse(r.bytes("identity")?)?;
             if id.header.session != header.session || id.header.params_id != header.params_id {
-                return Err(Error::Refused(format!("identity of '{}' belongs to another session", id.name)));
+                return Err(Error::Refused(format!(
+                    "identity of '{}' belongs to another session",
+                    id.name
+                )));
             }
-            crate::identity::verify(&id.vk, &id.signed, &id.sig)
-                .map_err(|_| Error::Refused(format!("identity of '{}' is not signed by its key", id.name)))?;
-            if members.iter().any(|m| m.name == id.name || m.vk == id.vk || m.dh == id.dh) {
-                return Err(Error::Refused(format!("site '{}' or its keys appear twice in the roster", id.name)));
+            crate::identity::verify(&id.vk, &id.signed, &id.sig).map_err(|_| {
+                Error::Refused(format!(
+                    "identity of '{}' is not signed by its key",
+                    id.name
+                ))
+            })?;
+            if members
+                .iter()
+                .any(|m| m.name == id.name || m.vk == id.vk || m.dh == id.dh)
+            {
+                return Err(Error::Refused(format!(
+                    "site '{}' or its keys appear twice in the roster",
+                    id.name
+                )));
             }
             members.push(id);
         }
         r.finish()?;
-        Ok(Roster { header, members, digest: sha256(&[blob]) })
+        Ok(Roster {
+            header,
+            members,
+            digest: sha256(&[blob]),
+        })
     }
 
     /// Index of the member called `name`.
     pub fn index_of(&self, name: &str) -> Option<u16> {
-        self.members.iter().position(|m| m.name == name).and_then(|i| u16::try_from(i).ok())
+        self.members
+            .iter()
+            .position(|m| m.name == name)
+            .and_then(|i| u16::try_from(i).ok())
     }
 
     /// The member at `idx`.
@@ -205,16 +242,36 @@ pub struct KeygenShare {
 
 impl KeygenShare {
     /// Encodes the signed part (without signature).
-    pub fn body(params: &Params, session: &Id, site: u16, name: &str, roster: &Digest32, threshold: u16, pk_share: &Poly) -> Vec<u8> {
+    pub fn body(
+        params: &Params,
+        session: &Id,
+        site: u16,
+        name: &str,
+        roster: &Digest32,
+        threshold: u16,
+        pk_share: &Poly,
+    ) -> Vec<u8> {
         let mut w = Writer::new(Kind::KeygenShare, params, session);
-        w.u16(site).str(name).fixed(roster).u16(threshold).poly(pk_share, params);
+        w.u16(site)
+            .str(name)
+            .fixed(roster)
+            .u16(threshold)
+            .poly(pk_share, params);
         w.finish()
     }
 
     /// Appends signature and sealed shares to a body.
-    pub fn finish(mut body: Vec<u8>, sig: &[u8; SIGNATURE_LEN], sealed: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    pub fn finish(
+        mut body: Vec<u8>,
+        sig: &[u8; SIGNATURE_LEN],
+        sealed: &[(u16, Vec<u8>)],
+    ) -> Vec<u8> {
         body.extend_from_slice(sig);
-        body.extend_from_slice(&u32::try_from(sealed.len()).unwrap_or(u32::MAX).to_le_bytes());
+        body.extend_from_slice(
+            &u32::try_from(sealed.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
         for (to, s) in sealed {
             body.extend_from_slice(&to.to_le_bytes());
             body.extend_from_slice(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_le_bytes());
@@ -244,7 +301,17 @@ impl KeygenShare {
             sealed.push((to, r.bytes("sealed share")?.to_vec()));
         }
         r.finish()?;
-        Ok(KeygenShare { header, site, name, roster, threshold, pk_share, signed, sig, sealed })
+        Ok(KeygenShare {
+            header,
+            site,
+            name,
+            roster,
+            threshold,
+            pk_share,
+            signed,
+            sig,
+            sealed,
+        })
     }
 }
 
@@ -263,12 +330,22 @@ pub struct KeygenBundle {
 
 impl KeygenBundle {
     /// Encodes a bundle.
-    pub fn encode(params: &Params, session: &Id, recipient: u16, entries: &[(&KeygenShare, &[u8])]) -> Vec<u8> {
+    pub fn encode(
+        params: &Params,
+        session: &Id,
+        recipient: u16,
+        entries: &[(&KeygenShare, &[u8])],
+    ) -> Vec<u8> {
         let mut w = Writer::new(Kind::KeygenBundle, params, session);
-        w.u16(recipient).u32(u32::try_from(entries.len()).unwrap_or(u32::MAX));
+        w.u16(recipient)
+            .u32(u32::try_from(entries.len()).unwrap_or(u32::MAX));
         for (share, sealed) in entries {
             let only_mine: Vec<(u16, Vec<u8>)> = Vec::new();
-            w.bytes(&KeygenShare::finish(share.signed.clone(), &share.sig, &only_mine));
+            w.bytes(&KeygenShare::finish(
+                share.signed.clone(),
+                &share.sig,
+                &only_mine,
+            ));
             w.bytes(sealed);
         }
         w.finish()
@@ -289,7 +366,11 @@ impl KeygenBundle {
             entries.push((share, sealed));
         }
         r.finish()?;
-        Ok(KeygenBundle { header, recipient, entries })
+        Ok(KeygenBundle {
+            header,
+            recipient,
+            entries,
+        })
     }
 }
 
@@ -312,7 +393,13 @@ pub struct Confirmation {
 
 impl Confirmation {
     /// Encodes the signed body.
-    pub fn body(params: &Params, session: &Id, site: u16, roster: &Digest32, key: &Digest32) -> Vec<u8> {
+    pub fn body(
+        params: &Params,
+        session: &Id,
+        site: u16,
+        roster: &Digest32,
+        key: &Digest32,
+    ) -> Vec<u8> {
         let mut w = Writer::new(Kind::Confirmation, params, session);
         w.u16(site).fixed(roster).fixed(key);
         w.finish()
@@ -330,7 +417,14 @@ impl Confirmation {
         let signed = r.consumed().to_vec();
         let sig = read_sig(&mut r)?;
         r.finish()?;
-        Ok(Confirmation { header, site, roster, key, signed, sig })
+        Ok(Confirmation {
+            header,
+            site,
+            roster,
+            key,
+            signed,
+            sig,
+        })
     }
 }
 
@@ -357,7 +451,10 @@ impl Statement {
     /// The bytes that are signed, bound to parameters and session.
     pub fn signed_bytes(&self, params: &Params, session: &Id) -> Vec<u8> {
         let mut w = Writer::new(Kind::Contribution, params, session);
-        w.fixed(b"statement").u16(self.site).fixed(&self.query).fixed(&self.roster);
+        w.fixed(b"statement")
+            .u16(self.site)
+            .fixed(&self.query)
+            .fixed(&self.roster);
         write_indices(&mut w, &self.set);
         w.str(&self.kind).u32(self.n_values).fixed(&self.cts_digest);
         w.finish()
@@ -393,7 +490,14 @@ pub struct Contribution {
 
 impl Contribution {
     /// Encodes a contribution.
-    pub fn encode(params: &Params, session: &Id, st: &Statement, names: &[String], cts: &[Ciphertext], sig: &[u8; SIGNATURE_LEN]) -> Vec<u8> {
+    pub fn encode(
+        params: &Params,
+        session: &Id,
+        st: &Statement,
+        names: &[String],
+        cts: &[Ciphertext],
+        sig: &[u8; SIGNATURE_LEN],
+    ) -> Vec<u8> {
         let mut w = Writer::new(Kind::Contribution, params, session);
         w.u16(st.site).fixed(&st.query).fixed(&st.roster);
         write_indices(&mut w, &st.set);
@@ -430,7 +534,9 @@ impl Contribution {
         let poly_len = crate::wire::poly_bytes(&params);
         let n_cts = r.count("ciphertexts", MAX_VALUES, 2 * poly_len)?;
         if n_cts != crate::encoding::num_plaintexts(&params, n_values as usize) || n_cts == 0 {
-            return Err(Error::Malformed("ciphertext count does not match the value count".into()));
+            return Err(Error::Malformed(
+                "ciphertext count does not match the value count".into(),
+            ));
         }
         let mut cts = Vec::with_capacity(n_cts);
         for _ in 0..n_cts {
@@ -441,8 +547,22 @@ impl Contribution {
         let sig = read_sig(&mut r)?;
         r.finish()?;
         let cts_digest = cts_digest(&params, &cts);
-        let statement = Statement { site, query, roster, set, kind, n_values, cts_digest };
-        Ok(Contribution { header, statement, names, cts, sig })
+        let statement = Statement {
+            site,
+            query,
+            roster,
+            set,
+            kind,
+            n_values,
+            cts_digest,
+        };
+        Ok(Contribution {
+            header,
+            statement,
+            names,
+            cts,
+            sig,
+        })
     }
 }
 
@@ -484,7 +604,10 @@ impl DecryptRequest {
     /// Encodes a request.
     pub fn encode(&self, params: &Params) -> Vec<u8> {
         let mut w = Writer::new(Kind::DecryptRequest, params, &self.header.session);
-        w.fixed(&self.query).fixed(&self.roster).str(&self.kind).u32(self.n_values);
+        w.fixed(&self.query)
+            .fixed(&self.roster)
+            .str(&self.kind)
+            .u32(self.n_values);
         write_indices(&mut w, &self.set);
         write_indices(&mut w, &self.decryptors);
         w.u32(u32::try_from(self.attestations.len()).unwrap_or(u32::MAX));
@@ -517,15 +640,33 @@ impl DecryptRequest {
             let site = r.u16()?;
             let cts_digest = r.array::<32>("digest")?;
             let sig = read_sig(&mut r)?;
-            attestations.push(Attestation { site, cts_digest, sig });
+            attestations.push(Attestation {
+                site,
+                cts_digest,
+                sig,
+            });
         }
         let n_cts = r.count("ciphertexts", MAX_VALUES, crate::wire::poly_bytes(&params))?;
         if n_cts != crate::encoding::num_plaintexts(&params, n_values as usize) || n_cts == 0 {
-            return Err(Error::Malformed("ciphertext count does not match the value count".into()));
+            return Err(Error::Malformed(
+                "ciphertext count does not match the value count".into(),
+            ));
         }
-        let c1s = (0..n_cts).map(|_| r.poly(&params, Form::Coeff)).collect::<Result<Vec<_>>>()?;
+        let c1s = (0..n_cts)
+            .map(|_| r.poly(&params, Form::Coeff))
+            .collect::<Result<Vec<_>>>()?;
         r.finish()?;
-        Ok(DecryptRequest { header, query, roster, kind, n_values, set, decryptors, attestations, c1s })
+        Ok(DecryptRequest {
+            header,
+            query,
+            roster,
+            kind,
+            n_values,
+            set,
+            decryptors,
+            attestations,
+            c1s,
+        })
     }
 }
 
@@ -569,11 +710,21 @@ impl Pooled {
         let decryptors = read_indices(&mut r, "decrypting sites")?;
         let n = r.count("ciphertexts", MAX_VALUES, crate::wire::poly_bytes(&params))?;
         if n != crate::encoding::num_plaintexts(&params, n_values as usize) || n == 0 {
-            return Err(Error::Malformed("ciphertext count does not match the value count".into()));
+            return Err(Error::Malformed(
+                "ciphertext count does not match the value count".into(),
+            ));
         }
-        let c0s = (0..n).map(|_| r.poly(&params, Form::Coeff)).collect::<Result<Vec<_>>>()?;
+        let c0s = (0..n)
+            .map(|_| r.poly(&params, Form::Coeff))
+            .collect::<Result<Vec<_>>>()?;
         r.finish()?;
-        Ok(Pooled { header, query, n_values, decryptors, c0s })
+        Ok(Pooled {
+            header,
+            query,
+            n_values,
+            decryptors,
+            c0s,
+        })
     }
 }
 
@@ -612,9 +763,16 @@ impl DecryptShare {
         let site = r.u16()?;
         let query = r.array::<16>("query id")?;
         let n = r.count("shares", MAX_VALUES, crate::wire::poly_bytes(&params))?;
-        let shares = (0..n).map(|_| r.poly(&params, Form::Coeff)).collect::<Result<Vec<_>>>()?;
+        let shares = (0..n)
+            .map(|_| r.poly(&params, Form::Coeff))
+            .collect::<Result<Vec<_>>>()?;
         r.finish()?;
-        Ok(DecryptShare { header, site, query, shares })
+        Ok(DecryptShare {
+            header,
+            site,
+            query,
+            shares,
+        })
     }
 }
 

@@ -75,7 +75,10 @@ fn to_i32(x: u32) -> i32 {
     i32::try_from(x).unwrap_or(i32::MAX)
 }
 
-#[expect(clippy::cast_possible_truncation, reason = "log2 of a positive f64 is small")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "log2 of a positive f64 is small"
+)]
 fn ceil_log2(x: f64) -> u32 {
     x.max(1.0).log2().ceil() as u32
 }

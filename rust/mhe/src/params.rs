@@ -121,7 +121,9 @@ pub struct Params {
 
 impl std::fmt::Debug for Params {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Params").field("spec", &self.spec).finish_non_exhaustive()
+        f.debug_struct("Params")
+            .field("spec", &self.spec)
+            .finish_non_exhaustive()
     }
 }
 
@@ -167,7 +169,10 @@ impl Params {
         Ok(cell.get_or_init(|| Arc::new(Self::derive(*spec))).clone())
     }
 
-    #[expect(clippy::expect_used, reason = "the published moduli are NTT-friendly; tested")]
+    #[expect(
+        clippy::expect_used,
+        reason = "the published moduli are NTT-friendly; tested"
+    )]
     fn derive(spec: ParamSpec) -> Params {
         let n = 1usize << spec.log_n;
         let t_mask = plain_mask(spec.plain_bits);
@@ -267,7 +272,11 @@ impl Params {
 }
 
 fn plain_mask(bits: u32) -> u128 {
-    if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 }
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
 }
 
 #[expect(clippy::cast_possible_truncation, reason = "remainder below q")]
@@ -280,7 +289,10 @@ fn mod_pow2(bits: u32, q: u64) -> u64 {
 }
 
 /// t / q as an integer part and 128 fractional bits, for t = 2^bits, bits <= 127.
-#[expect(clippy::cast_possible_truncation, reason = "quotients below 2^64 by construction")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "quotients below 2^64 by construction"
+)]
 fn t_over_q(bits: u32, q: u64) -> (u128, u64, u64) {
     let t = 1u128 << bits;
     let q128 = u128::from(q);

@@ -47,7 +47,11 @@ impl Zeroize for Poly {
 impl Poly {
     /// The zero polynomial for `params`, in `form`.
     pub fn zero(params: &Params, form: Form) -> Poly {
-        Poly { coeffs: vec![0; params.n() * params.num_limbs()], n: params.n(), form }
+        Poly {
+            coeffs: vec![0; params.n() * params.num_limbs()],
+            n: params.n(),
+            form,
+        }
     }
 
     /// A polynomial from residues, limb-major; `None` if the length or a residue is off.
@@ -59,7 +63,11 @@ impl Poly {
             .chunks(params.n())
             .zip(params.moduli())
             .all(|(row, q)| row.iter().all(|&c| c < q));
-        ok.then_some(Poly { coeffs, n: params.n(), form })
+        ok.then_some(Poly {
+            coeffs,
+            n: params.n(),
+            form,
+        })
     }
 
     /// A coefficient-form polynomial whose coefficients are the small signed `values`
@@ -70,7 +78,9 @@ impl Poly {
             .par_chunks_mut(params.n())
             .zip(params.limbs.par_iter())
             .for_each(|(row, limb)| {
-                row.iter_mut().zip(values).for_each(|(c, &v)| *c = from_i64(v, limb.q));
+                row.iter_mut()
+                    .zip(values)
+                    .for_each(|(c, &v)| *c = from_i64(v, limb.q));
             });
         p
     }
@@ -156,7 +166,8 @@ impl Poly {
             .zip(params.limbs.par_iter())
             .for_each(|(row, limb)| {
                 let s = scalar % limb.q;
-                row.iter_mut().for_each(|c| *c = crate::arith::mul_mod(*c, s, limb.q));
+                row.iter_mut()
+                    .for_each(|c| *c = crate::arith::mul_mod(*c, s, limb.q));
             });
     }
 
@@ -168,7 +179,8 @@ impl Poly {
             .zip(params.limbs.par_iter())
             .zip(scalars.par_iter())
             .for_each(|((row, limb), &s)| {
-                row.iter_mut().for_each(|c| *c = crate::arith::mul_mod(*c, s, limb.q));
+                row.iter_mut()
+                    .for_each(|c| *c = crate::arith::mul_mod(*c, s, limb.q));
             });
     }
 
@@ -208,7 +220,9 @@ impl Poly {
             .zip(other.coeffs.par_chunks(n))
             .zip(params.limbs.par_iter())
             .for_each(|((a, b), limb)| {
-                a.iter_mut().zip(b).for_each(|(x, &y)| *x = op(*x, y, limb.q));
+                a.iter_mut()
+                    .zip(b)
+                    .for_each(|(x, &y)| *x = op(*x, y, limb.q));
             });
     }
 }

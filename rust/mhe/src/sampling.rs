@@ -14,6 +14,7 @@ use crate::ring::{Form, Poly};
 pub const SIGMA: f64 = 3.2;
 /// Errors are cut at about 6 sigma.
 pub const GAUSSIAN_BOUND: i64 = 19;
+const CDT_LEN: usize = 20;
 
 /// 32 fresh bytes from the operating system.
 ///
@@ -63,12 +64,12 @@ impl SecretRng {
 
 /// Cumulative distribution of |x| for the rounded Gaussian of [`SIGMA`], scaled to 2^63:
 /// `cdt[k] = P(|x| <= k) * 2^63`.
-fn gaussian_cdt() -> &'static [u64; GAUSSIAN_BOUND as usize + 1] {
-    static CDT: std::sync::OnceLock<[u64; GAUSSIAN_BOUND as usize + 1]> = std::sync::OnceLock::new();
+fn gaussian_cdt() -> &'static [u64; CDT_LEN] {
+    static CDT: std::sync::OnceLock<[u64; CDT_LEN]> = std::sync::OnceLock::new();
     CDT.get_or_init(|| {
         let rho = |k: f64| (-k * k / (2.0 * SIGMA * SIGMA)).exp();
         let total: f64 = rho(0.0) + 2.0 * (1..=GAUSSIAN_BOUND).map(|k| rho(k as f64)).sum::<f64>();
-        let mut cdt = [0u64; GAUSSIAN_BOUND as usize + 1];
+        let mut cdt = [0u64; CDT_LEN];
         let mut acc = 0.0;
         for (k, slot) in cdt.iter_mut().enumerate() {
             let w = if k == 0 { 1.0 } else { 2.0 };
@@ -130,7 +131,6 @@ pub fn flooding(rng: &mut SecretRng, n: usize, bits: u32) -> Zeroizing<Vec<i128>
     let v = (0..n)
         .map(|_| {
             let r = (u128::from(rng.0.next_u64()) << 64) | u128::from(rng.0.next_u64());
-            #[expect(clippy::cast_possible_wrap, reason = "masked to at most 121 bits")]
             let u = (r & mask) as i128;
             u - offset
         })
@@ -165,7 +165,8 @@ pub(crate) fn uniform_poly(params: &Params, rng: &mut ChaCha20Rng) -> Poly {
             }
         }
     }
-    Poly::from_residues(params, residues, Form::Coeff).unwrap_or_else(|| Poly::zero(params, Form::Coeff))
+    Poly::from_residues(params, residues, Form::Coeff)
+        .unwrap_or_else(|| Poly::zero(params, Form::Coeff))
 }
 
 /// The common reference string: a public 32-byte seed from which every party expands
@@ -256,7 +257,10 @@ mod tests {
         let bits = 70;
         let f = flooding(&mut rng, 100_000, bits);
         let w = (1i128 << bits) as f64;
-        assert!(f.iter().all(|&x| x >= -(1i128 << bits) && x < (1i128 << bits)));
+        assert!(
+            f.iter()
+                .all(|&x| x >= -(1i128 << bits) && x < (1i128 << bits))
+        );
         let mean = f.iter().map(|&x| x as f64 / w).sum::<f64>() / f.len() as f64;
         let var = f.iter().map(|&x| (x as f64 / w).powi(2)).sum::<f64>() / f.len() as f64;
         // Uniform on [-1, 1): mean 0, variance 1/3.
@@ -268,8 +272,17 @@ mod tests {
     fn crs_is_deterministic_and_label_separated() {
         let params = Params::toy();
         let crs = Crs::from_seed([9; 32]);
-        assert_eq!(crs.uniform_poly(&params, b"a"), crs.uniform_poly(&params, b"a"));
-        assert_ne!(crs.uniform_poly(&params, b"a"), crs.uniform_poly(&params, b"b"));
-        assert_ne!(crs.uniform_poly(&params, b"a"), Crs::from_seed([8; 32]).uniform_poly(&params, b"a"));
+        assert_eq!(
+            crs.uniform_poly(&params, b"a"),
+            crs.uniform_poly(&params, b"a")
+        );
+        assert_ne!(
+            crs.uniform_poly(&params, b"a"),
+            crs.uniform_poly(&params, b"b")
+        );
+        assert_ne!(
+            crs.uniform_poly(&params, b"a"),
+            Crs::from_seed([8; 32]).uniform_poly(&params, b"a")
+        );
     }
 }

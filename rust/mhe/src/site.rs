@@ -29,14 +29,15 @@ use crate::error::{Error, Result};
 use crate::identity::{SiteKeys, fingerprint, open, seal, verify};
 use crate::keys::{PublicKey, SecretKey};
 use crate::messages::{
-    Confirmation, Contribution, DecryptRequest, DecryptShare, Digest32, Id, Identity, KeygenBundle, KeygenShare,
-    MAX_LABEL, MAX_VALUES, Roster, Statement, check_name, cts_digest, hex, public_key_digest,
+    Confirmation, Contribution, DecryptRequest, DecryptShare, Digest32, Id, Identity, KeygenBundle,
+    KeygenShare, MAX_LABEL, MAX_VALUES, Roster, Statement, check_name, cts_digest, hex,
+    public_key_digest,
 };
 use crate::params::Params;
 use crate::protocols::key_switch::poly_digest;
 use crate::protocols::{
-    Combiner, DecryptionLedger, KeySwitchProtocol, PublicKeyGenProtocol, PublicKeyGenShare, ShamirPolynomial,
-    ShamirShare, Thresholdizer, zero_sum,
+    Combiner, DecryptionLedger, KeySwitchProtocol, PublicKeyGenProtocol, PublicKeyGenShare,
+    ShamirPolynomial, ShamirShare, Thresholdizer, zero_sum,
 };
 use crate::ring::{Form, Poly};
 use crate::sampling::{Crs, SecretRng, derive_key};
@@ -108,7 +109,9 @@ pub struct Site {
 
 impl std::fmt::Debug for Site {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Site").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Site")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -177,7 +180,13 @@ impl Site {
     /// [`Error::Refused`] after [`Site::wipe`].
     pub fn identity(&self) -> Result<Vec<u8>> {
         let keys = need(&self.keys, WIPED)?;
-        let mut body = Identity::body(&self.params, &self.session, &self.name, &keys.verifying_key(), &keys.dh_public());
+        let mut body = Identity::body(
+            &self.params,
+            &self.session,
+            &self.name,
+            &keys.verifying_key(),
+            &keys.dh_public(),
+        );
         let sig = keys.sign(&body);
         body.extend_from_slice(&sig);
         Ok(body)
@@ -193,9 +202,17 @@ impl Site {
     ///
     /// # Errors
     /// [`Error::Refused`] naming the rule a roster breaks; wire errors.
-    pub fn join(&mut self, roster_blob: &[u8], threshold: usize, min_parties: usize, pinned: &[String]) -> Result<Vec<u8>> {
+    pub fn join(
+        &mut self,
+        roster_blob: &[u8],
+        threshold: usize,
+        min_parties: usize,
+        pinned: &[String],
+    ) -> Result<Vec<u8>> {
         if self.joined.is_some() {
-            return Err(refused("this site already joined a roster in this session; start a new session"));
+            return Err(refused(
+                "this site already joined a roster in this session; start a new session",
+            ));
         }
         let roster = Roster::parse(roster_blob)?;
         check_context(&roster.header, &self.params, &self.session)?;
@@ -204,10 +221,17 @@ impl Site {
         let own = roster
             .index_of(&self.name)
             .filter(|&i| roster.member(i).is_some_and(|m| m.vk == own_vk))
-            .ok_or_else(|| refused(format!("site '{}' with its own key is not in the roster", self.name)))?;
+            .ok_or_else(|| {
+                refused(format!(
+                    "site '{}' with its own key is not in the roster",
+                    self.name
+                ))
+            })?;
         let n = roster.members.len();
         if n < min_parties.max(1) {
-            return Err(refused(format!("the roster has {n} sites; mhe.min.parties is {min_parties}")));
+            return Err(refused(format!(
+                "the roster has {n} sites; mhe.min.parties is {min_parties}"
+            )));
         }
         if !pinned.is_empty() {
             for m in roster.members.iter().filter(|m| m.vk != own_vk) {
@@ -220,19 +244,34 @@ impl Site {
                 }
             }
         }
-        let threshold = if threshold == 0 || threshold >= n { 0 } else { threshold };
+        let threshold = if threshold == 0 || threshold >= n {
+            0
+        } else {
+            threshold
+        };
         if threshold == 1 {
-            return Err(refused("a threshold of 1 would let any single site decrypt"));
+            return Err(refused(
+                "a threshold of 1 would let any single site decrypt",
+            ));
         }
         let mut pairwise = Vec::with_capacity(n);
         for m in &roster.members {
             if m.vk == own_vk {
                 pairwise.push(None);
             } else {
-                pairwise.push(Some(keys.pairwise_key(&self.session, &own_vk, &m.vk, &m.dh)?));
+                pairwise.push(Some(keys.pairwise_key(
+                    &self.session,
+                    &own_vk,
+                    &m.vk,
+                    &m.dh,
+                )?));
             }
         }
-        let crs = Crs::from_seed(derive_key(b"mhe/crs-seed/v1", &self.session, &roster.digest));
+        let crs = Crs::from_seed(derive_key(
+            b"mhe/crs-seed/v1",
+            &self.session,
+            &roster.digest,
+        ));
         let ckg = PublicKeyGenProtocol::new(self.params.clone());
         let sk = need(&self.sk, WIPED)?;
         let share = ckg.gen_share(sk, &ckg.sample_crp(&crs), &mut self.rng);
@@ -247,7 +286,12 @@ impl Site {
                 match key {
                     None => shamir_own = Some(s),
                     Some(k) => {
-                        let plain = Zeroizing::new(Writer::default().poly(&s.0, &self.params).as_bytes().to_vec());
+                        let plain = Zeroizing::new(
+                            Writer::default()
+                                .poly(&s.0, &self.params)
+                                .as_bytes()
+                                .to_vec(),
+                        );
                         let aad = seal_aad(&self.session, own, j16, &roster.digest);
                         sealed.push((j16, seal(k, &aad, &plain, &mut self.rng)?));
                     }
@@ -255,10 +299,25 @@ impl Site {
             }
         }
         let t16 = u16::try_from(threshold).map_err(|_| refused("threshold too large"))?;
-        let body = KeygenShare::body(&self.params, &self.session, own, &self.name, &roster.digest, t16, &share.0);
+        let body = KeygenShare::body(
+            &self.params,
+            &self.session,
+            own,
+            &self.name,
+            &roster.digest,
+            t16,
+            &share.0,
+        );
         let sig = keys.sign(&body);
         let blob = KeygenShare::finish(body, &sig, &sealed);
-        self.joined = Some(Joined { roster, own, threshold, min_parties, pairwise, shamir_own });
+        self.joined = Some(Joined {
+            roster,
+            own,
+            threshold,
+            min_parties,
+            pairwise,
+            shamir_own,
+        });
         Ok(blob)
     }
 
@@ -270,38 +329,60 @@ impl Site {
     /// [`Error::Refused`] for a missing, extra, unsigned or inconsistent share.
     pub fn finalize(&mut self, bundle_blob: &[u8]) -> Result<Vec<u8>> {
         if self.ready.is_some() {
-            return Err(refused("key generation is already finished in this session"));
+            return Err(refused(
+                "key generation is already finished in this session",
+            ));
         }
         let bundle = KeygenBundle::parse(bundle_blob)?;
         check_context(&bundle.header, &self.params, &self.session)?;
         let joined = need(&self.joined, NOT_JOINED)?;
         if bundle.recipient != joined.own {
-            return Err(refused("this key-generation bundle is addressed to another site"));
+            return Err(refused(
+                "this key-generation bundle is addressed to another site",
+            ));
         }
         let n = joined.roster.members.len();
         if bundle.entries.len() != n {
-            return Err(refused(format!("{} key shares for a roster of {n} sites", bundle.entries.len())));
+            return Err(refused(format!(
+                "{} key shares for a roster of {n} sites",
+                bundle.entries.len()
+            )));
         }
         let ckg = PublicKeyGenProtocol::new(self.params.clone());
         let th = Thresholdizer::new(self.params.clone());
         let mut pk_shares: Vec<PublicKeyGenShare> = Vec::with_capacity(n);
         let mut shamir: Vec<ShamirShare> = Vec::new();
         for (i, (share, sealed)) in bundle.entries.iter().enumerate() {
-            let member = joined.roster.members.get(i).ok_or_else(|| refused("roster index"))?;
+            let member = joined
+                .roster
+                .members
+                .get(i)
+                .ok_or_else(|| refused("roster index"))?;
             check_context(&share.header, &self.params, &self.session)?;
             let who = &member.name;
             if usize::from(share.site) != i || share.name != *who {
                 return Err(refused(format!("key share {} is not from '{who}'", i + 1)));
             }
-            verify(&member.vk, &share.signed, &share.sig)
-                .map_err(|_| refused(format!("key share from '{who}' is not signed by the roster key")))?;
+            verify(&member.vk, &share.signed, &share.sig).map_err(|_| {
+                refused(format!(
+                    "key share from '{who}' is not signed by the roster key"
+                ))
+            })?;
             if share.roster != joined.roster.digest {
-                return Err(refused(format!("key share from '{who}' was made for another roster")));
+                return Err(refused(format!(
+                    "key share from '{who}' was made for another roster"
+                )));
             }
             if usize::from(share.threshold) != joined.threshold {
-                return Err(refused(format!("'{who}' uses threshold {}, this site {}", share.threshold, joined.threshold)));
+                return Err(refused(format!(
+                    "'{who}' uses threshold {}, this site {}",
+                    share.threshold, joined.threshold
+                )));
             }
-            pk_shares.push(PublicKeyGenShare::from_poly(share.pk_share.clone(), &self.params));
+            pk_shares.push(PublicKeyGenShare::from_poly(
+                share.pk_share.clone(),
+                &self.params,
+            ));
             if joined.threshold > 0 && share.site != joined.own {
                 let key = joined
                     .pairwise
@@ -318,10 +399,21 @@ impl Site {
                 shamir.push(ShamirShare(poly));
             }
         }
-        let crs = Crs::from_seed(derive_key(b"mhe/crs-seed/v1", &self.session, &joined.roster.digest));
-        let collective = ckg.gen_public_key(&ckg.aggregate_shares(pk_shares.iter()), &ckg.sample_crp(&crs));
+        let crs = Crs::from_seed(derive_key(
+            b"mhe/crs-seed/v1",
+            &self.session,
+            &joined.roster.digest,
+        ));
+        let collective = ckg.gen_public_key(
+            &ckg.aggregate_shares(pk_shares.iter()),
+            &ckg.sample_crp(&crs),
+        );
         let threshold_secret = if joined.threshold > 0 {
-            let own = self.joined.as_mut().and_then(|j| j.shamir_own.take()).ok_or_else(|| refused("own Shamir share missing"))?;
+            let own = self
+                .joined
+                .as_mut()
+                .and_then(|j| j.shamir_own.take())
+                .ok_or_else(|| refused("own Shamir share missing"))?;
             shamir.push(own);
             Some(th.aggregate_shares(shamir.iter()).into_secret(&self.params))
         } else {
@@ -329,11 +421,20 @@ impl Site {
         };
         let key_digest = public_key_digest(&self.params, &collective);
         let joined = need(&self.joined, NOT_JOINED)?;
-        let body = Confirmation::body(&self.params, &self.session, joined.own, &joined.roster.digest, &key_digest);
+        let body = Confirmation::body(
+            &self.params,
+            &self.session,
+            joined.own,
+            &joined.roster.digest,
+            &key_digest,
+        );
         let sig = need(&self.keys, WIPED)?.sign(&body);
         let mut blob = body;
         blob.extend_from_slice(&sig);
-        self.ready = Some(Ready { collective, threshold_secret });
+        self.ready = Some(Ready {
+            collective,
+            threshold_secret,
+        });
         Ok(blob)
     }
 
@@ -344,21 +445,38 @@ impl Site {
     /// [`Error::Refused`] before setup, for a reused query id, a set without this site,
     /// with unknown sites or below `min_parties`; [`Error::OutOfRange`] for a value that
     /// cannot be encoded.
-    pub fn contribute(&mut self, query: Id, kind: &str, variables: &str, sites: &[String], values: &[f64]) -> Result<Vec<u8>> {
+    pub fn contribute(
+        &mut self,
+        query: Id,
+        kind: &str,
+        variables: &str,
+        sites: &[String],
+        values: &[f64],
+    ) -> Result<Vec<u8>> {
         need(&self.ready, NOT_READY)?;
         let joined = need(&self.joined, NOT_JOINED)?;
         if kind.is_empty() || kind.len() > MAX_LABEL {
-            return Err(Error::InvalidArgument("query kind must be 1 to 64 bytes".into()));
+            return Err(Error::InvalidArgument(
+                "query kind must be 1 to 64 bytes".into(),
+            ));
         }
         if values.is_empty() || values.len() > MAX_VALUES {
-            return Err(Error::InvalidArgument(format!("1 to {MAX_VALUES} values per query, not {}", values.len())));
+            return Err(Error::InvalidArgument(format!(
+                "1 to {MAX_VALUES} values per query, not {}",
+                values.len()
+            )));
         }
         if self.queries.contains_key(&query) {
-            return Err(refused("this query id was already used; every query needs a fresh id"));
+            return Err(refused(
+                "this query id was already used; every query needs a fresh id",
+            ));
         }
         let mut set = Vec::with_capacity(sites.len());
         for s in sites {
-            let i = joined.roster.index_of(s).ok_or_else(|| refused(format!("'{s}' is not in the roster")))?;
+            let i = joined
+                .roster
+                .index_of(s)
+                .ok_or_else(|| refused(format!("'{s}' is not in the roster")))?;
             set.push(i);
         }
         set.sort_unstable();
@@ -377,13 +495,24 @@ impl Site {
             )));
         }
         if joined.threshold == 0 && set.len() != joined.roster.members.len() {
-            return Err(refused("without a threshold every roster site must take part in a query"));
+            return Err(refused(
+                "without a threshold every roster site must take part in a query",
+            ));
         }
-        let fixed = values.iter().map(|&x| real_to_fixed(x)).collect::<Result<Vec<i128>>>()?;
+        let fixed = values
+            .iter()
+            .map(|&x| real_to_fixed(x))
+            .collect::<Result<Vec<i128>>>()?;
         let mut pts = encode(&self.params, &fixed)?;
         let peers: Vec<(usize, &[u8; 32])> = set
             .iter()
-            .filter_map(|&j| joined.pairwise.get(usize::from(j)).and_then(Option::as_ref).map(|k| (usize::from(j), &**k)))
+            .filter_map(|&j| {
+                joined
+                    .pairwise
+                    .get(usize::from(j))
+                    .and_then(Option::as_ref)
+                    .map(|k| (usize::from(j), &**k))
+            })
             .collect();
         for (c, pt) in pts.iter_mut().enumerate() {
             let ctx = mask_context(&self.session, &query, c, &set);
@@ -406,7 +535,14 @@ impl Site {
             cts_digest: cts_digest(&self.params, &cts),
         };
         let sig = need(&self.keys, WIPED)?.sign(&st.signed_bytes(&self.params, &self.session));
-        let blob = Contribution::encode(&self.params, &self.session, &st, &joined.roster.names(), &cts, &sig);
+        let blob = Contribution::encode(
+            &self.params,
+            &self.session,
+            &st,
+            &joined.roster.names(),
+            &cts,
+            &sig,
+        );
         self.queries.insert(
             query,
             QueryRecord {
@@ -442,13 +578,20 @@ impl Site {
             return Err(refused("this query was already decrypted (replay)"));
         }
         if req.set != rec.set {
-            return Err(refused("the request's site set differs from the one this site contributed to"));
+            return Err(refused(
+                "the request's site set differs from the one this site contributed to",
+            ));
         }
         if req.kind != rec.kind || req.n_values != rec.n_values {
-            return Err(refused("the request does not match the query this site contributed to"));
+            return Err(refused(
+                "the request does not match the query this site contributed to",
+            ));
         }
         if req.set.len() < joined.min_parties {
-            return Err(refused(format!("fewer than mhe.min.parties ({}) contributions", joined.min_parties)));
+            return Err(refused(format!(
+                "fewer than mhe.min.parties ({}) contributions",
+                joined.min_parties
+            )));
         }
         // One valid attestation per member of the set, in order.
         if req.attestations.len() != req.set.len() {
@@ -459,9 +602,15 @@ impl Site {
             )));
         }
         for (a, &member) in req.attestations.iter().zip(&req.set) {
-            let m = joined.roster.member(member).ok_or_else(|| refused("unknown site index"))?;
+            let m = joined
+                .roster
+                .member(member)
+                .ok_or_else(|| refused("unknown site index"))?;
             if a.site != member {
-                return Err(refused(format!("the attestation of '{}' is missing", m.name)));
+                return Err(refused(format!(
+                    "the attestation of '{}' is missing",
+                    m.name
+                )));
             }
             let st = Statement {
                 site: member,
@@ -472,22 +621,32 @@ impl Site {
                 n_values: req.n_values,
                 cts_digest: a.cts_digest,
             };
-            verify(&m.vk, &st.signed_bytes(&self.params, &self.session), &a.sig)
-                .map_err(|_| refused(format!("contribution from '{}' is not signed by the roster key", m.name)))?;
+            verify(&m.vk, &st.signed_bytes(&self.params, &self.session), &a.sig).map_err(|_| {
+                refused(format!(
+                    "contribution from '{}' is not signed by the roster key",
+                    m.name
+                ))
+            })?;
             if member == joined.own && a.cts_digest != rec.cts_digest {
-                return Err(refused("the request does not carry this site's own contribution"));
+                return Err(refused(
+                    "the request does not carry this site's own contribution",
+                ));
             }
         }
         // Decrypting sites.
         if !req.decryptors.contains(&joined.own) {
-            return Err(refused("this site is not among the request's decrypting sites"));
+            return Err(refused(
+                "this site is not among the request's decrypting sites",
+            ));
         }
         if req.decryptors.iter().any(|d| !req.set.contains(d)) {
             return Err(refused("a decrypting site did not contribute to the query"));
         }
         let additive = if joined.threshold == 0 {
             if req.decryptors.len() != joined.roster.members.len() {
-                return Err(refused("without a threshold every roster site must decrypt"));
+                return Err(refused(
+                    "without a threshold every roster site must decrypt",
+                ));
             }
             None
         } else {
@@ -499,13 +658,22 @@ impl Site {
                 )));
             }
             let points: Vec<u64> = req.decryptors.iter().map(|&d| u64::from(d) + 1).collect();
-            let tsk = ready.threshold_secret.as_ref().ok_or_else(|| refused("threshold secret missing"))?;
-            let comb = Combiner::new(self.params.clone(), u64::from(joined.own) + 1, joined.threshold);
+            let tsk = ready
+                .threshold_secret
+                .as_ref()
+                .ok_or_else(|| refused("threshold secret missing"))?;
+            let comb = Combiner::new(
+                self.params.clone(),
+                u64::from(joined.own) + 1,
+                joined.threshold,
+            );
             Some(comb.gen_additive_share(&points, tsk)?)
         };
         for c1 in &req.c1s {
             if self.ledger.contains(c1) {
-                return Err(refused("a share for this ciphertext was already produced (replay)"));
+                return Err(refused(
+                    "a share for this ciphertext was already produced (replay)",
+                ));
             }
         }
         let key: &SecretKey = match &additive {
@@ -518,8 +686,14 @@ impl Site {
         for c1 in &req.c1s {
             use sha2::Digest;
             digest.update(poly_digest(c1));
-            let ct = crate::ciphertext::Ciphertext::from_polys(Poly::zero(&self.params, Form::Coeff), c1.clone());
-            shares.push(ks.gen_share(key, None, &ct, &mut self.ledger, &mut self.rng)?.0);
+            let ct = crate::ciphertext::Ciphertext::from_polys(
+                Poly::zero(&self.params, Form::Coeff),
+                c1.clone(),
+            );
+            shares.push(
+                ks.gen_share(key, None, &ct, &mut self.ledger, &mut self.rng)?
+                    .0,
+            );
         }
         let names = |idx: &[u16]| -> String {
             idx.iter()
@@ -538,7 +712,12 @@ impl Site {
             decryptors: names(&req.decryptors),
             digest: hex(&sha2::Digest::finalize(digest)),
         };
-        let out = DecryptShare { header: req.header, site: joined.own, query: req.query, shares };
+        let out = DecryptShare {
+            header: req.header,
+            site: joined.own,
+            query: req.query,
+            shares,
+        };
         let blob = out.encode(&self.params);
         self.audit.push(entry);
         if let Some(r) = self.queries.get_mut(&req.query) {
@@ -560,26 +739,35 @@ impl Site {
     /// buffer beyond [`MAX_BUFFER_BYTES`].
     pub fn buffer_append(&mut self, name: &str, index: usize, chunk: &[u8]) -> Result<usize> {
         if name.is_empty() || name.len() > MAX_LABEL {
-            return Err(Error::InvalidArgument("buffer name must be 1 to 64 bytes".into()));
+            return Err(Error::InvalidArgument(
+                "buffer name must be 1 to 64 bytes".into(),
+            ));
         }
         if index == 1 {
             if !self.buffers.contains_key(name) && self.buffers.len() >= MAX_BUFFERS {
-                return Err(Error::InvalidArgument(format!("more than {MAX_BUFFERS} uploads pending")));
+                return Err(Error::InvalidArgument(format!(
+                    "more than {MAX_BUFFERS} uploads pending"
+                )));
             }
             self.buffers.insert(name.to_owned(), (Vec::new(), 1));
         }
-        let (buf, next) = self
-            .buffers
-            .get_mut(name)
-            .ok_or_else(|| Error::InvalidArgument(format!("no upload '{name}' in progress (chunk {index} without chunk 1)")))?;
+        let (buf, next) = self.buffers.get_mut(name).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "no upload '{name}' in progress (chunk {index} without chunk 1)"
+            ))
+        })?;
         if index != *next {
             let expected = *next;
             self.buffers.remove(name);
-            return Err(Error::InvalidArgument(format!("upload '{name}': chunk {index} arrived, chunk {expected} expected")));
+            return Err(Error::InvalidArgument(format!(
+                "upload '{name}': chunk {index} arrived, chunk {expected} expected"
+            )));
         }
         if buf.len().saturating_add(chunk.len()) > MAX_BUFFER_BYTES {
             self.buffers.remove(name);
-            return Err(Error::InvalidArgument(format!("upload larger than {MAX_BUFFER_BYTES} bytes")));
+            return Err(Error::InvalidArgument(format!(
+                "upload larger than {MAX_BUFFER_BYTES} bytes"
+            )));
         }
         buf.extend_from_slice(chunk);
         *next += 1;

@@ -188,7 +188,10 @@ impl<'a> Reader<'a> {
     pub fn new(buf: &'a [u8], expected: Kind) -> Result<(Reader<'a>, Header)> {
         let (mut r, h) = Self::any(buf)?;
         if h.kind != expected {
-            return Err(Error::WrongKind { expected: expected.name(), found: h.kind.name() });
+            return Err(Error::WrongKind {
+                expected: expected.name(),
+                found: h.kind.name(),
+            });
         }
         r.pos = HEADER_LEN;
         Ok((r, h))
@@ -209,18 +212,37 @@ impl<'a> Reader<'a> {
             return Err(Error::Version(version));
         }
         let kind_byte = r.u8()?;
-        let kind = Kind::from_u8(kind_byte).ok_or_else(|| Error::Malformed(format!("unknown kind {kind_byte}")))?;
+        let kind = Kind::from_u8(kind_byte)
+            .ok_or_else(|| Error::Malformed(format!("unknown kind {kind_byte}")))?;
         let params_id = r.u16()?;
         let session = r.array::<16>("session")?;
-        Ok((r, Header { kind, params_id, session }))
+        Ok((
+            r,
+            Header {
+                kind,
+                params_id,
+                session,
+            },
+        ))
     }
 
     fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8]> {
         let got = self.buf.len().saturating_sub(self.pos);
         if n > got {
-            return Err(Error::Truncated { field, needed: n, got });
+            return Err(Error::Truncated {
+                field,
+                needed: n,
+                got,
+            });
         }
-        let s = self.buf.get(self.pos..self.pos + n).ok_or(Error::Truncated { field, needed: n, got })?;
+        let s = self
+            .buf
+            .get(self.pos..self.pos + n)
+            .ok_or(Error::Truncated {
+                field,
+                needed: n,
+                got,
+            })?;
         self.pos += n;
         Ok(s)
     }
@@ -292,14 +314,25 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`Error::Truncated`], [`Error::Malformed`] above `max`.
-    pub fn count(&mut self, field: &'static str, max: usize, min_item_bytes: usize) -> Result<usize> {
+    pub fn count(
+        &mut self,
+        field: &'static str,
+        max: usize,
+        min_item_bytes: usize,
+    ) -> Result<usize> {
         let n = self.u32()? as usize;
         if n > max {
-            return Err(Error::Malformed(format!("{field}: {n} items, at most {max} allowed")));
+            return Err(Error::Malformed(format!(
+                "{field}: {n} items, at most {max} allowed"
+            )));
         }
         let needed = n.saturating_mul(min_item_bytes.max(1));
         if needed > self.remaining() {
-            return Err(Error::Truncated { field, needed, got: self.remaining() });
+            return Err(Error::Truncated {
+                field,
+                needed,
+                got: self.remaining(),
+            });
         }
         Ok(n)
     }
@@ -334,7 +367,8 @@ impl<'a> Reader<'a> {
                 residues.push(v);
             }
         }
-        Poly::from_residues(params, residues, form).ok_or_else(|| Error::Malformed("polynomial".into()))
+        Poly::from_residues(params, residues, form)
+            .ok_or_else(|| Error::Malformed("polynomial".into()))
     }
     /// Fails unless every byte was read.
     ///
@@ -342,7 +376,10 @@ impl<'a> Reader<'a> {
     /// [`Error::Malformed`] for trailing bytes.
     pub fn finish(&self) -> Result<()> {
         if self.remaining() != 0 {
-            return Err(Error::Malformed(format!("{} trailing bytes", self.remaining())));
+            return Err(Error::Malformed(format!(
+                "{} trailing bytes",
+                self.remaining()
+            )));
         }
         Ok(())
     }
@@ -361,7 +398,10 @@ pub fn poly_bytes(params: &Params) -> usize {
 /// [`Error::ParameterMismatch`], [`Error::SessionMismatch`].
 pub fn check_context(h: &Header, params: &Params, session: &[u8; 16]) -> Result<()> {
     if h.params_id != params.id() {
-        return Err(Error::ParameterMismatch { expected: params.id(), found: h.params_id });
+        return Err(Error::ParameterMismatch {
+            expected: params.id(),
+            found: h.params_id,
+        });
     }
     if &h.session != session {
         return Err(Error::SessionMismatch);
@@ -394,11 +434,20 @@ mod tests {
     fn bad_headers_are_typed_errors() {
         let params = Params::toy();
         let blob = Writer::new(Kind::Identity, &params, &[0; 16]).finish();
-        assert!(matches!(Reader::new(&blob, Kind::Roster), Err(Error::WrongKind { .. })));
-        assert!(matches!(Reader::new(&blob[..5], Kind::Identity), Err(Error::Truncated { .. })));
+        assert!(matches!(
+            Reader::new(&blob, Kind::Roster),
+            Err(Error::WrongKind { .. })
+        ));
+        assert!(matches!(
+            Reader::new(&blob[..5], Kind::Identity),
+            Err(Error::Truncated { .. })
+        ));
         let mut v = blob.clone();
         v[3] = 9;
-        assert_eq!(Reader::new(&v, Kind::Identity).err(), Some(Error::Version(9)));
+        assert_eq!(
+            Reader::new(&v, Kind::Identity).err(),
+            Some(Error::Version(9))
+        );
         assert!(Reader::new(b"nope", Kind::Identity).is_err());
     }
 }

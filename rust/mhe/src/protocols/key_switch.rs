@@ -111,13 +111,19 @@ impl KeySwitchProtocol {
                 params.name()
             )));
         }
-        Ok(KeySwitchProtocol { params, flooding_bits })
+        Ok(KeySwitchProtocol {
+            params,
+            flooding_bits,
+        })
     }
 
     /// The protocol with the documented flooding width of its parameter set.
     pub fn with_default_flooding(params: Arc<Params>) -> Self {
         let flooding_bits = noise::flooding_bits(&params);
-        KeySwitchProtocol { params, flooding_bits }
+        KeySwitchProtocol {
+            params,
+            flooding_bits,
+        }
     }
 
     /// `gen_share` computes `h_i = c1*(s_i - s'_i) + f_i` from the private input share
@@ -152,7 +158,10 @@ impl KeySwitchProtocol {
     }
 
     /// `aggregate_shares` sums the shares.
-    pub fn aggregate_shares<'a>(&self, shares: impl IntoIterator<Item = &'a KeySwitchShare>) -> KeySwitchShare {
+    pub fn aggregate_shares<'a>(
+        &self,
+        shares: impl IntoIterator<Item = &'a KeySwitchShare>,
+    ) -> KeySwitchShare {
         let mut acc = Poly::zero(&self.params, Form::Coeff);
         for s in shares {
             acc.add_assign(&s.0, &self.params);
@@ -164,7 +173,10 @@ impl KeySwitchProtocol {
     pub fn key_switch(&self, ct: &Ciphertext, aggregate: &KeySwitchShare) -> Ciphertext {
         let mut c0 = ct.c0.clone();
         c0.add_assign(&aggregate.0, &self.params);
-        Ciphertext { c0, c1: ct.c1.clone() }
+        Ciphertext {
+            c0,
+            c1: ct.c1.clone(),
+        }
     }
 
     /// `decrypt` finishes a switch to the zero key: `round(t/Q * (c0 + Σ h_i)) mod t`.

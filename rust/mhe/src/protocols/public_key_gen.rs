@@ -50,7 +50,12 @@ impl PublicKeyGenProtocol {
     /// `gen_share` computes `-a*s_i + e_i` from the private share `s_i` and the public
     /// CRP `a`, with a fresh Gaussian `e_i` (sigma 3.2). The share is an RLWE sample, so
     /// it hides `s_i`; its noise `e_i` adds to the collective key noise `Σ e_i`.
-    pub fn gen_share(&self, sk: &SecretKey, crp: &PublicKeyGenCrp, rng: &mut SecretRng) -> PublicKeyGenShare {
+    pub fn gen_share(
+        &self,
+        sk: &SecretKey,
+        crp: &PublicKeyGenCrp,
+        rng: &mut SecretRng,
+    ) -> PublicKeyGenShare {
         let p = &self.params;
         let mut share = crp.0.clone();
         share.mul_assign_ntt(&sk.s, p);
@@ -61,7 +66,10 @@ impl PublicKeyGenProtocol {
     }
 
     /// `aggregate_shares` sums the shares.
-    pub fn aggregate_shares<'a>(&self, shares: impl IntoIterator<Item = &'a PublicKeyGenShare>) -> PublicKeyGenShare {
+    pub fn aggregate_shares<'a>(
+        &self,
+        shares: impl IntoIterator<Item = &'a PublicKeyGenShare>,
+    ) -> PublicKeyGenShare {
         let mut acc = Poly::zero(&self.params, Form::Ntt);
         for s in shares {
             acc.add_assign(&s.0, &self.params);
@@ -70,7 +78,14 @@ impl PublicKeyGenProtocol {
     }
 
     /// `gen_public_key` returns the collective key `(Σ p0_i, a)`.
-    pub fn gen_public_key(&self, aggregate: &PublicKeyGenShare, crp: &PublicKeyGenCrp) -> PublicKey {
-        PublicKey { p0: aggregate.0.clone(), p1: crp.0.clone() }
+    pub fn gen_public_key(
+        &self,
+        aggregate: &PublicKeyGenShare,
+        crp: &PublicKeyGenCrp,
+    ) -> PublicKey {
+        PublicKey {
+            p0: aggregate.0.clone(),
+            p1: crp.0.clone(),
+        }
     }
 }

@@ -46,7 +46,10 @@ impl PublicKeySwitchProtocol {
                 min + 2
             )));
         }
-        Ok(PublicKeySwitchProtocol { params, flooding_bits })
+        Ok(PublicKeySwitchProtocol {
+            params,
+            flooding_bits,
+        })
     }
 
     /// `gen_share` computes `h0_i = s_i*c1 + u_i*p0' + f_i` and `h1_i = u_i*p1' + e_i`
@@ -101,6 +104,9 @@ impl PublicKeySwitchProtocol {
     pub fn key_switch(&self, ct: &Ciphertext, aggregate: &PublicKeySwitchShare) -> Ciphertext {
         let mut c0 = ct.c0.clone();
         c0.add_assign(&aggregate.h0, &self.params);
-        Ciphertext { c0, c1: aggregate.h1.clone() }
+        Ciphertext {
+            c0,
+            c1: aggregate.h1.clone(),
+        }
     }
 }

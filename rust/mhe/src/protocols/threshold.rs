@@ -74,9 +74,16 @@ impl Thresholdizer {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a threshold of 0.
-    pub fn gen_polynomial(&self, sk: &SecretKey, threshold: usize, rng: &mut SecretRng) -> Result<ShamirPolynomial> {
+    pub fn gen_polynomial(
+        &self,
+        sk: &SecretKey,
+        threshold: usize,
+        rng: &mut SecretRng,
+    ) -> Result<ShamirPolynomial> {
         if threshold == 0 {
-            return Err(Error::InvalidArgument("threshold must be at least 1".into()));
+            return Err(Error::InvalidArgument(
+                "threshold must be at least 1".into(),
+            ));
         }
         let p = &self.params;
         let mut coeffs = Vec::with_capacity(threshold);
@@ -95,7 +102,9 @@ impl Thresholdizer {
     /// [`Error::InvalidArgument`] for the point 0, which would reveal `s_i`.
     pub fn gen_share(&self, poly: &ShamirPolynomial, point: u64) -> Result<ShamirShare> {
         if point == 0 {
-            return Err(Error::InvalidArgument("Shamir point 0 is the secret itself".into()));
+            return Err(Error::InvalidArgument(
+                "Shamir point 0 is the secret itself".into(),
+            ));
         }
         let p = &self.params;
         let mut acc = Poly::zero(p, Form::Ntt);
@@ -107,7 +116,10 @@ impl Thresholdizer {
     }
 
     /// `aggregate_shares` sums the evaluations a party received (its own included).
-    pub fn aggregate_shares<'a>(&self, shares: impl IntoIterator<Item = &'a ShamirShare>) -> ShamirShare {
+    pub fn aggregate_shares<'a>(
+        &self,
+        shares: impl IntoIterator<Item = &'a ShamirShare>,
+    ) -> ShamirShare {
         let mut acc = Poly::zero(&self.params, Form::Ntt);
         for s in shares {
             acc.add_assign(&s.0, &self.params);
@@ -128,7 +140,11 @@ pub struct Combiner {
 impl Combiner {
     /// The combiner of the party at `own_point` for a `threshold`-out-of-N sharing.
     pub fn new(params: Arc<Params>, own_point: u64, threshold: usize) -> Self {
-        Combiner { params, own_point, threshold }
+        Combiner {
+            params,
+            own_point,
+            threshold,
+        }
     }
 
     /// `gen_additive_share` returns `λ_i * s'_i` with the Lagrange coefficient
@@ -143,7 +159,9 @@ impl Combiner {
         sorted.sort_unstable();
         sorted.dedup();
         if sorted.len() != active_points.len() || sorted.contains(&0) {
-            return Err(Error::InvalidArgument("active points must be distinct and nonzero".into()));
+            return Err(Error::InvalidArgument(
+                "active points must be distinct and nonzero".into(),
+            ));
         }
         if sorted.len() < self.threshold {
             return Err(Error::InvalidArgument(format!(
@@ -153,17 +171,22 @@ impl Combiner {
             )));
         }
         if !sorted.contains(&self.own_point) {
-            return Err(Error::InvalidArgument("this party is not in the active set".into()));
+            return Err(Error::InvalidArgument(
+                "this party is not in the active set".into(),
+            ));
         }
         let p = &self.params;
         let lambda: Vec<u64> = p
             .moduli()
             .map(|q| {
                 let xi = self.own_point % q;
-                sorted.iter().filter(|&&x| x != self.own_point).fold(1u64, |acc, &xj| {
-                    let xj = xj % q;
-                    mul_mod(acc, mul_mod(xj, inv_mod(sub_mod(xj, xi, q), q), q), q)
-                })
+                sorted
+                    .iter()
+                    .filter(|&&x| x != self.own_point)
+                    .fold(1u64, |acc, &xj| {
+                        let xj = xj % q;
+                        mul_mod(acc, mul_mod(xj, inv_mod(sub_mod(xj, xi, q), q), q), q)
+                    })
             })
             .collect();
         let mut s = tsk.s.clone();

@@ -18,7 +18,12 @@ use crate::sampling::prf_stream;
 /// The mask of the party at `own` (its position in the query's set) for `context`
 /// (session, query, ciphertext index and the set itself), from the pairwise keys it
 /// shares with the other members, given as `(position, key)`.
-pub fn mask(params: &Params, own: usize, peers: &[(usize, &[u8; 32])], context: &[u8]) -> Plaintext {
+pub fn mask(
+    params: &Params,
+    own: usize,
+    peers: &[(usize, &[u8; 32])],
+    context: &[u8],
+) -> Plaintext {
     let mask = params.plain_mask();
     let mut acc = Plaintext::zero(params);
     for &(pos, key) in peers {
@@ -54,7 +59,8 @@ mod tests {
         };
         let masks: Vec<Plaintext> = (0..k)
             .map(|i| {
-                let keys: Vec<(usize, [u8; 32])> = (0..k).filter(|&j| j != i).map(|j| (j, key(i, j))).collect();
+                let keys: Vec<(usize, [u8; 32])> =
+                    (0..k).filter(|&j| j != i).map(|j| (j, key(i, j))).collect();
                 let refs: Vec<(usize, &[u8; 32])> = keys.iter().map(|(j, kk)| (*j, kk)).collect();
                 mask(&params, i, &refs, b"ctx")
             })
