@@ -1,0 +1,252 @@
+//! Helpers shared by the integration tests: federations of sites, deterministic
+//! random values, and exact arithmetic modulo Q for the two-limb `default` set.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
+
+use mhe::analyst;
+use mhe::encoding::{MAX_ABS_INTEGER, MAX_ABS_REAL};
+use mhe::params::Params;
+use mhe::ring::{Form, Poly};
+use mhe::site::Site;
+
+/// The session every test federation uses.
+pub const SESSION: [u8; 16] = [42u8; 16];
+
+/// Sites `site1..sitek` that finished key generation in one session.
+pub fn federation(k: usize, params: &str, threshold: usize, min_parties: usize) -> Vec<Site> {
+    let mut sites: Vec<Site> = (0..k)
+        .map(|i| Site::new(&format!("site{}", i + 1), SESSION, params).unwrap())
+        .collect();
+    let roster = roster_of(&sites);
+    let shares: Vec<Vec<u8>> = sites
+        .iter_mut()
+        .map(|s| s.join(&roster, threshold, min_parties, &[]).unwrap())
+        .collect();
+    finish_keygen(&mut sites, &shares);
+    sites
+}
+
+/// The roster blob of these sites, in order.
+pub fn roster_of(sites: &[Site]) -> Vec<u8> {
+    let ids: Vec<Vec<u8>> = sites.iter().map(|s| s.identity().unwrap()).collect();
+    analyst::roster_build(&refs(&ids)).unwrap()
+}
+
+/// Relays the key-generation shares and checks the confirmations.
+pub fn finish_keygen(sites: &mut [Site], shares: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let r = refs(shares);
+    let confs: Vec<Vec<u8>> = sites
+        .iter_mut()
+        .map(|s| {
+            let b = analyst::keygen_bundle(&r, s.name()).unwrap();
+            s.finalize(&b).unwrap()
+        })
+        .collect();
+    analyst::confirmations_check(&refs(&confs)).unwrap();
+    confs
+}
+
+/// Borrowed slices of owned blobs.
+pub fn refs(v: &[Vec<u8>]) -> Vec<&[u8]> {
+    v.iter().map(Vec::as_slice).collect()
+}
+
+/// Names of the sites.
+pub fn names(sites: &[Site]) -> Vec<String> {
+    sites.iter().map(|s| s.name().to_owned()).collect()
+}
+
+/// Every site contributes its values to `query` (all sites in the set).
+pub fn contribute_all(sites: &mut [Site], query: [u8; 16], values: &[Vec<f64>]) -> Vec<Vec<u8>> {
+    let n = names(sites);
+    sites
+        .iter_mut()
+        .zip(values)
+        .map(|(s, v)| s.contribute(query, "sum", "x", &n, v).unwrap())
+        .collect()
+}
+
+/// A query id from a number.
+pub fn qid(i: u32) -> [u8; 16] {
+    let mut q = [0u8; 16];
+    q[..4].copy_from_slice(&i.to_le_bytes());
+    q[15] = 0xA5;
+    q
+}
+
+/// SplitMix64: deterministic test randomness.
+pub struct TestRng(u64);
+
+impl TestRng {
+    pub fn new(seed: u64) -> Self {
+        TestRng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    /// Uniform over `[-MAX_ABS_INTEGER, MAX_ABS_INTEGER]`.
+    pub fn int_in_range(&mut self) -> i128 {
+        let span = 2 * MAX_ABS_INTEGER.unsigned_abs() + 1;
+        let r = (u128::from(self.next_u64()) << 64 | u128::from(self.next_u64())) % span;
+        r as i128 - MAX_ABS_INTEGER
+    }
+    /// A real in `[-2^76, 2^76]` of random sign and magnitude 2^-45 .. 2^76.
+    pub fn real_in_range(&mut self) -> f64 {
+        let mant = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let e = self.below(122) as i32 - 45;
+        let x = (mant * 2f64.powi(e)).min(MAX_ABS_REAL);
+        if self.next_u64() & 1 == 1 { -x } else { x }
+    }
+}
+
+/// Integer vectors of `k` parties and length `len`, random over the whole range, with
+/// the extremes: party 0 holds +max at every even index, party 1 (or 0) -max at
+/// index 1, and index 0 is +max for every party.
+pub fn int_vectors(rng: &mut TestRng, k: usize, len: usize) -> Vec<Vec<i128>> {
+    (0..k)
+        .map(|p| {
+            (0..len)
+                .map(|i| match (p, i) {
+                    (_, 0) => MAX_ABS_INTEGER,
+                    (_, 1) => -MAX_ABS_INTEGER,
+                    (0, i) if i % 2 == 0 => MAX_ABS_INTEGER,
+                    (1, i) if i % 3 == 0 => -MAX_ABS_INTEGER,
+                    _ => rng.int_in_range(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Real vectors as [`int_vectors`], with `±MAX_ABS_REAL`, zero, and values below the
+/// resolution.
+pub fn real_vectors(rng: &mut TestRng, k: usize, len: usize) -> Vec<Vec<f64>> {
+    (0..k)
+        .map(|p| {
+            (0..len)
+                .map(|i| match (p, i) {
+                    (_, 0) => MAX_ABS_REAL,
+                    (_, 1) => -MAX_ABS_REAL,
+                    (_, 2) => 0.0,
+                    (_, 3) => 3.0e-13,
+                    (0, i) if i % 2 == 0 => MAX_ABS_REAL,
+                    _ => rng.real_in_range(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Column sums.
+pub fn column_sums(v: &[Vec<i128>]) -> Vec<i128> {
+    let len = v.first().map_or(0, Vec::len);
+    (0..len).map(|i| v.iter().map(|r| r[i]).sum()).collect()
+}
+
+/// The exact pooled value of reals: the sum of their fixed-point encodings.
+pub fn fixed_sums(v: &[Vec<f64>]) -> Vec<i128> {
+    let fixed: Vec<Vec<i128>> = v
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|&x| mhe::encoding::real_to_fixed(x).unwrap())
+                .collect()
+        })
+        .collect();
+    column_sums(&fixed)
+}
+
+fn mul_mod(a: u64, b: u64, q: u64) -> u64 {
+    (u128::from(a) * u128::from(b) % u128::from(q)) as u64
+}
+
+fn pow_mod(mut a: u64, mut e: u64, q: u64) -> u64 {
+    let mut r = 1u64;
+    while e > 0 {
+        if e & 1 == 1 {
+            r = mul_mod(r, a, q);
+        }
+        a = mul_mod(a, a, q);
+        e >>= 1;
+    }
+    r
+}
+
+/// Q for a two-limb set (fits in a u128).
+pub fn q_of(params: &Params) -> u128 {
+    let m: Vec<u64> = params.moduli().collect();
+    assert_eq!(m.len(), 2, "exact arithmetic here is for two-limb sets");
+    u128::from(m[0]) * u128::from(m[1])
+}
+
+/// The coefficients of a two-limb polynomial (coefficient form), CRT-reconstructed and
+/// centred in `(-Q/2, Q/2]`.
+pub fn centred(params: &Params, p: &Poly) -> Vec<i128> {
+    assert_eq!(p.form(), Form::Coeff);
+    let m: Vec<u64> = params.moduli().collect();
+    let (q0, q1) = (m[0], m[1]);
+    let q = q_of(params);
+    let inv = pow_mod(q0 % q1, q1 - 2, q1);
+    let rows: Vec<&[u64]> = p.rows().collect();
+    rows[0]
+        .iter()
+        .zip(rows[1])
+        .map(|(&x0, &x1)| {
+            let d = (x1 + q1 - x0 % q1) % q1;
+            let k = mul_mod(d, inv, q1);
+            let x = u128::from(x0) + u128::from(q0) * u128::from(k);
+            if x > q / 2 {
+                x as i128 - q as i128
+            } else {
+                x as i128
+            }
+        })
+        .collect()
+}
+
+/// `Δ*m mod Q` centred, for plaintext coefficients `m` (two-limb sets).
+pub fn scaled_centred(params: &Params, m: &[u128]) -> Vec<i128> {
+    let q = q_of(params);
+    let delta = q >> params.plain_bits();
+    m.iter()
+        .map(|&c| {
+            let x = (delta * c) % q;
+            if x > q / 2 {
+                x as i128 - q as i128
+            } else {
+                x as i128
+            }
+        })
+        .collect()
+}
+
+/// `(a - b) mod Q`, centred.
+pub fn sub_centred(params: &Params, a: &[i128], b: &[i128]) -> Vec<i128> {
+    let q = q_of(params) as i128;
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            let d = (x - y).rem_euclid(q);
+            if d > q / 2 { d - q } else { d }
+        })
+        .collect()
+}
+
+/// The zero polynomial in coefficient form.
+pub fn zero(params: &Params) -> Poly {
+    Poly::zero(params, Form::Coeff)
+}

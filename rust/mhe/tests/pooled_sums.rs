@@ -1,0 +1,233 @@
+//! Exact pooled sums for K in {1, 2, 3, 10, 100} parties, over the whole documented
+//! range, for vectors of length 1, V-1, V, 3V+5 (V values per ciphertext) and N-1, N,
+//! 3N+5 (N the ring degree): integers through the protocols, reals through sites and
+//! the analyst.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{
+    TestRng, column_sums, contribute_all, federation, fixed_sums, int_vectors, names, qid,
+    real_vectors, refs,
+};
+use mhe::analyst;
+use mhe::ciphertext::{Ciphertext, encrypt};
+use mhe::encoding::{self, MAX_ABS_INTEGER, MAX_ABS_REAL, decode, encode, fixed_to_real};
+use mhe::keys::SecretKey;
+use mhe::params::Params;
+use mhe::protocols::{DecryptionLedger, KeySwitchProtocol, PublicKeyGenProtocol};
+use mhe::sampling::{Crs, SecretRng};
+use mhe::{Error, site::Site};
+
+/// Lengths to test for a set: around the values per ciphertext and the ring degree.
+fn lengths(params: &Params) -> Vec<usize> {
+    let v = params.values_per_ciphertext();
+    let n = params.n();
+    let mut l = vec![1, v - 1, v, 3 * v + 5, n - 1, n, 3 * n + 5];
+    l.sort_unstable();
+    l.dedup();
+    l
+}
+
+/// K parties generate a collective key, encrypt their vectors, the ciphertexts are
+/// summed, and the K parties decrypt the sum by a key switch to the zero key.
+fn pool_integers(params: &Arc<Params>, values: &[Vec<i128>], seed: u8) -> Vec<i128> {
+    let k = values.len();
+    let len = values[0].len();
+    let mut rng = SecretRng::from_seed_insecure([seed; 32]);
+    let ckg = PublicKeyGenProtocol::new(params.clone());
+    let crp = ckg.sample_crp(&Crs::from_seed([seed ^ 0x5A; 32]));
+    let sks: Vec<SecretKey> = (0..k)
+        .map(|_| SecretKey::generate(params, &mut rng))
+        .collect();
+    let key_shares: Vec<_> = sks
+        .iter()
+        .map(|sk| ckg.gen_share(sk, &crp, &mut rng))
+        .collect();
+    let pk = ckg.gen_public_key(&ckg.aggregate_shares(key_shares.iter()), &crp);
+    let mut pooled: Option<Vec<Ciphertext>> = None;
+    for v in values {
+        let cts: Vec<Ciphertext> = encode(params, v)
+            .unwrap()
+            .iter()
+            .map(|pt| encrypt(params, &pk, pt, &mut rng))
+            .collect();
+        match pooled.as_mut() {
+            None => pooled = Some(cts),
+            Some(acc) => acc
+                .iter_mut()
+                .zip(&cts)
+                .for_each(|(a, c)| a.add_assign(c, params)),
+        }
+    }
+    let pooled = pooled.unwrap();
+    assert_eq!(pooled.len(), encoding::num_plaintexts(params, len));
+    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
+    let mut ledgers: Vec<DecryptionLedger> = (0..k).map(|_| DecryptionLedger::new()).collect();
+    let pts: Vec<_> = pooled
+        .iter()
+        .map(|ct| {
+            let shares: Vec<_> = sks
+                .iter()
+                .zip(ledgers.iter_mut())
+                .map(|(sk, ledger)| ks.gen_share(sk, None, ct, ledger, &mut rng).unwrap())
+                .collect();
+            ks.decrypt(ct, &ks.aggregate_shares(shares.iter()))
+        })
+        .collect();
+    decode(params, &pts, len).unwrap()
+}
+
+fn check_integers(set: &str, k: usize, seed: u8) {
+    let params = Params::by_name(set).unwrap();
+    let mut rng = TestRng::new(u64::from(seed) * 1000 + k as u64);
+    for len in lengths(&params) {
+        let values = int_vectors(&mut rng, k, len);
+        let got = pool_integers(&params, &values, seed);
+        let expected = column_sums(&values);
+        assert_eq!(got.len(), len);
+        assert!(
+            got == expected,
+            "{set}: K = {k}, length {len}: pooled sum is not exact"
+        );
+        // The extremes really were at the edge of the range.
+        assert_eq!(got[0], k as i128 * MAX_ABS_INTEGER);
+    }
+}
+
+#[test]
+fn integer_sums_are_exact_for_one_party() {
+    check_integers("default", 1, 1);
+}
+
+#[test]
+fn integer_sums_are_exact_for_two_parties() {
+    check_integers("default", 2, 2);
+}
+
+#[test]
+fn integer_sums_are_exact_for_three_parties() {
+    check_integers("default", 3, 3);
+}
+
+#[test]
+fn integer_sums_are_exact_for_ten_parties() {
+    check_integers("default", 10, 4);
+}
+
+#[test]
+fn integer_sums_are_exact_for_a_hundred_parties() {
+    check_integers("default", 100, 5);
+}
+
+#[test]
+fn integer_sums_are_exact_under_the_large_set() {
+    check_integers("large", 3, 6);
+}
+
+#[test]
+fn values_beyond_the_range_are_typed_errors_before_encryption() {
+    let params = Params::by_name("default").unwrap();
+    for bad in [
+        MAX_ABS_INTEGER + 1,
+        -MAX_ABS_INTEGER - 1,
+        i128::MAX,
+        i128::MIN,
+    ] {
+        assert!(
+            matches!(encode(&params, &[0, bad]), Err(Error::OutOfRange(_))),
+            "{bad}"
+        );
+    }
+    assert!(encode(&params, &[MAX_ABS_INTEGER, -MAX_ABS_INTEGER]).is_ok());
+    // A site refuses a real beyond the range without using up the query id.
+    let mut sites = federation(2, "default", 0, 2);
+    let n = names(&sites);
+    for bad in [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        MAX_ABS_REAL * 2.0,
+        -MAX_ABS_REAL * 1.5,
+    ] {
+        let r = sites[0].contribute(qid(1), "sum", "x", &n, &[1.0, bad]);
+        assert!(matches!(r, Err(Error::OutOfRange(_))), "{bad}: {r:?}");
+    }
+    let got = run_reals(
+        &mut sites,
+        qid(1),
+        &[vec![MAX_ABS_REAL, 1.0], vec![MAX_ABS_REAL, -0.5]],
+    );
+    assert_eq!(got, vec![2.0 * MAX_ABS_REAL, 0.5]);
+}
+
+fn run_reals(sites: &mut [Site], query: [u8; 16], values: &[Vec<f64>]) -> Vec<f64> {
+    let contribs = contribute_all(sites, query, values);
+    let n = names(sites);
+    let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
+    let shares: Vec<Vec<u8>> = sites
+        .iter_mut()
+        .map(|s| s.decrypt(&request).unwrap())
+        .collect();
+    analyst::combine(&pooled, &refs(&shares)).unwrap()
+}
+
+fn check_reals(k: usize, seed: u64) {
+    let mut sites = federation(k, "default", 0, k.min(2));
+    let params = sites[0].params().clone();
+    let mut rng = TestRng::new(seed);
+    for (q, len) in lengths(&params).into_iter().enumerate() {
+        let values = real_vectors(&mut rng, k, len);
+        let contribs = contribute_all(&mut sites, qid(100 + q as u32), &values);
+        let n = names(&sites);
+        let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
+        let shares: Vec<Vec<u8>> = sites
+            .iter_mut()
+            .map(|s| s.decrypt(&request).unwrap())
+            .collect();
+        let exact = analyst::combine_fixed(&pooled, &refs(&shares)).unwrap();
+        let expected = fixed_sums(&values);
+        assert!(
+            exact == expected,
+            "K = {k}, length {len}: pooled fixed-point sum is not exact"
+        );
+        let reals = analyst::combine(&pooled, &refs(&shares)).unwrap();
+        let expected_reals: Vec<f64> = expected.iter().map(|&v| fixed_to_real(v)).collect();
+        assert!(
+            reals == expected_reals,
+            "K = {k}, length {len}: reals differ"
+        );
+        assert_eq!(reals[0], k as f64 * MAX_ABS_REAL);
+        if len > 1 {
+            assert_eq!(reals[1], -(k as f64) * MAX_ABS_REAL);
+        }
+    }
+}
+
+#[test]
+fn real_sums_through_sites_are_exact_for_one_site() {
+    check_reals(1, 11);
+}
+
+#[test]
+fn real_sums_through_sites_are_exact_for_two_sites() {
+    check_reals(2, 12);
+}
+
+#[test]
+fn real_sums_through_sites_are_exact_for_three_sites() {
+    check_reals(3, 13);
+}
+
+#[test]
+fn real_sums_through_sites_are_exact_for_ten_sites() {
+    check_reals(10, 14);
+}
