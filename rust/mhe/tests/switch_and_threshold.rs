@@ -1,0 +1,233 @@
+//! Public-key switch to a recipient, and t-out-of-N threshold decryption, through the
+//! protocols and through sites and the analyst.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{TestRng, column_sums, contribute_all, federation, fixed_sums, int_vectors, names, qid, refs};
+use mhe::analyst;
+use mhe::ciphertext::{Ciphertext, decrypt, encrypt};
+use mhe::encoding::{decode, encode};
+use mhe::keys::{PublicKey, SecretKey};
+use mhe::messages::{DecryptRequest, Pooled};
+use mhe::noise;
+use mhe::params::Params;
+use mhe::protocols::{
+    Combiner, DecryptionLedger, KeySwitchProtocol, PublicKeyGenProtocol, PublicKeySwitchProtocol, ShamirShare,
+    Thresholdizer,
+};
+use mhe::sampling::{Crs, SecretRng};
+use mhe::Error;
+
+struct Setup {
+    params: Arc<Params>,
+    sks: Vec<SecretKey>,
+    pk: PublicKey,
+    rng: SecretRng,
+}
+
+fn setup(k: usize, seed: u8) -> Setup {
+    let params = Params::by_name("default").unwrap();
+    let mut rng = SecretRng::from_seed_insecure([seed; 32]);
+    let ckg = PublicKeyGenProtocol::new(params.clone());
+    let crp = ckg.sample_crp(&Crs::from_seed([seed; 32]));
+    let sks: Vec<SecretKey> = (0..k).map(|_| SecretKey::generate(&params, &mut rng)).collect();
+    let shares: Vec<_> = sks.iter().map(|sk| ckg.gen_share(sk, &crp, &mut rng)).collect();
+    let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
+    Setup { params, sks, pk, rng }
+}
+
+fn pooled_ct(s: &mut Setup, values: &[Vec<i128>]) -> Ciphertext {
+    let mut acc: Option<Ciphertext> = None;
+    for v in values {
+        let pt = &encode(&s.params, v).unwrap()[0];
+        let ct = encrypt(&s.params, &s.pk, pt, &mut s.rng);
+        match acc.as_mut() {
+            None => acc = Some(ct),
+            Some(a) => a.add_assign(&ct, &s.params),
+        }
+    }
+    acc.unwrap()
+}
+
+#[test]
+fn the_recipient_decrypts_the_public_key_switched_pool_and_no_single_share_reveals_it() {
+    let k = 4;
+    let mut s = setup(k, 21);
+    let len = s.params.values_per_ciphertext();
+    let values = int_vectors(&mut TestRng::new(21), k, len);
+    let expected = column_sums(&values);
+    let ct = pooled_ct(&mut s, &values);
+    let params = s.params.clone();
+    let (sk_r, pk_r) = PublicKey::generate_pair(&params, &mut s.rng).unwrap();
+    let pks = PublicKeySwitchProtocol::new(params.clone(), noise::flooding_bits(&params)).unwrap();
+    let mut ledgers: Vec<DecryptionLedger> = (0..k).map(|_| DecryptionLedger::new()).collect();
+    let shares: Vec<_> = s
+        .sks
+        .iter()
+        .zip(ledgers.iter_mut())
+        .map(|(sk, l)| pks.gen_share(sk, &pk_r, &ct, l, &mut s.rng).unwrap())
+        .collect();
+    let switched = pks.key_switch(&ct, &pks.aggregate_shares(shares.iter()));
+    let got = decode(&params, &[decrypt(&params, &sk_r, &switched)], len).unwrap();
+    assert_eq!(got, expected);
+    // The switched ciphertext is no longer under the collective key.
+    let collective = SecretKey::ideal_sum(&params, &s.sks.iter().collect::<Vec<_>>());
+    assert_ne!(decode(&params, &[decrypt(&params, &collective, &switched)], len).unwrap(), expected);
+    // One party's share with the recipient's key: not the value (for every party).
+    for (i, sh) in shares.iter().enumerate() {
+        let one = pks.key_switch(&ct, &pks.aggregate_shares([sh]));
+        let v = decode(&params, &[decrypt(&params, &sk_r, &one)], len).unwrap();
+        let same = v.iter().zip(&expected).filter(|(a, b)| a == b).count();
+        assert_eq!(same, 0, "party {i}'s share alone revealed {same} values");
+    }
+    // All shares but one: not the value either.
+    let partial = pks.key_switch(&ct, &pks.aggregate_shares(&shares[1..]));
+    let v = decode(&params, &[decrypt(&params, &sk_r, &partial)], len).unwrap();
+    assert!(v.iter().zip(&expected).all(|(a, b)| a != b));
+    // A second share for the same ciphertext is refused, whatever the target.
+    let (_, pk_other) = PublicKey::generate_pair(&params, &mut s.rng).unwrap();
+    let again = pks.gen_share(&s.sks[0], &pk_other, &ct, &mut ledgers[0], &mut s.rng);
+    assert!(matches!(again, Err(Error::Refused(_))));
+    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
+    assert!(matches!(ks.gen_share(&s.sks[0], None, &ct, &mut ledgers[0], &mut s.rng), Err(Error::Refused(_))));
+}
+
+#[test]
+fn flooding_widths_outside_the_documented_window_are_refused() {
+    let params = Params::by_name("default").unwrap();
+    let w = noise::flooding_bits(&params);
+    assert!(PublicKeySwitchProtocol::new(params.clone(), w - 1).is_err());
+    assert!(PublicKeySwitchProtocol::new(params.clone(), w + 3).is_err());
+    assert!(KeySwitchProtocol::new(params.clone(), w - 1).is_err());
+    assert!(KeySwitchProtocol::new(params.clone(), 0).is_err());
+    assert!(KeySwitchProtocol::new(params.clone(), w).is_ok());
+    assert!(PublicKeySwitchProtocol::new(params, w + 2).is_ok());
+}
+
+/// Thresholdized keys of a `t`-of-`n` setup: party j's threshold secret.
+fn thresholdize(s: &mut Setup, t: usize) -> Vec<SecretKey> {
+    let n = s.sks.len();
+    let th = Thresholdizer::new(s.params.clone());
+    let polys: Vec<_> = s.sks.iter().map(|sk| th.gen_polynomial(sk, t, &mut s.rng).unwrap()).collect();
+    (0..n)
+        .map(|j| {
+            let received: Vec<ShamirShare> = polys.iter().map(|p| th.gen_share(p, j as u64 + 1).unwrap()).collect();
+            th.aggregate_shares(received.iter()).into_secret(&s.params)
+        })
+        .collect()
+}
+
+fn subsets(n: usize, t: usize) -> Vec<Vec<usize>> {
+    (0u32..1 << n)
+        .filter(|m| m.count_ones() as usize == t)
+        .map(|m| (0..n).filter(|i| m >> i & 1 == 1).collect())
+        .collect()
+}
+
+#[test]
+fn every_three_subset_of_a_three_of_five_protocol_setup_decrypts_and_two_do_not() {
+    let (n, t) = (5, 3);
+    let mut s = setup(n, 22);
+    let tsks = thresholdize(&mut s, t);
+    let values = int_vectors(&mut TestRng::new(22), n, 40);
+    let expected = column_sums(&values);
+    let params = s.params.clone();
+    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
+    let subsets3 = subsets(n, t);
+    assert_eq!(subsets3.len(), 10);
+    for set in &subsets3 {
+        // A fresh ciphertext per subset: a party never decrypts one twice.
+        let ct = pooled_ct(&mut s, &values);
+        let points: Vec<u64> = set.iter().map(|&i| i as u64 + 1).collect();
+        let shares: Vec<_> = set
+            .iter()
+            .map(|&i| {
+                let add = Combiner::new(params.clone(), i as u64 + 1, t).gen_additive_share(&points, &tsks[i]).unwrap();
+                ks.gen_share(&add, None, &ct, &mut DecryptionLedger::new(), &mut s.rng).unwrap()
+            })
+            .collect();
+        let got = decode(&params, &[ks.decrypt(&ct, &ks.aggregate_shares(shares.iter()))], 40).unwrap();
+        assert_eq!(got, expected, "subset {set:?}");
+    }
+    for pair in subsets(n, t - 1) {
+        let points: Vec<u64> = pair.iter().map(|&i| i as u64 + 1).collect();
+        // The combiner refuses fewer than t points ...
+        let r = Combiner::new(params.clone(), points[0], t).gen_additive_share(&points, &tsks[pair[0]]);
+        assert!(matches!(r, Err(Error::InvalidArgument(_))));
+        // ... and interpolating t-1 shares as if t were 2 gives noise, not the value.
+        let ct = pooled_ct(&mut s, &values);
+        let shares: Vec<_> = pair
+            .iter()
+            .map(|&i| {
+                let add = Combiner::new(params.clone(), i as u64 + 1, t - 1).gen_additive_share(&points, &tsks[i]).unwrap();
+                ks.gen_share(&add, None, &ct, &mut DecryptionLedger::new(), &mut s.rng).unwrap()
+            })
+            .collect();
+        let got = decode(&params, &[ks.decrypt(&ct, &ks.aggregate_shares(shares.iter()))], 40).unwrap();
+        assert!(got.iter().zip(&expected).all(|(a, b)| a != b), "pair {pair:?} decrypted");
+    }
+}
+
+#[test]
+fn every_three_subset_of_a_three_of_five_federation_decrypts() {
+    let mut sites = federation(5, "default", 3, 3);
+    let n = names(&sites);
+    let values: Vec<Vec<f64>> = (0..5).map(|i| vec![f64::from(i) + 0.25, -1.5 * f64::from(i), 1e9]).collect();
+    let expected = fixed_sums(&values);
+    for (q, set) in subsets(5, 3).iter().enumerate() {
+        let contribs = contribute_all(&mut sites, qid(q as u32), &values);
+        let dec: Vec<String> = set.iter().map(|&i| n[i].clone()).collect();
+        let (pooled, request) = analyst::pool(&refs(&contribs), &dec).unwrap();
+        let shares: Vec<Vec<u8>> = set.iter().map(|&i| sites[i].decrypt(&request).unwrap()).collect();
+        assert_eq!(analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(), expected, "subset {set:?}");
+        // Sites outside the subset refuse (they are not decryptors).
+        for i in (0..5).filter(|i| !set.contains(i)) {
+            assert!(matches!(sites[i].decrypt(&request), Err(Error::Refused(_))));
+        }
+    }
+}
+
+#[test]
+fn fewer_than_t_decryptors_are_refused_and_t_minus_one_shares_do_not_give_the_value() {
+    let mut sites = federation(5, "default", 3, 3);
+    let n = names(&sites);
+    let values: Vec<Vec<f64>> = (0..5).map(|i| vec![f64::from(i), 2.0, -3.0]).collect();
+    let expected = fixed_sums(&values);
+
+    // A request naming two decryptors is refused by both.
+    let contribs = contribute_all(&mut sites, qid(50), &values);
+    let (_, request) = analyst::pool(&refs(&contribs), &n[..2]).unwrap();
+    for site in &mut sites[..2] {
+        match site.decrypt(&request) {
+            Err(Error::Refused(m)) => assert!(m.contains("threshold"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    // Three decryptors, but only two shares reach the analyst: no value.
+    let contribs = contribute_all(&mut sites, qid(51), &values);
+    let (pooled, request) = analyst::pool(&refs(&contribs), &n[..3]).unwrap();
+    let shares: Vec<Vec<u8>> = (0..2).map(|i| sites[i].decrypt(&request).unwrap()).collect();
+    assert!(analyst::combine_fixed(&pooled, &refs(&shares)).is_err());
+    let mut p = Pooled::parse(&pooled).unwrap();
+    p.decryptors = vec![0, 1];
+    let params = Params::by_id(p.header.params_id).unwrap();
+    let forged = p.encode(&params);
+    let got = analyst::combine_fixed(&forged, &refs(&shares)).unwrap();
+    assert!(got.iter().zip(&expected).all(|(a, b)| a != b), "two shares gave {got:?}");
+
+    // The analyst cannot trim the decryptor list after the fact either: the third
+    // site still serves the original request, and the sum of all three is right.
+    let third = sites[2].decrypt(&request).unwrap();
+    let all = [shares[0].clone(), shares[1].clone(), third];
+    assert_eq!(analyst::combine_fixed(&pooled, &refs(&all)).unwrap(), expected);
+    // A request rewritten to two decryptors is refused by a site that has not served.
+    let contribs = contribute_all(&mut sites, qid(52), &values);
+    let (_, request) = analyst::pool(&refs(&contribs), &n[..3]).unwrap();
+    let mut r = DecryptRequest::parse(&request).unwrap();
+    r.decryptors = vec![3, 4];
+    assert!(matches!(sites[3].decrypt(&r.encode(&params)), Err(Error::Refused(_))));
+}
