@@ -1,0 +1,263 @@
+//! Decoders never panic: random bytes, random bodies behind a valid header, truncated,
+//! bit-flipped and length-overwritten valid blobs of every kind, through every public
+//! parse function, every analyst function and the site's join, finalize and decrypt.
+//! proptest turns a panic into a failure; a strict prefix of a valid blob must be an
+//! error for its own parser.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::cell::RefCell;
+
+use common::{contribute_all, names, qid, refs, roster_of};
+use mhe::analyst;
+use mhe::messages::{
+    Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeygenBundle, KeygenShare, Pooled, Roster,
+};
+use mhe::site::Site;
+use mhe::wire::HEADER_LEN;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+const KINDS: [&str; 9] =
+    ["identity", "roster", "keygen share", "bundle", "confirmation", "contribution", "pooled", "request", "share"];
+
+/// Valid blobs of every kind, and sites in the state where each blob is expected.
+struct Fixtures {
+    blobs: Vec<Vec<u8>>,
+    identities: Vec<Vec<u8>>,
+    keygen_shares: Vec<Vec<u8>>,
+    confirmations: Vec<Vec<u8>>,
+    contributions: Vec<Vec<u8>>,
+    shares: Vec<Vec<u8>>,
+    names: Vec<String>,
+    /// Contributed to the query of `blobs[7]`, has not decrypted.
+    decryptor: RefCell<Site>,
+    /// Joined, not finalized; `blobs[3]` is its bundle.
+    finalizer: RefCell<Site>,
+    /// In the roster `joiner_roster`, not joined.
+    joiner: RefCell<Site>,
+    joiner_roster: Vec<u8>,
+}
+
+fn fixtures() -> Fixtures {
+    let threshold = 2;
+    // A finished federation, two queries.
+    let mut sites: Vec<Site> =
+        (0..3).map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap()).collect();
+    let roster = roster_of(&sites);
+    let keygen_shares: Vec<Vec<u8>> = sites.iter_mut().map(|s| s.join(&roster, threshold, 2, &[]).unwrap()).collect();
+    let bundle0 = analyst::keygen_bundle(&refs(&keygen_shares), "site1").unwrap();
+    let confirmations = common::finish_keygen(&mut sites, &keygen_shares);
+    let n = names(&sites);
+    let values: Vec<Vec<f64>> = (0..3).map(|i| vec![f64::from(i), 0.5, -2.0]).collect();
+    let contributions = contribute_all(&mut sites, qid(1), &values);
+    let (pooled, request1) = analyst::pool(&refs(&contributions), &n[1..]).unwrap();
+    let shares: Vec<Vec<u8>> = (1..3).map(|i| sites[i].decrypt(&request1).unwrap()).collect();
+    let c2 = contribute_all(&mut sites, qid(2), &values);
+    let (_, request2) = analyst::pool(&refs(&c2), &n[..2]).unwrap();
+    let identities: Vec<Vec<u8>> = sites.iter().map(|s| s.identity().unwrap()).collect();
+    // A federation whose first site joined but did not finalize.
+    let mut f2: Vec<Site> =
+        (0..3).map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap()).collect();
+    let r2 = roster_of(&f2);
+    let s2: Vec<Vec<u8>> = f2.iter_mut().map(|s| s.join(&r2, threshold, 2, &[]).unwrap()).collect();
+    let bundle2 = analyst::keygen_bundle(&refs(&s2), "site1").unwrap();
+    // A roster whose first site has not joined.
+    let f3: Vec<Site> =
+        (0..3).map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap()).collect();
+    let r3 = roster_of(&f3);
+    let mut it = sites.into_iter();
+    let decryptor = it.next().unwrap();
+    let blobs = vec![
+        identities[0].clone(),
+        roster,
+        keygen_shares[0].clone(),
+        bundle2,
+        confirmations[0].clone(),
+        contributions[0].clone(),
+        pooled,
+        request2,
+        shares[0].clone(),
+    ];
+    assert!(!bundle0.is_empty());
+    Fixtures {
+        blobs,
+        identities,
+        keygen_shares,
+        confirmations,
+        contributions,
+        shares,
+        names: n,
+        decryptor: RefCell::new(decryptor),
+        finalizer: RefCell::new(f2.into_iter().next().unwrap()),
+        joiner: RefCell::new(f3.into_iter().next().unwrap()),
+        joiner_roster: r3,
+    }
+}
+
+/// Every parser of the crate on `b`; returns whether the parser of `kind` accepted it.
+fn parse_all(b: &[u8], kind: usize) -> bool {
+    let ok = [
+        Identity::parse(b).is_ok(),
+        Roster::parse(b).is_ok(),
+        KeygenShare::parse(b).is_ok(),
+        KeygenBundle::parse(b).is_ok(),
+        Confirmation::parse(b).is_ok(),
+        Contribution::parse(b).is_ok(),
+        Pooled::parse(b).is_ok(),
+        DecryptRequest::parse(b).is_ok(),
+        DecryptShare::parse(b).is_ok(),
+    ];
+    let _ = analyst::blob_info(b);
+    let _ = analyst::roster_info(b);
+    ok[kind]
+}
+
+/// Every analyst and site function that takes a blob, with `b` in the place of one.
+fn exercise(fx: &Fixtures, b: &[u8]) {
+    let with = |list: &[Vec<u8>]| -> Vec<Vec<u8>> {
+        let mut v = list.to_vec();
+        v[0] = b.to_vec();
+        v
+    };
+    let _ = analyst::roster_build(&refs(&with(&fx.identities)));
+    let _ = analyst::keygen_bundle(&refs(&with(&fx.keygen_shares)), "site1");
+    let _ = analyst::keygen_bundle(&[b], "site1");
+    let _ = analyst::confirmations_check(&refs(&with(&fx.confirmations)));
+    let _ = analyst::pool(&refs(&with(&fx.contributions)), &fx.names);
+    let _ = analyst::pool(&[b], &fx.names[..1]);
+    let _ = analyst::combine(b, &refs(&fx.shares));
+    let _ = analyst::combine_fixed(&fx.blobs[6], &refs(&with(&fx.shares)));
+    let _ = fx.joiner.borrow_mut().join(b, 2, 2, &[]);
+    let _ = fx.finalizer.borrow_mut().finalize(b);
+    let _ = fx.decryptor.borrow_mut().decrypt(b);
+}
+
+fn runner(cases: u32) -> TestRunner {
+    TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() })
+}
+
+#[test]
+fn the_fixtures_are_valid_blobs_of_their_kind() {
+    let fx = fixtures();
+    for (k, b) in fx.blobs.iter().enumerate() {
+        assert!(parse_all(b, k), "fixture {} does not parse", KINDS[k]);
+        assert_eq!((0..9).filter(|&j| parse_all(b, j)).count(), 1, "{} parses as another kind", KINDS[k]);
+    }
+    assert!(fx.joiner.borrow_mut().join(&fx.joiner_roster, 2, 2, &[]).is_ok());
+    assert!(fx.finalizer.borrow_mut().finalize(&fx.blobs[3]).is_ok());
+    assert!(fx.decryptor.borrow_mut().decrypt(&fx.blobs[7]).is_ok());
+}
+
+#[test]
+fn random_bytes_are_typed_errors() {
+    let fx = fixtures();
+    runner(256)
+        .run(&proptest::collection::vec(any::<u8>(), 0..600), |b| {
+            for k in 0..9 {
+                prop_assert!(!parse_all(&b, k));
+            }
+            exercise(&fx, &b);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn random_bodies_behind_a_valid_header_are_typed_errors() {
+    let fx = fixtures();
+    let strategy = (0..9usize, proptest::collection::vec(any::<u8>(), 0..2000));
+    runner(256)
+        .run(&strategy, |(k, body)| {
+            let mut b = fx.blobs[k][..HEADER_LEN].to_vec();
+            b.extend_from_slice(&body);
+            for j in 0..9 {
+                let _ = parse_all(&b, j);
+            }
+            exercise(&fx, &b);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn truncated_blobs_are_errors() {
+    let fx = fixtures();
+    let strategy = (0..9usize, any::<proptest::sample::Index>());
+    runner(256)
+        .run(&strategy, |(k, at)| {
+            let full = &fx.blobs[k];
+            // Half the cases cut inside the first 300 bytes, where the lengths are.
+            let cut = if at.index(2) == 0 { at.index(full.len().min(300)) } else { at.index(full.len()) };
+            let b = &full[..cut];
+            prop_assert!(!parse_all(b, k), "a {}-byte prefix of a {} parsed", cut, KINDS[k]);
+            exercise(&fx, b);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn bit_flipped_blobs_never_panic() {
+    let fx = fixtures();
+    let strategy = (0..9usize, proptest::collection::vec((any::<proptest::sample::Index>(), 0..8u8, any::<bool>()), 1..4));
+    runner(256)
+        .run(&strategy, |(k, flips)| {
+            let mut b = fx.blobs[k].clone();
+            for (at, bit, near_start) in flips {
+                let i = if near_start { at.index(b.len().min(300)) } else { at.index(b.len()) };
+                b[i] ^= 1 << bit;
+            }
+            // A flip in the header's magic, version or kind is always an error.
+            for j in 0..9 {
+                let _ = parse_all(&b, j);
+            }
+            exercise(&fx, &b);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn header_flips_are_errors() {
+    let fx = fixtures();
+    let strategy = (0..9usize, 0..5usize, 0..8u8);
+    runner(128)
+        .run(&strategy, |(k, i, bit)| {
+            let mut b = fx.blobs[k].clone();
+            b[i] ^= 1 << bit;
+            prop_assert!(!parse_all(&b, k));
+            exercise(&fx, &b);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn overwritten_lengths_never_panic_or_overallocate() {
+    let fx = fixtures();
+    let values = prop_oneof![
+        Just(0u32),
+        Just(1u32),
+        Just(u32::MAX),
+        Just(u32::MAX / 2),
+        Just(1u32 << 24),
+        Just(1001u32),
+        any::<u32>()
+    ];
+    let strategy = (0..9usize, any::<proptest::sample::Index>(), values);
+    runner(256)
+        .run(&strategy, |(k, at, v)| {
+            let mut b = fx.blobs[k].clone();
+            let span = b.len().min(400) - 4;
+            let i = HEADER_LEN.min(span) + at.index(span - HEADER_LEN.min(span) + 1);
+            b[i..i + 4].copy_from_slice(&v.to_le_bytes());
+            for j in 0..9 {
+                let _ = parse_all(&b, j);
+            }
+            exercise(&fx, &b);
+            Ok(())
+        })
+        .unwrap();
+}
