@@ -31,7 +31,7 @@ ds.mheTable <- function(rvar, cvar = NULL, datasources = NULL) {
   counts <- mhe_count(mhe_query(conns, "mheTableDS", args))
   dimnames <- if (is.null(cvar)) list(rlevels) else list(rlevels, clevels)
   names(dimnames) <- c(rvar, cvar)
-  table <- array(counts, dim = lengths(dimnames), dimnames = dimnames)
+  table <- array(counts, dim = unname(lengths(dimnames)), dimnames = dimnames)
   class(table) <- "table"
   list(table = table, n = sum(counts))
 }

@@ -34,7 +34,9 @@ ten_site_data <- function() {
     group <- factor(sample(c("a", "b", "c"), n, TRUE, prob = c(0.5, 0.3, 0.2)))
     tiny <- rep(NA_real_, n)
     if (i == 3L) tiny[1:2] <- c(1.5, 2.5) else tiny[1:10] <- as.numeric(1:10)
-    data.frame(age, bmi, sbp, sex, group, tiny, label = rep("x", n),
+    rare <- factor(rep("y", n), levels = c("y", "z"))
+    if (i == 5L) rare[1] <- "z"
+    data.frame(age, bmi, sbp, sex, group, tiny, rare, label = rep("x", n),
                stringsAsFactors = FALSE)
   })
   names(data) <- sprintf("s%02d", 1:10)
