@@ -1,0 +1,113 @@
+# Benchmark: dsMHE's encrypted pooled statistics against a plaintext
+# DataSHIELD aggregate of the same per-site vector (mhePlainSumDS, the
+# baseline: what dsBase's meanDS/tableDS would disclose), over DSLite.
+#
+# Rscript inst/bench/bench-r.R [runs]
+# For 3 and 10 sites x 1e5 rows each: median wall time of `runs` runs (default
+# 5), the ratio to plaintext, and the bytes the analyst sends to the sites per
+# query (the calls' text, as DSLite/Opal receive it) and the number of calls.
+
+suppressPackageStartupMessages({
+  library(DSI)
+  library(DSLite)
+  library(dsMHE)
+})
+options(datashield.progress = FALSE)
+args <- commandArgs(TRUE)
+runs <- if (length(args)) as.integer(args[1]) else 5L
+rows <- 1e5
+
+sent <- new.env()
+sent$bytes <- 0
+sent$calls <- 0L
+record <- function(server) {
+  for (method in c("aggregate", "assignExpr")) local({
+    original <- server[[method]]
+    unlockBinding(method, server)
+    assign(method, function(sid, ...) {
+      args <- list(...)
+      expr <- args[[length(args)]]
+      text <- if (is.language(expr)) paste(deparse(expr, width.cutoff = 500L), collapse = "\n") else expr
+      sent$bytes <- sent$bytes + nchar(text, type = "bytes")
+      sent$calls <- sent$calls + 1L
+      original(sid, ...)
+    }, envir = server)
+    lockBinding(method, server)
+  })
+}
+
+make_data <- function(sites) {
+  set.seed(1)
+  lapply(seq_len(sites), function(i) {
+    age <- rnorm(rows, 50, 10)
+    age[sample(rows, rows / 50)] <- NA
+    data.frame(
+      age = age,
+      bmi = rnorm(rows, 26, 4),
+      sbp = rnorm(rows, 130, 15),
+      group = factor(sample(c("a", "b", "c", "d"), rows, TRUE))
+    )
+  })
+}
+
+login <- function(data) {
+  servers <- new.env(parent = emptyenv())
+  builder <- newDSLoginBuilder()
+  for (i in seq_along(data)) {
+    server <- newDSLiteServer(tables = list(D = data[[i]]),
+                              config = defaultDSConfiguration(include = "dsMHE"))
+    record(server)
+    assign(paste0("server", i), server, envir = servers)
+    builder$append(server = sprintf("site%02d", i), url = paste0("server", i),
+                   table = "D", driver = "DSLiteDriver")
+  }
+  old <- options(datashield.env = servers)
+  on.exit(options(old))
+  suppressMessages(datashield.login(builder$build(), assign = TRUE, symbol = "D"))
+}
+
+measure <- function(f) {
+  f() # warm up
+  sent$bytes <- 0
+  sent$calls <- 0L
+  f()
+  bytes <- sent$bytes
+  calls <- sent$calls
+  times <- vapply(seq_len(runs), function(i) system.time(f())[["elapsed"]], 0)
+  c(seconds = stats::median(times), bytes = bytes, calls = calls)
+}
+
+plain <- function(conns, x, kind) {
+  function() Reduce(`+`, datashield.aggregate(conns, call("mhePlainSumDS", x, kind)))
+}
+
+results <- list()
+for (sites in c(3L, 10L)) {
+  conns <- login(make_data(sites))
+  setup <- system.time(suppressWarnings(ds.mheSetup(conns)))[["elapsed"]]
+  cases <- list(
+    mean = list(mhe = function() ds.mheMean("D$age", datasources = conns),
+                plain = plain(conns, "D$age", "mean")),
+    table = list(mhe = function() ds.mheTable("D$group", datasources = conns),
+                 plain = plain(conns, "D$group", "table")),
+    cor = list(mhe = function() ds.mheCor(c("D$age", "D$bmi", "D$sbp"), datasources = conns),
+               plain = plain(conns, "D$age,D$bmi,D$sbp", "cor"))
+  )
+  for (name in names(cases)) {
+    m <- measure(cases[[name]]$mhe)
+    p <- measure(cases[[name]]$plain)
+    results[[length(results) + 1L]] <- data.frame(
+      sites = sites, statistic = name,
+      mhe_s = round(m[["seconds"]], 4), plain_s = round(p[["seconds"]], 4),
+      ratio = round(m[["seconds"]] / p[["seconds"]], 2),
+      mhe_bytes_sent = m[["bytes"]], mhe_calls = m[["calls"]],
+      plain_bytes_sent = p[["bytes"]], plain_calls = p[["calls"]]
+    )
+  }
+  message(sprintf("%d sites: setup %.2f s", sites, setup))
+  ds.mheClose(conns)
+  datashield.logout(conns)
+}
+results <- do.call(rbind, results)
+print(results, row.names = FALSE)
+invisible(results)
