@@ -1,0 +1,265 @@
+//! Benchmarks of the multiparty protocols, side by side with fhe.rs (`fhe` crate,
+//! multiparty BFV in `fhe::mbfv`) at the same ring degree and RNS moduli:
+//! key-generation share, encryption of one ciphertext, addition of 10 ciphertexts,
+//! decryption share, combination of 10 shares, and a whole round for 8192 values.
+//! Also prints ciphertext bytes on the wire against the minimum `2*N*log2(Q)/8`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion};
+use fhe::bfv::{self, BfvParametersBuilder, Encoding};
+use fhe::mbfv::{AggregateIter, CommonRandomPoly, DecryptionShare, PublicKeyShare};
+use fhe_traits::{FheDecoder, FheEncoder, FheEncrypter, Serialize};
+use mhe::ciphertext::{Ciphertext, encrypt};
+use mhe::encoding::{Plaintext, decode, encode};
+use mhe::keys::{PublicKey, SecretKey};
+use mhe::params::Params;
+use mhe::protocols::{DecryptionLedger, KeySwitchProtocol, KeySwitchShare, PublicKeyGenProtocol};
+use mhe::sampling::{Crs, SecretRng};
+
+const PARTIES: usize = 10;
+const ROUND_VALUES: usize = 8192;
+/// fhe.rs plaintext modulus: one value per coefficient, below t.
+const FHE_T: u64 = 1 << 20;
+
+struct Ours {
+    params: Arc<Params>,
+    sks: Vec<SecretKey>,
+    pk: PublicKey,
+    ckg: PublicKeyGenProtocol,
+    crp: mhe::protocols::PublicKeyGenCrp,
+    ks: KeySwitchProtocol,
+    rng: SecretRng,
+}
+
+fn ours(set: &str) -> Ours {
+    let params = Params::by_name(set).unwrap();
+    let mut rng = SecretRng::from_seed_insecure([1; 32]);
+    let ckg = PublicKeyGenProtocol::new(params.clone());
+    let crp = ckg.sample_crp(&Crs::from_seed([2; 32]));
+    let sks: Vec<SecretKey> = (0..PARTIES).map(|_| SecretKey::generate(&params, &mut rng)).collect();
+    let shares: Vec<_> = sks.iter().map(|sk| ckg.gen_share(sk, &crp, &mut rng)).collect();
+    let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
+    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
+    Ours { params, sks, pk, ckg, crp, ks, rng }
+}
+
+fn full_plaintext(params: &Params) -> Plaintext {
+    let values: Vec<i128> = (0..params.values_per_ciphertext() as i128).map(|i| i * 7_919 - 1_000_000).collect();
+    encode(params, &values).unwrap().remove(0)
+}
+
+struct Theirs {
+    par: Arc<bfv::BfvParameters>,
+    sks: Vec<bfv::SecretKey>,
+    pk: bfv::PublicKey,
+    crp: CommonRandomPoly,
+}
+
+fn theirs(params: &Params) -> Theirs {
+    let moduli: Vec<u64> = params.moduli().collect();
+    let par = BfvParametersBuilder::new()
+        .set_degree(params.n())
+        .set_plaintext_modulus(FHE_T)
+        .set_moduli(&moduli)
+        .build_arc()
+        .unwrap();
+    let mut rng = rand09::rng();
+    let crp = CommonRandomPoly::new(&par, &mut rng).unwrap();
+    let sks: Vec<bfv::SecretKey> = (0..PARTIES).map(|_| bfv::SecretKey::random(&par, &mut rng)).collect();
+    let pk: bfv::PublicKey = sks
+        .iter()
+        .map(|sk| PublicKeyShare::new(sk, crp.clone(), &mut rng).unwrap())
+        .aggregate()
+        .unwrap();
+    Theirs { par, sks, pk, crp }
+}
+
+fn fhe_plaintext(par: &Arc<bfv::BfvParameters>, offset: u64) -> bfv::Plaintext {
+    let v: Vec<u64> = (0..par.degree() as u64).map(|i| (i * 7 + offset) % 1000).collect();
+    bfv::Plaintext::try_encode(&v, Encoding::poly(), par).unwrap()
+}
+
+fn print_sizes() {
+    println!("ciphertext bytes on the wire (one ciphertext, no header)");
+    for set in ["default", "large"] {
+        let o = ours(set);
+        let p = &o.params;
+        let ours_bytes = 2 * mhe::wire::poly_bytes(p);
+        let min = 2.0 * p.n() as f64 * p.log_q() / 8.0;
+        let t = theirs(p);
+        let mut rng = rand09::rng();
+        let ct = t.pk.try_encrypt(&fhe_plaintext(&t.par, 1), &mut rng).unwrap();
+        let fhe_bytes = ct.to_bytes().len();
+        println!(
+            "  {set}: N = {}, log2 Q = {:.1}: ours {ours_bytes} B ({:.3} x minimum), fhe.rs {fhe_bytes} B ({:.3} x), minimum {min:.0} B; \
+             values per ciphertext: ours {} (128-bit), fhe.rs {} (below t = 2^20)",
+            p.n(),
+            p.log_q(),
+            ours_bytes as f64 / min,
+            fhe_bytes as f64 / min,
+            p.values_per_ciphertext(),
+            p.n()
+        );
+    }
+}
+
+fn bench_set(c: &mut Criterion, set: &str) {
+    let mut o = ours(set);
+    let params = o.params.clone();
+    let n = params.n();
+    let mut g = c.benchmark_group(format!("{set} (N={n})"));
+
+    // Ours.
+    g.bench_function("ours/keygen share", |b| {
+        b.iter(|| black_box(o.ckg.gen_share(&o.sks[0], &o.crp, &mut o.rng)));
+    });
+    let pt = full_plaintext(&params);
+    g.bench_function("ours/encrypt 1 ct", |b| b.iter(|| black_box(encrypt(&params, &o.pk, &pt, &mut o.rng))));
+    let cts: Vec<Ciphertext> = (0..PARTIES).map(|_| encrypt(&params, &o.pk, &pt, &mut o.rng)).collect();
+    g.bench_function("ours/add 10 cts", |b| {
+        b.iter(|| {
+            let mut acc = cts[0].clone();
+            for ct in &cts[1..] {
+                acc.add_assign(ct, &params);
+            }
+            black_box(acc)
+        });
+    });
+    let mut pooled = cts[0].clone();
+    for ct in &cts[1..] {
+        pooled.add_assign(ct, &params);
+    }
+    g.bench_function("ours/decryption share", |b| {
+        b.iter(|| black_box(o.ks.gen_share(&o.sks[0], None, &pooled, &mut DecryptionLedger::new(), &mut o.rng).unwrap()));
+    });
+    let shares: Vec<KeySwitchShare> = o
+        .sks
+        .iter()
+        .map(|sk| o.ks.gen_share(sk, None, &pooled, &mut DecryptionLedger::new(), &mut o.rng).unwrap())
+        .collect();
+    g.bench_function("ours/combine 10 shares", |b| {
+        b.iter(|| black_box(o.ks.decrypt(&pooled, &o.ks.aggregate_shares(shares.iter()))));
+    });
+    let values: Vec<Vec<i128>> =
+        (0..PARTIES).map(|p| (0..ROUND_VALUES as i128).map(|i| i * 31 - p as i128 * 1_000_003).collect()).collect();
+    g.bench_function("ours/round 10 parties 8192 values", |b| {
+        b.iter(|| {
+            let mut acc: Option<Vec<Ciphertext>> = None;
+            for v in &values {
+                let cts: Vec<Ciphertext> =
+                    encode(&params, v).unwrap().iter().map(|pt| encrypt(&params, &o.pk, pt, &mut o.rng)).collect();
+                match acc.as_mut() {
+                    None => acc = Some(cts),
+                    Some(a) => a.iter_mut().zip(&cts).for_each(|(x, y)| x.add_assign(y, &params)),
+                }
+            }
+            let pooled = acc.unwrap();
+            let pts: Vec<Plaintext> = pooled
+                .iter()
+                .map(|ct| {
+                    let sh: Vec<KeySwitchShare> = o
+                        .sks
+                        .iter()
+                        .map(|sk| o.ks.gen_share(sk, None, ct, &mut DecryptionLedger::new(), &mut o.rng).unwrap())
+                        .collect();
+                    o.ks.decrypt(ct, &o.ks.aggregate_shares(sh.iter()))
+                })
+                .collect();
+            black_box(decode(&params, &pts, ROUND_VALUES).unwrap())
+        });
+    });
+
+    // fhe.rs, same N and moduli.
+    let t = theirs(&params);
+    let mut rng = rand09::rng();
+    g.bench_function("fhe.rs/keygen share", |b| {
+        b.iter(|| black_box(PublicKeyShare::new(&t.sks[0], t.crp.clone(), &mut rng).unwrap()));
+    });
+    let fpt = fhe_plaintext(&t.par, 3);
+    g.bench_function("fhe.rs/encrypt 1 ct", |b| b.iter(|| black_box(t.pk.try_encrypt(&fpt, &mut rng).unwrap())));
+    let fcts: Vec<bfv::Ciphertext> = (0..PARTIES).map(|_| t.pk.try_encrypt(&fpt, &mut rng).unwrap()).collect();
+    g.bench_function("fhe.rs/add 10 cts", |b| {
+        b.iter(|| {
+            let mut acc = fcts[0].clone();
+            for ct in &fcts[1..] {
+                acc += ct;
+            }
+            black_box(acc)
+        });
+    });
+    let mut fpooled = fcts[0].clone();
+    for ct in &fcts[1..] {
+        fpooled += ct;
+    }
+    let fpooled = Arc::new(fpooled);
+    g.bench_function("fhe.rs/decryption share", |b| {
+        b.iter(|| black_box(DecryptionShare::new(&t.sks[0], &fpooled, &mut rng).unwrap()));
+    });
+    g.bench_function("fhe.rs/combine 10 shares", |b| {
+        b.iter_batched(
+            || {
+                let mut r = rand09::rng();
+                t.sks.iter().map(|sk| DecryptionShare::new(sk, &fpooled, &mut r).unwrap()).collect::<Vec<_>>()
+            },
+            |shares| {
+                let pt: bfv::Plaintext = shares.into_iter().aggregate().unwrap();
+                black_box(pt)
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    let fvalues: Vec<Vec<u64>> =
+        (0..PARTIES).map(|p| (0..ROUND_VALUES as u64).map(|i| (i * 31 + p as u64) % 1000).collect()).collect();
+    g.bench_function("fhe.rs/round 10 parties 8192 values", |b| {
+        b.iter(|| {
+            let deg = t.par.degree();
+            let mut acc: Option<Vec<bfv::Ciphertext>> = None;
+            for v in &fvalues {
+                let cts: Vec<bfv::Ciphertext> = v
+                    .chunks(deg)
+                    .map(|chunk| {
+                        let pt = bfv::Plaintext::try_encode(chunk, Encoding::poly(), &t.par).unwrap();
+                        t.pk.try_encrypt(&pt, &mut rng).unwrap()
+                    })
+                    .collect();
+                match acc.as_mut() {
+                    None => acc = Some(cts),
+                    Some(a) => a.iter_mut().zip(&cts).for_each(|(x, y)| *x += y),
+                }
+            }
+            let out: Vec<u64> = acc
+                .unwrap()
+                .into_iter()
+                .flat_map(|ct| {
+                    let ct = Arc::new(ct);
+                    let pt: bfv::Plaintext = t
+                        .sks
+                        .iter()
+                        .map(|sk| DecryptionShare::new(sk, &ct, &mut rng).unwrap())
+                        .aggregate()
+                        .unwrap();
+                    Vec::<u64>::try_decode(&pt, Encoding::poly()).unwrap()
+                })
+                .collect();
+            black_box(out)
+        });
+    });
+    g.finish();
+}
+
+fn main() {
+    print_sizes();
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    for set in ["default", "large"] {
+        bench_set(&mut c, set);
+    }
+    c.final_summary();
+}
