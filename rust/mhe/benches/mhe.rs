@@ -3,7 +3,14 @@
 //! key-generation share, encryption of one ciphertext, addition of 10 ciphertexts,
 //! decryption share, combination of 10 shares, and a whole round for 8192 values.
 //! Also prints ciphertext bytes on the wire against the minimum `2*N*log2(Q)/8`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -40,15 +47,30 @@ fn ours(set: &str) -> Ours {
     let mut rng = SecretRng::from_seed_insecure([1; 32]);
     let ckg = PublicKeyGenProtocol::new(params.clone());
     let crp = ckg.sample_crp(&Crs::from_seed([2; 32]));
-    let sks: Vec<SecretKey> = (0..PARTIES).map(|_| SecretKey::generate(&params, &mut rng)).collect();
-    let shares: Vec<_> = sks.iter().map(|sk| ckg.gen_share(sk, &crp, &mut rng)).collect();
+    let sks: Vec<SecretKey> = (0..PARTIES)
+        .map(|_| SecretKey::generate(&params, &mut rng))
+        .collect();
+    let shares: Vec<_> = sks
+        .iter()
+        .map(|sk| ckg.gen_share(sk, &crp, &mut rng))
+        .collect();
     let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
     let ks = KeySwitchProtocol::with_default_flooding(params.clone());
-    Ours { params, sks, pk, ckg, crp, ks, rng }
+    Ours {
+        params,
+        sks,
+        pk,
+        ckg,
+        crp,
+        ks,
+        rng,
+    }
 }
 
 fn full_plaintext(params: &Params) -> Plaintext {
-    let values: Vec<i128> = (0..params.values_per_ciphertext() as i128).map(|i| i * 7_919 - 1_000_000).collect();
+    let values: Vec<i128> = (0..params.values_per_ciphertext() as i128)
+        .map(|i| i * 7_919 - 1_000_000)
+        .collect();
     encode(params, &values).unwrap().remove(0)
 }
 
@@ -69,7 +91,9 @@ fn theirs(params: &Params) -> Theirs {
         .unwrap();
     let mut rng = rand09::rng();
     let crp = CommonRandomPoly::new(&par, &mut rng).unwrap();
-    let sks: Vec<bfv::SecretKey> = (0..PARTIES).map(|_| bfv::SecretKey::random(&par, &mut rng)).collect();
+    let sks: Vec<bfv::SecretKey> = (0..PARTIES)
+        .map(|_| bfv::SecretKey::random(&par, &mut rng))
+        .collect();
     let pk: bfv::PublicKey = sks
         .iter()
         .map(|sk| PublicKeyShare::new(sk, crp.clone(), &mut rng).unwrap())
@@ -79,7 +103,9 @@ fn theirs(params: &Params) -> Theirs {
 }
 
 fn fhe_plaintext(par: &Arc<bfv::BfvParameters>, offset: u64) -> bfv::Plaintext {
-    let v: Vec<u64> = (0..par.degree() as u64).map(|i| (i * 7 + offset) % 1000).collect();
+    let v: Vec<u64> = (0..par.degree() as u64)
+        .map(|i| (i * 7 + offset) % 1000)
+        .collect();
     bfv::Plaintext::try_encode(&v, Encoding::poly(), par).unwrap()
 }
 
@@ -92,7 +118,9 @@ fn print_sizes() {
         let min = 2.0 * p.n() as f64 * p.log_q() / 8.0;
         let t = theirs(p);
         let mut rng = rand09::rng();
-        let ct = t.pk.try_encrypt(&fhe_plaintext(&t.par, 1), &mut rng).unwrap();
+        let ct =
+            t.pk.try_encrypt(&fhe_plaintext(&t.par, 1), &mut rng)
+                .unwrap();
         let fhe_bytes = ct.to_bytes().len();
         println!(
             "  {set}: N = {}, log2 Q = {:.1}: ours {ours_bytes} B ({:.3} x minimum), fhe.rs {fhe_bytes} B ({:.3} x), minimum {min:.0} B; \
@@ -118,8 +146,12 @@ fn bench_set(c: &mut Criterion, set: &str) {
         b.iter(|| black_box(o.ckg.gen_share(&o.sks[0], &o.crp, &mut o.rng)));
     });
     let pt = full_plaintext(&params);
-    g.bench_function("ours/encrypt 1 ct", |b| b.iter(|| black_box(encrypt(&params, &o.pk, &pt, &mut o.rng))));
-    let cts: Vec<Ciphertext> = (0..PARTIES).map(|_| encrypt(&params, &o.pk, &pt, &mut o.rng)).collect();
+    g.bench_function("ours/encrypt 1 ct", |b| {
+        b.iter(|| black_box(encrypt(&params, &o.pk, &pt, &mut o.rng)))
+    });
+    let cts: Vec<Ciphertext> = (0..PARTIES)
+        .map(|_| encrypt(&params, &o.pk, &pt, &mut o.rng))
+        .collect();
     g.bench_function("ours/add 10 cts", |b| {
         b.iter(|| {
             let mut acc = cts[0].clone();
@@ -134,27 +166,52 @@ fn bench_set(c: &mut Criterion, set: &str) {
         pooled.add_assign(ct, &params);
     }
     g.bench_function("ours/decryption share", |b| {
-        b.iter(|| black_box(o.ks.gen_share(&o.sks[0], None, &pooled, &mut DecryptionLedger::new(), &mut o.rng).unwrap()));
+        b.iter(|| {
+            black_box(
+                o.ks.gen_share(
+                    &o.sks[0],
+                    None,
+                    &pooled,
+                    &mut DecryptionLedger::new(),
+                    &mut o.rng,
+                )
+                .unwrap(),
+            )
+        });
     });
     let shares: Vec<KeySwitchShare> = o
         .sks
         .iter()
-        .map(|sk| o.ks.gen_share(sk, None, &pooled, &mut DecryptionLedger::new(), &mut o.rng).unwrap())
+        .map(|sk| {
+            o.ks.gen_share(sk, None, &pooled, &mut DecryptionLedger::new(), &mut o.rng)
+                .unwrap()
+        })
         .collect();
     g.bench_function("ours/combine 10 shares", |b| {
         b.iter(|| black_box(o.ks.decrypt(&pooled, &o.ks.aggregate_shares(shares.iter()))));
     });
-    let values: Vec<Vec<i128>> =
-        (0..PARTIES).map(|p| (0..ROUND_VALUES as i128).map(|i| i * 31 - p as i128 * 1_000_003).collect()).collect();
+    let values: Vec<Vec<i128>> = (0..PARTIES)
+        .map(|p| {
+            (0..ROUND_VALUES as i128)
+                .map(|i| i * 31 - p as i128 * 1_000_003)
+                .collect()
+        })
+        .collect();
     g.bench_function("ours/round 10 parties 8192 values", |b| {
         b.iter(|| {
             let mut acc: Option<Vec<Ciphertext>> = None;
             for v in &values {
-                let cts: Vec<Ciphertext> =
-                    encode(&params, v).unwrap().iter().map(|pt| encrypt(&params, &o.pk, pt, &mut o.rng)).collect();
+                let cts: Vec<Ciphertext> = encode(&params, v)
+                    .unwrap()
+                    .iter()
+                    .map(|pt| encrypt(&params, &o.pk, pt, &mut o.rng))
+                    .collect();
                 match acc.as_mut() {
                     None => acc = Some(cts),
-                    Some(a) => a.iter_mut().zip(&cts).for_each(|(x, y)| x.add_assign(y, &params)),
+                    Some(a) => a
+                        .iter_mut()
+                        .zip(&cts)
+                        .for_each(|(x, y)| x.add_assign(y, &params)),
                 }
             }
             let pooled = acc.unwrap();
@@ -164,7 +221,10 @@ fn bench_set(c: &mut Criterion, set: &str) {
                     let sh: Vec<KeySwitchShare> = o
                         .sks
                         .iter()
-                        .map(|sk| o.ks.gen_share(sk, None, ct, &mut DecryptionLedger::new(), &mut o.rng).unwrap())
+                        .map(|sk| {
+                            o.ks.gen_share(sk, None, ct, &mut DecryptionLedger::new(), &mut o.rng)
+                                .unwrap()
+                        })
                         .collect();
                     o.ks.decrypt(ct, &o.ks.aggregate_shares(sh.iter()))
                 })
@@ -180,8 +240,12 @@ fn bench_set(c: &mut Criterion, set: &str) {
         b.iter(|| black_box(PublicKeyShare::new(&t.sks[0], t.crp.clone(), &mut rng).unwrap()));
     });
     let fpt = fhe_plaintext(&t.par, 3);
-    g.bench_function("fhe.rs/encrypt 1 ct", |b| b.iter(|| black_box(t.pk.try_encrypt(&fpt, &mut rng).unwrap())));
-    let fcts: Vec<bfv::Ciphertext> = (0..PARTIES).map(|_| t.pk.try_encrypt(&fpt, &mut rng).unwrap()).collect();
+    g.bench_function("fhe.rs/encrypt 1 ct", |b| {
+        b.iter(|| black_box(t.pk.try_encrypt(&fpt, &mut rng).unwrap()))
+    });
+    let fcts: Vec<bfv::Ciphertext> = (0..PARTIES)
+        .map(|_| t.pk.try_encrypt(&fpt, &mut rng).unwrap())
+        .collect();
     g.bench_function("fhe.rs/add 10 cts", |b| {
         b.iter(|| {
             let mut acc = fcts[0].clone();
@@ -203,7 +267,10 @@ fn bench_set(c: &mut Criterion, set: &str) {
         b.iter_batched(
             || {
                 let mut r = rand09::rng();
-                t.sks.iter().map(|sk| DecryptionShare::new(sk, &fpooled, &mut r).unwrap()).collect::<Vec<_>>()
+                t.sks
+                    .iter()
+                    .map(|sk| DecryptionShare::new(sk, &fpooled, &mut r).unwrap())
+                    .collect::<Vec<_>>()
             },
             |shares| {
                 let pt: bfv::Plaintext = shares.into_iter().aggregate().unwrap();
@@ -212,8 +279,13 @@ fn bench_set(c: &mut Criterion, set: &str) {
             BatchSize::SmallInput,
         );
     });
-    let fvalues: Vec<Vec<u64>> =
-        (0..PARTIES).map(|p| (0..ROUND_VALUES as u64).map(|i| (i * 31 + p as u64) % 1000).collect()).collect();
+    let fvalues: Vec<Vec<u64>> = (0..PARTIES)
+        .map(|p| {
+            (0..ROUND_VALUES as u64)
+                .map(|i| (i * 31 + p as u64) % 1000)
+                .collect()
+        })
+        .collect();
     g.bench_function("fhe.rs/round 10 parties 8192 values", |b| {
         b.iter(|| {
             let deg = t.par.degree();
@@ -222,7 +294,8 @@ fn bench_set(c: &mut Criterion, set: &str) {
                 let cts: Vec<bfv::Ciphertext> = v
                     .chunks(deg)
                     .map(|chunk| {
-                        let pt = bfv::Plaintext::try_encode(chunk, Encoding::poly(), &t.par).unwrap();
+                        let pt =
+                            bfv::Plaintext::try_encode(chunk, Encoding::poly(), &t.par).unwrap();
                         t.pk.try_encrypt(&pt, &mut rng).unwrap()
                     })
                     .collect();

@@ -3,7 +3,14 @@
 //! parse function, every analyst function and the site's join, finalize and decrypt.
 //! proptest turns a panic into a failure; a strict prefix of a valid blob must be an
 //! error for its own parser.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 mod common;
 
@@ -12,15 +19,25 @@ use std::cell::RefCell;
 use common::{contribute_all, names, qid, refs, roster_of};
 use mhe::analyst;
 use mhe::messages::{
-    Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeygenBundle, KeygenShare, Pooled, Roster,
+    Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeygenBundle, KeygenShare,
+    Pooled, Roster,
 };
 use mhe::site::Site;
 use mhe::wire::HEADER_LEN;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-const KINDS: [&str; 9] =
-    ["identity", "roster", "keygen share", "bundle", "confirmation", "contribution", "pooled", "request", "share"];
+const KINDS: [&str; 9] = [
+    "identity",
+    "roster",
+    "keygen share",
+    "bundle",
+    "confirmation",
+    "contribution",
+    "pooled",
+    "request",
+    "share",
+];
 
 /// Valid blobs of every kind, and sites in the state where each blob is expected.
 struct Fixtures {
@@ -43,29 +60,40 @@ struct Fixtures {
 fn fixtures() -> Fixtures {
     let threshold = 2;
     // A finished federation, two queries.
-    let mut sites: Vec<Site> =
-        (0..3).map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap()).collect();
+    let mut sites: Vec<Site> = (0..3)
+        .map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap())
+        .collect();
     let roster = roster_of(&sites);
-    let keygen_shares: Vec<Vec<u8>> = sites.iter_mut().map(|s| s.join(&roster, threshold, 2, &[]).unwrap()).collect();
+    let keygen_shares: Vec<Vec<u8>> = sites
+        .iter_mut()
+        .map(|s| s.join(&roster, threshold, 2, &[]).unwrap())
+        .collect();
     let bundle0 = analyst::keygen_bundle(&refs(&keygen_shares), "site1").unwrap();
     let confirmations = common::finish_keygen(&mut sites, &keygen_shares);
     let n = names(&sites);
     let values: Vec<Vec<f64>> = (0..3).map(|i| vec![f64::from(i), 0.5, -2.0]).collect();
     let contributions = contribute_all(&mut sites, qid(1), &values);
     let (pooled, request1) = analyst::pool(&refs(&contributions), &n[1..]).unwrap();
-    let shares: Vec<Vec<u8>> = (1..3).map(|i| sites[i].decrypt(&request1).unwrap()).collect();
+    let shares: Vec<Vec<u8>> = (1..3)
+        .map(|i| sites[i].decrypt(&request1).unwrap())
+        .collect();
     let c2 = contribute_all(&mut sites, qid(2), &values);
     let (_, request2) = analyst::pool(&refs(&c2), &n[..2]).unwrap();
     let identities: Vec<Vec<u8>> = sites.iter().map(|s| s.identity().unwrap()).collect();
     // A federation whose first site joined but did not finalize.
-    let mut f2: Vec<Site> =
-        (0..3).map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap()).collect();
+    let mut f2: Vec<Site> = (0..3)
+        .map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap())
+        .collect();
     let r2 = roster_of(&f2);
-    let s2: Vec<Vec<u8>> = f2.iter_mut().map(|s| s.join(&r2, threshold, 2, &[]).unwrap()).collect();
+    let s2: Vec<Vec<u8>> = f2
+        .iter_mut()
+        .map(|s| s.join(&r2, threshold, 2, &[]).unwrap())
+        .collect();
     let bundle2 = analyst::keygen_bundle(&refs(&s2), "site1").unwrap();
     // A roster whose first site has not joined.
-    let f3: Vec<Site> =
-        (0..3).map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap()).collect();
+    let f3: Vec<Site> = (0..3)
+        .map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap())
+        .collect();
     let r3 = roster_of(&f3);
     let mut it = sites.into_iter();
     let decryptor = it.next().unwrap();
@@ -135,7 +163,11 @@ fn exercise(fx: &Fixtures, b: &[u8]) {
 }
 
 fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() })
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
 }
 
 #[test]
@@ -143,9 +175,19 @@ fn the_fixtures_are_valid_blobs_of_their_kind() {
     let fx = fixtures();
     for (k, b) in fx.blobs.iter().enumerate() {
         assert!(parse_all(b, k), "fixture {} does not parse", KINDS[k]);
-        assert_eq!((0..9).filter(|&j| parse_all(b, j)).count(), 1, "{} parses as another kind", KINDS[k]);
+        assert_eq!(
+            (0..9).filter(|&j| parse_all(b, j)).count(),
+            1,
+            "{} parses as another kind",
+            KINDS[k]
+        );
     }
-    assert!(fx.joiner.borrow_mut().join(&fx.joiner_roster, 2, 2, &[]).is_ok());
+    assert!(
+        fx.joiner
+            .borrow_mut()
+            .join(&fx.joiner_roster, 2, 2, &[])
+            .is_ok()
+    );
     assert!(fx.finalizer.borrow_mut().finalize(&fx.blobs[3]).is_ok());
     assert!(fx.decryptor.borrow_mut().decrypt(&fx.blobs[7]).is_ok());
 }
@@ -189,9 +231,18 @@ fn truncated_blobs_are_errors() {
         .run(&strategy, |(k, at)| {
             let full = &fx.blobs[k];
             // Half the cases cut inside the first 300 bytes, where the lengths are.
-            let cut = if at.index(2) == 0 { at.index(full.len().min(300)) } else { at.index(full.len()) };
+            let cut = if at.index(2) == 0 {
+                at.index(full.len().min(300))
+            } else {
+                at.index(full.len())
+            };
             let b = &full[..cut];
-            prop_assert!(!parse_all(b, k), "a {}-byte prefix of a {} parsed", cut, KINDS[k]);
+            prop_assert!(
+                !parse_all(b, k),
+                "a {}-byte prefix of a {} parsed",
+                cut,
+                KINDS[k]
+            );
             exercise(&fx, b);
             Ok(())
         })
@@ -201,12 +252,22 @@ fn truncated_blobs_are_errors() {
 #[test]
 fn bit_flipped_blobs_never_panic() {
     let fx = fixtures();
-    let strategy = (0..9usize, proptest::collection::vec((any::<proptest::sample::Index>(), 0..8u8, any::<bool>()), 1..4));
+    let strategy = (
+        0..9usize,
+        proptest::collection::vec(
+            (any::<proptest::sample::Index>(), 0..8u8, any::<bool>()),
+            1..4,
+        ),
+    );
     runner(256)
         .run(&strategy, |(k, flips)| {
             let mut b = fx.blobs[k].clone();
             for (at, bit, near_start) in flips {
-                let i = if near_start { at.index(b.len().min(300)) } else { at.index(b.len()) };
+                let i = if near_start {
+                    at.index(b.len().min(300))
+                } else {
+                    at.index(b.len())
+                };
                 b[i] ^= 1 << bit;
             }
             // A flip in the header's magic, version or kind is always an error.

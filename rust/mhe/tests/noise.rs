@@ -1,7 +1,14 @@
 //! Noise: the key-switch share carries uniform flooding over `[-2^w, 2^w)`, and the
 //! measured noise of fresh pooled ciphertexts and of pooled decryptions stays under
 //! the bounds documented in `mhe::noise`. Exact arithmetic modulo Q (two limbs).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 mod common;
 
@@ -25,7 +32,8 @@ fn seed_of(i: usize) -> [u8; 32] {
 /// exactly these first).
 fn key_with_coeffs(params: &Params, i: usize) -> (SecretKey, Vec<i64>) {
     let sk = SecretKey::generate(params, &mut SecretRng::from_seed_insecure(seed_of(i)));
-    let coeffs = sampling::ternary(&mut SecretRng::from_seed_insecure(seed_of(i)), params.n()).to_vec();
+    let coeffs =
+        sampling::ternary(&mut SecretRng::from_seed_insecure(seed_of(i)), params.n()).to_vec();
     (sk, coeffs)
 }
 
@@ -54,7 +62,11 @@ fn stats(v: &[i128], scale: f64) -> (f64, f64, f64, f64) {
 fn key_switch_share_noise_is_uniform_over_the_flooding_interval() {
     let params = Params::by_name("default").unwrap();
     let w = noise::flooding_bits(&params);
-    assert!(w >= noise::ciphertext_noise_bits(&params) + params.spec().log_n + noise::STATISTICAL_SECURITY_BITS);
+    assert!(
+        w >= noise::ciphertext_noise_bits(&params)
+            + params.spec().log_n
+            + noise::STATISTICAL_SECURITY_BITS
+    );
     let ks = KeySwitchProtocol::with_default_flooding(params.clone());
     let (sk, s) = key_with_coeffs(&params, 1);
     let mut rng = SecretRng::from_seed_insecure([9; 32]);
@@ -63,13 +75,22 @@ fn key_switch_share_noise_is_uniform_over_the_flooding_interval() {
         let c0 = common::zero(&params);
         let c1 = Crs::from_seed([4; 32]).uniform_poly(&params, label);
         let ct = Ciphertext::from_polys(c0, c1.clone());
-        let share = ks.gen_share(&sk, None, &ct, &mut DecryptionLedger::new(), &mut rng).unwrap();
+        let share = ks
+            .gen_share(&sk, None, &ct, &mut DecryptionLedger::new(), &mut rng)
+            .unwrap();
         let exact = mul_small(&params, &c1, &s);
-        let f = sub_centred(&params, &centred(&params, share.poly()), &centred(&params, &exact));
+        let f = sub_centred(
+            &params,
+            &centred(&params, share.poly()),
+            &centred(&params, &exact),
+        );
         all.extend(f);
     }
     let bound = 1i128 << w;
-    assert!(all.iter().all(|&x| (-bound..bound).contains(&x)), "flooding outside [-2^{w}, 2^{w})");
+    assert!(
+        all.iter().all(|&x| (-bound..bound).contains(&x)),
+        "flooding outside [-2^{w}, 2^{w})"
+    );
     // Uniform on [-1, 1) after scaling by 2^w: mean 0 (sd 0.0064 over 8192 samples),
     // variance 1/3 (sd 0.0033), and both ends of the interval are reached.
     let (mean, var, min, max) = stats(&all, bound as f64);
@@ -91,15 +112,26 @@ fn key_switch_share_noise_is_uniform_over_the_flooding_interval() {
 fn fresh_pooled_ciphertext_noise_matches_the_estimate_and_stays_under_the_bound() {
     let params = Params::by_name("default").unwrap();
     let k = 10;
-    let keys: Vec<(SecretKey, Vec<i64>)> = (0..k).map(|i| key_with_coeffs(&params, 10 + i)).collect();
-    let s: Vec<i64> = (0..params.n()).map(|j| keys.iter().map(|(_, c)| c[j]).sum()).collect();
+    let keys: Vec<(SecretKey, Vec<i64>)> =
+        (0..k).map(|i| key_with_coeffs(&params, 10 + i)).collect();
+    let s: Vec<i64> = (0..params.n())
+        .map(|j| keys.iter().map(|(_, c)| c[j]).sum())
+        .collect();
     let ckg = PublicKeyGenProtocol::new(params.clone());
     let crp = ckg.sample_crp(&Crs::from_seed([5; 32]));
     let mut rng = SecretRng::from_seed_insecure([10; 32]);
-    let shares: Vec<_> = keys.iter().map(|(sk, _)| ckg.gen_share(sk, &crp, &mut rng)).collect();
+    let shares: Vec<_> = keys
+        .iter()
+        .map(|(sk, _)| ckg.gen_share(sk, &crp, &mut rng))
+        .collect();
     let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
     let values = int_vectors(&mut TestRng::new(3), k, params.values_per_ciphertext());
-    let mut pooled = encrypt(&params, &pk, &encode(&params, &values[0]).unwrap()[0], &mut rng);
+    let mut pooled = encrypt(
+        &params,
+        &pk,
+        &encode(&params, &values[0]).unwrap()[0],
+        &mut rng,
+    );
     let mut m = encode(&params, &values[0]).unwrap().remove(0);
     for v in &values[1..] {
         let pt = encode(&params, v).unwrap().remove(0);
@@ -109,14 +141,26 @@ fn fresh_pooled_ciphertext_noise_matches_the_estimate_and_stays_under_the_bound(
     let (c0, c1) = pooled.polys();
     let mut x = mul_small(&params, c1, &s);
     x.add_assign(c0, &params);
-    let e = sub_centred(&params, &centred(&params, &x), &scaled_centred(&params, m.coeffs()));
+    let e = sub_centred(
+        &params,
+        &centred(&params, &x),
+        &scaled_centred(&params, m.coeffs()),
+    );
     let max = e.iter().map(|v| v.unsigned_abs()).max().unwrap();
     let bound = 1u128 << noise::ciphertext_noise_bits(&params);
-    assert!(max < bound, "fresh pooled noise {max} >= 2^{}", noise::ciphertext_noise_bits(&params));
+    assert!(
+        max < bound,
+        "fresh pooled noise {max} >= 2^{}",
+        noise::ciphertext_noise_bits(&params)
+    );
     // The estimate for K parties: sd within 15% of pooled_sd(N, K), max within TAIL_SDS.
     let sd_est = noise::pooled_sd(params.n(), k);
     let (mean, var, _, _) = stats(&e, 1.0);
-    assert!((var.sqrt() / sd_est - 1.0).abs() < 0.15, "sd {} vs estimate {sd_est}", var.sqrt());
+    assert!(
+        (var.sqrt() / sd_est - 1.0).abs() < 0.15,
+        "sd {} vs estimate {sd_est}",
+        var.sqrt()
+    );
     assert!(mean.abs() < 0.1 * sd_est, "mean {mean}");
     assert!((max as f64) < noise::TAIL_SDS * sd_est);
 }
@@ -129,8 +173,13 @@ fn total_decryption_noise_of_ten_parties_stays_under_the_documented_bound() {
     let mut rng = SecretRng::from_seed_insecure([11; 32]);
     let ckg = PublicKeyGenProtocol::new(params.clone());
     let crp = ckg.sample_crp(&Crs::from_seed([6; 32]));
-    let sks: Vec<SecretKey> = (0..k).map(|_| SecretKey::generate(&params, &mut rng)).collect();
-    let shares: Vec<_> = sks.iter().map(|sk| ckg.gen_share(sk, &crp, &mut rng)).collect();
+    let sks: Vec<SecretKey> = (0..k)
+        .map(|_| SecretKey::generate(&params, &mut rng))
+        .collect();
+    let shares: Vec<_> = sks
+        .iter()
+        .map(|sk| ckg.gen_share(sk, &crp, &mut rng))
+        .collect();
     let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
     let values = int_vectors(&mut TestRng::new(4), k, params.values_per_ciphertext());
     let mut m = Plaintext::zero(&params);
@@ -148,16 +197,28 @@ fn total_decryption_noise_of_ten_parties_stays_under_the_documented_bound() {
     let ks = KeySwitchProtocol::with_default_flooding(params.clone());
     let dec: Vec<_> = sks
         .iter()
-        .map(|sk| ks.gen_share(sk, None, &ct, &mut DecryptionLedger::new(), &mut rng).unwrap())
+        .map(|sk| {
+            ks.gen_share(sk, None, &ct, &mut DecryptionLedger::new(), &mut rng)
+                .unwrap()
+        })
         .collect();
     let agg = ks.aggregate_shares(dec.iter());
     let mut x = ct.polys().0.clone();
     x.add_assign(agg.poly(), &params);
-    let e = sub_centred(&params, &centred(&params, &x), &scaled_centred(&params, m.coeffs()));
+    let e = sub_centred(
+        &params,
+        &centred(&params, &x),
+        &scaled_centred(&params, m.coeffs()),
+    );
     let max = e.iter().map(|v| v.unsigned_abs()).max().unwrap() as f64;
     // Under the documented worst case for MAX_PARTIES, and under the same bound for K.
-    assert!(max.log2() < noise::decryption_noise_bits(&params), "noise 2^{}", max.log2());
-    let k_bound = k as f64 * 2f64.powi(w as i32) + 2f64.powi(noise::ciphertext_noise_bits(&params) as i32);
+    assert!(
+        max.log2() < noise::decryption_noise_bits(&params),
+        "noise 2^{}",
+        max.log2()
+    );
+    let k_bound =
+        k as f64 * 2f64.powi(w as i32) + 2f64.powi(noise::ciphertext_noise_bits(&params) as i32);
     assert!(max < k_bound, "noise {max} above K*2^w + B");
     // Decryption is exact with that noise ...
     let got = decode(&params, &[ks.decrypt(&ct, &agg)], values[0].len()).unwrap();
@@ -165,6 +226,9 @@ fn total_decryption_noise_of_ten_parties_stays_under_the_documented_bound() {
     // ... and the flooding is really there: the sum of K uniforms has variance K/3 * 2^2w.
     let (_, var, _, _) = stats(&e, 2f64.powi(w as i32));
     let expected = k as f64 / 3.0;
-    assert!((var / expected - 1.0).abs() < 0.1, "variance {var} vs {expected}");
+    assert!(
+        (var / expected - 1.0).abs() < 0.1,
+        "variance {var} vs {expected}"
+    );
     assert!(noise::correctness_margin_bits(&params) > 2.0);
 }

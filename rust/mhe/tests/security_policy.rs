@@ -2,13 +2,21 @@
 //! message and may send anything: each test builds a malicious variant of what
 //! `analyst::pool` builds and checks that the site refuses it, or that what the
 //! analyst gets decrypts to noise (zero-sum masks).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 mod common;
 
 use std::sync::Arc;
 
 use common::{SESSION, contribute_all, federation, fixed_sums, names, qid, refs, roster_of};
+use mhe::Error;
 use mhe::analyst;
 use mhe::ciphertext::{Ciphertext, encrypt};
 use mhe::encoding::{encode, real_to_fixed};
@@ -17,14 +25,15 @@ use mhe::messages::{Contribution, DecryptRequest, Pooled};
 use mhe::params::Params;
 use mhe::sampling::SecretRng;
 use mhe::site::Site;
-use mhe::Error;
 
 fn params() -> Arc<Params> {
     Params::by_name("default").unwrap()
 }
 
 fn values(k: usize) -> Vec<Vec<f64>> {
-    (0..k).map(|i| (0..8).map(|j| f64::from(i as u32 * 10 + j) - 3.5).collect()).collect()
+    (0..k)
+        .map(|i| (0..8).map(|j| f64::from(i as u32 * 10 + j) - 3.5).collect())
+        .collect()
 }
 
 fn refused(r: mhe::Result<Vec<u8>>) -> String {
@@ -36,12 +45,20 @@ fn refused(r: mhe::Result<Vec<u8>>) -> String {
 
 /// Every site decrypts `request` with its `c1`s replaced by those of `cts`; the analyst
 /// combines the shares with the `c0`s of `cts`.
-fn decrypt_forged(sites: &mut [Site], request: &[u8], pooled: &[u8], cts: &[Ciphertext]) -> Vec<i128> {
+fn decrypt_forged(
+    sites: &mut [Site],
+    request: &[u8],
+    pooled: &[u8],
+    cts: &[Ciphertext],
+) -> Vec<i128> {
     let p = params();
     let mut r = DecryptRequest::parse(request).unwrap();
     r.c1s = cts.iter().map(|c| c.polys().1.clone()).collect();
     let forged = r.encode(&p);
-    let shares: Vec<Vec<u8>> = sites.iter_mut().map(|s| s.decrypt(&forged).unwrap()).collect();
+    let shares: Vec<Vec<u8>> = sites
+        .iter_mut()
+        .map(|s| s.decrypt(&forged).unwrap())
+        .collect();
     let mut kept = Pooled::parse(pooled).unwrap();
     kept.c0s = cts.iter().map(|c| c.polys().0.clone()).collect();
     analyst::combine_fixed(&kept.encode(&p), &refs(&shares)).unwrap()
@@ -69,7 +86,10 @@ fn a_request_for_one_sites_contribution_is_refused_or_decrypts_to_noise() {
     // Only site 1's attestation, set unchanged.
     let mut r = honest.clone();
     r.attestations.truncate(1);
-    r.c1s = cts_of(&contribs[0]).iter().map(|c| c.polys().1.clone()).collect();
+    r.c1s = cts_of(&contribs[0])
+        .iter()
+        .map(|c| c.polys().1.clone())
+        .collect();
     assert!(refused(sites[0].decrypt(&r.encode(&p))).contains("attestations"));
     // A set reduced to site 1 alone.
     r.set = vec![0];
@@ -83,7 +103,10 @@ fn a_request_for_one_sites_contribution_is_refused_or_decrypts_to_noise() {
     // The honest attestations with site 1's ciphertext alone: the sites cannot tell,
     // but the mask hides site 1's values.
     let got = decrypt_forged(&mut sites, &request, &pooled, &cts_of(&contribs[0]));
-    assert!(all_differ(&got, &fixed_sums(&v[..1])), "site 1's values were revealed");
+    assert!(
+        all_differ(&got, &fixed_sums(&v[..1])),
+        "site 1's values were revealed"
+    );
 }
 
 #[test]
@@ -93,8 +116,14 @@ fn a_replayed_request_or_ciphertext_is_refused() {
     let v = values(3);
     let contribs = contribute_all(&mut sites, qid(1), &v);
     let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
-    let shares: Vec<Vec<u8>> = sites.iter_mut().map(|s| s.decrypt(&request).unwrap()).collect();
-    assert_eq!(analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(), fixed_sums(&v));
+    let shares: Vec<Vec<u8>> = sites
+        .iter_mut()
+        .map(|s| s.decrypt(&request).unwrap())
+        .collect();
+    assert_eq!(
+        analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(),
+        fixed_sums(&v)
+    );
     for s in &mut sites {
         assert!(refused(s.decrypt(&request)).contains("already"));
         assert_eq!(s.audit().len(), 1);
@@ -115,8 +144,14 @@ fn a_second_request_with_another_decryptor_set_is_refused() {
     let v = values(3);
     let contribs = contribute_all(&mut sites, qid(1), &v);
     let (pooled, request) = analyst::pool(&refs(&contribs), &n[..2]).unwrap();
-    let shares: Vec<Vec<u8>> = sites[..2].iter_mut().map(|s| s.decrypt(&request).unwrap()).collect();
-    assert_eq!(analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(), fixed_sums(&v));
+    let shares: Vec<Vec<u8>> = sites[..2]
+        .iter_mut()
+        .map(|s| s.decrypt(&request).unwrap())
+        .collect();
+    assert_eq!(
+        analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(),
+        fixed_sums(&v)
+    );
     for (a, b) in [(0, 2), (1, 2)] {
         let (_, other) = analyst::pool(&refs(&contribs), &[n[a].clone(), n[b].clone()]).unwrap();
         assert!(refused(sites[a].decrypt(&other)).contains("already decrypted"));
@@ -147,15 +182,30 @@ fn forged_attestations_and_substituted_ciphertexts_are_refused_or_decrypt_to_noi
     // no longer matches.
     let mut rng = SecretRng::from_seed_insecure([77; 32]);
     let (_, analyst_pk) = PublicKey::generate_pair(&p, &mut rng).unwrap();
-    let fake = encrypt(&p, &analyst_pk, &encode(&p, &[1_i128 << 50; 8]).unwrap()[0], &mut rng);
+    let fake = encrypt(
+        &p,
+        &analyst_pk,
+        &encode(&p, &[1_i128 << 50; 8]).unwrap()[0],
+        &mut rng,
+    );
     let c1 = Contribution::parse(&contribs[1]).unwrap();
     let names_r = c1.names.clone();
-    let replaced = Contribution::encode(&p, &SESSION, &c1.statement, &names_r, std::slice::from_ref(&fake), &c1.sig);
+    let replaced = Contribution::encode(
+        &p,
+        &SESSION,
+        &c1.statement,
+        &names_r,
+        std::slice::from_ref(&fake),
+        &c1.sig,
+    );
     let tampered = [contribs[0].clone(), replaced, contribs[2].clone()];
     let (_, bad_request) = analyst::pool(&refs(&tampered), &n).unwrap();
     for s in &mut sites {
         let m = refused(s.decrypt(&bad_request));
-        assert!(m.contains("signed") || m.contains("own contribution"), "{m}");
+        assert!(
+            m.contains("signed") || m.contains("own contribution"),
+            "{m}"
+        );
     }
     // Keeping the genuine attestations but decrypting the pool with the substituted
     // ciphertext: the sites cannot see it, and the result is noise.
@@ -177,7 +227,10 @@ fn contributions_of_two_queries_do_not_mix() {
     let a = contribute_all(&mut sites, qid(1), &v);
     let b = contribute_all(&mut sites, qid(2), &v);
     let mixed = [a[0].clone(), b[1].clone(), a[2].clone()];
-    assert!(matches!(analyst::pool(&refs(&mixed), &n), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        analyst::pool(&refs(&mixed), &n),
+        Err(Error::InvalidArgument(_))
+    ));
     // A request for query 1 carrying site 2's attestation from query 2.
     let (_, ra) = analyst::pool(&refs(&a), &n).unwrap();
     let (_, rb) = analyst::pool(&refs(&b), &n).unwrap();
@@ -195,7 +248,9 @@ fn contributions_of_two_queries_do_not_mix() {
 
 #[test]
 fn a_roster_with_an_unpinned_member_is_refused() {
-    let mut sites: Vec<Site> = (0..3).map(|i| Site::new(&format!("site{}", i + 1), SESSION, "default").unwrap()).collect();
+    let mut sites: Vec<Site> = (0..3)
+        .map(|i| Site::new(&format!("site{}", i + 1), SESSION, "default").unwrap())
+        .collect();
     let roster = roster_of(&sites);
     let fp: Vec<String> = sites.iter().map(|s| s.fingerprint().unwrap()).collect();
     let m = refused(sites[0].join(&roster, 0, 2, &[fp[1].clone()]));
@@ -205,7 +260,11 @@ fn a_roster_with_an_unpinned_member_is_refused() {
     let others = roster_of(&sites[1..]);
     assert!(refused(sites[0].join(&others, 0, 2, &[])).contains("not in the roster"));
     // With both peers pinned (fingerprints in any case), it joins.
-    assert!(sites[0].join(&roster, 0, 2, &[fp[1].to_uppercase(), fp[2].clone()]).is_ok());
+    assert!(
+        sites[0]
+            .join(&roster, 0, 2, &[fp[1].to_uppercase(), fp[2].clone()])
+            .is_ok()
+    );
     assert!(refused(sites[0].join(&roster, 0, 2, &[])).contains("already"));
 }
 
@@ -215,10 +274,18 @@ fn a_reused_query_id_is_refused() {
     let n = names(&sites);
     sites[0].contribute(qid(9), "sum", "x", &n, &[1.0]).unwrap();
     assert!(refused(sites[0].contribute(qid(9), "sum", "x", &n, &[1.0])).contains("already used"));
-    assert!(refused(sites[0].contribute(qid(9), "mean", "y", &n, &[2.0, 3.0])).contains("already used"));
+    assert!(
+        refused(sites[0].contribute(qid(9), "mean", "y", &n, &[2.0, 3.0])).contains("already used")
+    );
     // A set without all roster sites (no threshold) and a set without the site.
-    assert!(refused(sites[0].contribute(qid(10), "sum", "x", &n[..1], &[1.0])).contains("min.parties"));
-    assert!(sites[1].contribute(qid(11), "sum", "x", &n[..1], &[1.0]).is_err());
+    assert!(
+        refused(sites[0].contribute(qid(10), "sum", "x", &n[..1], &[1.0])).contains("min.parties")
+    );
+    assert!(
+        sites[1]
+            .contribute(qid(11), "sum", "x", &n[..1], &[1.0])
+            .is_err()
+    );
 }
 
 #[test]
@@ -228,7 +295,10 @@ fn partial_sums_differences_and_scalings_of_the_pool_decrypt_to_noise() {
     let n = names(&sites);
     let v = values(k);
     let p = params();
-    let fixed: Vec<Vec<i128>> = v.iter().map(|r| r.iter().map(|&x| real_to_fixed(x).unwrap()).collect()).collect();
+    let fixed: Vec<Vec<i128>> = v
+        .iter()
+        .map(|r| r.iter().map(|&x| real_to_fixed(x).unwrap()).collect())
+        .collect();
     let query = |sites: &mut [Site], q: u32| {
         let c = contribute_all(sites, qid(q), &v);
         let (pooled, request) = analyst::pool(&refs(&c), &n).unwrap();
@@ -238,26 +308,37 @@ fn partial_sums_differences_and_scalings_of_the_pool_decrypt_to_noise() {
     let pool_of = |cts: &[Vec<Ciphertext>], who: &[usize]| -> Vec<Ciphertext> {
         let mut acc = cts[who[0]].clone();
         for &i in &who[1..] {
-            acc.iter_mut().zip(&cts[i]).for_each(|(a, c)| a.add_assign(c, &p));
+            acc.iter_mut()
+                .zip(&cts[i])
+                .for_each(|(a, c)| a.add_assign(c, &p));
         }
         acc
     };
     // Control: the whole set decrypts to the sum.
     let (pooled, request, cts) = query(&mut sites, 1);
     let all: Vec<usize> = (0..k).collect();
-    assert_eq!(decrypt_forged(&mut sites, &request, &pooled, &pool_of(&cts, &all)), fixed_sums(&v));
+    assert_eq!(
+        decrypt_forged(&mut sites, &request, &pooled, &pool_of(&cts, &all)),
+        fixed_sums(&v)
+    );
 
     // The pool minus the last contribution.
     let (pooled, request, cts) = query(&mut sites, 2);
     let mut minus = pool_of(&cts, &all);
-    minus.iter_mut().zip(&cts[k - 1]).for_each(|(a, c)| a.sub_assign(c, &p));
+    minus
+        .iter_mut()
+        .zip(&cts[k - 1])
+        .for_each(|(a, c)| a.sub_assign(c, &p));
     let got = decrypt_forged(&mut sites, &request, &pooled, &minus);
     assert!(all_differ(&got, &fixed_sums(&v[..k - 1])));
 
     // Three of the four, summed directly.
     let (pooled, request, cts) = query(&mut sites, 3);
     let got = decrypt_forged(&mut sites, &request, &pooled, &pool_of(&cts, &[0, 1, 3]));
-    assert!(all_differ(&got, &fixed_sums(&[v[0].clone(), v[1].clone(), v[3].clone()])));
+    assert!(all_differ(
+        &got,
+        &fixed_sums(&[v[0].clone(), v[1].clone(), v[3].clone()])
+    ));
 
     // One contribution scaled by 3.
     let (pooled, request, cts) = query(&mut sites, 4);
@@ -270,11 +351,22 @@ fn partial_sums_differences_and_scalings_of_the_pool_decrypt_to_noise() {
     // The pool with one site counted twice.
     let (pooled, request, cts) = query(&mut sites, 5);
     let mut twice = pool_of(&cts, &all);
-    twice.iter_mut().zip(&cts[1]).for_each(|(a, c)| a.add_assign(c, &p));
+    twice
+        .iter_mut()
+        .zip(&cts[1])
+        .for_each(|(a, c)| a.add_assign(c, &p));
     let got = decrypt_forged(&mut sites, &request, &pooled, &twice);
-    let truth: Vec<i128> = fixed_sums(&v).iter().zip(&fixed[1]).map(|(s, x)| s + x).collect();
+    let truth: Vec<i128> = fixed_sums(&v)
+        .iter()
+        .zip(&fixed[1])
+        .map(|(s, x)| s + x)
+        .collect();
     assert!(all_differ(&got, &truth));
     // Recovering site 2's values from the two decryptions fails as well.
-    let diff: Vec<i128> = got.iter().zip(fixed_sums(&v)).map(|(a, b)| a.wrapping_sub(b)).collect();
+    let diff: Vec<i128> = got
+        .iter()
+        .zip(fixed_sums(&v))
+        .map(|(a, b)| a.wrapping_sub(b))
+        .collect();
     assert!(all_differ(&diff, &fixed[1]));
 }

@@ -1,12 +1,22 @@
 //! Public-key switch to a recipient, and t-out-of-N threshold decryption, through the
 //! protocols and through sites and the analyst.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 mod common;
 
 use std::sync::Arc;
 
-use common::{TestRng, column_sums, contribute_all, federation, fixed_sums, int_vectors, names, qid, refs};
+use common::{
+    TestRng, column_sums, contribute_all, federation, fixed_sums, int_vectors, names, qid, refs,
+};
+use mhe::Error;
 use mhe::analyst;
 use mhe::ciphertext::{Ciphertext, decrypt, encrypt};
 use mhe::encoding::{decode, encode};
@@ -15,11 +25,10 @@ use mhe::messages::{DecryptRequest, Pooled};
 use mhe::noise;
 use mhe::params::Params;
 use mhe::protocols::{
-    Combiner, DecryptionLedger, KeySwitchProtocol, PublicKeyGenProtocol, PublicKeySwitchProtocol, ShamirShare,
-    Thresholdizer,
+    Combiner, DecryptionLedger, KeySwitchProtocol, PublicKeyGenProtocol, PublicKeySwitchProtocol,
+    ShamirShare, Thresholdizer,
 };
 use mhe::sampling::{Crs, SecretRng};
-use mhe::Error;
 
 struct Setup {
     params: Arc<Params>,
@@ -33,10 +42,20 @@ fn setup(k: usize, seed: u8) -> Setup {
     let mut rng = SecretRng::from_seed_insecure([seed; 32]);
     let ckg = PublicKeyGenProtocol::new(params.clone());
     let crp = ckg.sample_crp(&Crs::from_seed([seed; 32]));
-    let sks: Vec<SecretKey> = (0..k).map(|_| SecretKey::generate(&params, &mut rng)).collect();
-    let shares: Vec<_> = sks.iter().map(|sk| ckg.gen_share(sk, &crp, &mut rng)).collect();
+    let sks: Vec<SecretKey> = (0..k)
+        .map(|_| SecretKey::generate(&params, &mut rng))
+        .collect();
+    let shares: Vec<_> = sks
+        .iter()
+        .map(|sk| ckg.gen_share(sk, &crp, &mut rng))
+        .collect();
     let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
-    Setup { params, sks, pk, rng }
+    Setup {
+        params,
+        sks,
+        pk,
+        rng,
+    }
 }
 
 fn pooled_ct(s: &mut Setup, values: &[Vec<i128>]) -> Ciphertext {
@@ -75,7 +94,10 @@ fn the_recipient_decrypts_the_public_key_switched_pool_and_no_single_share_revea
     assert_eq!(got, expected);
     // The switched ciphertext is no longer under the collective key.
     let collective = SecretKey::ideal_sum(&params, &s.sks.iter().collect::<Vec<_>>());
-    assert_ne!(decode(&params, &[decrypt(&params, &collective, &switched)], len).unwrap(), expected);
+    assert_ne!(
+        decode(&params, &[decrypt(&params, &collective, &switched)], len).unwrap(),
+        expected
+    );
     // One party's share with the recipient's key: not the value (for every party).
     for (i, sh) in shares.iter().enumerate() {
         let one = pks.key_switch(&ct, &pks.aggregate_shares([sh]));
@@ -92,7 +114,10 @@ fn the_recipient_decrypts_the_public_key_switched_pool_and_no_single_share_revea
     let again = pks.gen_share(&s.sks[0], &pk_other, &ct, &mut ledgers[0], &mut s.rng);
     assert!(matches!(again, Err(Error::Refused(_))));
     let ks = KeySwitchProtocol::with_default_flooding(params.clone());
-    assert!(matches!(ks.gen_share(&s.sks[0], None, &ct, &mut ledgers[0], &mut s.rng), Err(Error::Refused(_))));
+    assert!(matches!(
+        ks.gen_share(&s.sks[0], None, &ct, &mut ledgers[0], &mut s.rng),
+        Err(Error::Refused(_))
+    ));
 }
 
 #[test]
@@ -111,10 +136,17 @@ fn flooding_widths_outside_the_documented_window_are_refused() {
 fn thresholdize(s: &mut Setup, t: usize) -> Vec<SecretKey> {
     let n = s.sks.len();
     let th = Thresholdizer::new(s.params.clone());
-    let polys: Vec<_> = s.sks.iter().map(|sk| th.gen_polynomial(sk, t, &mut s.rng).unwrap()).collect();
+    let polys: Vec<_> = s
+        .sks
+        .iter()
+        .map(|sk| th.gen_polynomial(sk, t, &mut s.rng).unwrap())
+        .collect();
     (0..n)
         .map(|j| {
-            let received: Vec<ShamirShare> = polys.iter().map(|p| th.gen_share(p, j as u64 + 1).unwrap()).collect();
+            let received: Vec<ShamirShare> = polys
+                .iter()
+                .map(|p| th.gen_share(p, j as u64 + 1).unwrap())
+                .collect();
             th.aggregate_shares(received.iter()).into_secret(&s.params)
         })
         .collect()
@@ -145,29 +177,49 @@ fn every_three_subset_of_a_three_of_five_protocol_setup_decrypts_and_two_do_not(
         let shares: Vec<_> = set
             .iter()
             .map(|&i| {
-                let add = Combiner::new(params.clone(), i as u64 + 1, t).gen_additive_share(&points, &tsks[i]).unwrap();
-                ks.gen_share(&add, None, &ct, &mut DecryptionLedger::new(), &mut s.rng).unwrap()
+                let add = Combiner::new(params.clone(), i as u64 + 1, t)
+                    .gen_additive_share(&points, &tsks[i])
+                    .unwrap();
+                ks.gen_share(&add, None, &ct, &mut DecryptionLedger::new(), &mut s.rng)
+                    .unwrap()
             })
             .collect();
-        let got = decode(&params, &[ks.decrypt(&ct, &ks.aggregate_shares(shares.iter()))], 40).unwrap();
+        let got = decode(
+            &params,
+            &[ks.decrypt(&ct, &ks.aggregate_shares(shares.iter()))],
+            40,
+        )
+        .unwrap();
         assert_eq!(got, expected, "subset {set:?}");
     }
     for pair in subsets(n, t - 1) {
         let points: Vec<u64> = pair.iter().map(|&i| i as u64 + 1).collect();
         // The combiner refuses fewer than t points ...
-        let r = Combiner::new(params.clone(), points[0], t).gen_additive_share(&points, &tsks[pair[0]]);
+        let r =
+            Combiner::new(params.clone(), points[0], t).gen_additive_share(&points, &tsks[pair[0]]);
         assert!(matches!(r, Err(Error::InvalidArgument(_))));
         // ... and interpolating t-1 shares as if t were 2 gives noise, not the value.
         let ct = pooled_ct(&mut s, &values);
         let shares: Vec<_> = pair
             .iter()
             .map(|&i| {
-                let add = Combiner::new(params.clone(), i as u64 + 1, t - 1).gen_additive_share(&points, &tsks[i]).unwrap();
-                ks.gen_share(&add, None, &ct, &mut DecryptionLedger::new(), &mut s.rng).unwrap()
+                let add = Combiner::new(params.clone(), i as u64 + 1, t - 1)
+                    .gen_additive_share(&points, &tsks[i])
+                    .unwrap();
+                ks.gen_share(&add, None, &ct, &mut DecryptionLedger::new(), &mut s.rng)
+                    .unwrap()
             })
             .collect();
-        let got = decode(&params, &[ks.decrypt(&ct, &ks.aggregate_shares(shares.iter()))], 40).unwrap();
-        assert!(got.iter().zip(&expected).all(|(a, b)| a != b), "pair {pair:?} decrypted");
+        let got = decode(
+            &params,
+            &[ks.decrypt(&ct, &ks.aggregate_shares(shares.iter()))],
+            40,
+        )
+        .unwrap();
+        assert!(
+            got.iter().zip(&expected).all(|(a, b)| a != b),
+            "pair {pair:?} decrypted"
+        );
     }
 }
 
@@ -175,14 +227,23 @@ fn every_three_subset_of_a_three_of_five_protocol_setup_decrypts_and_two_do_not(
 fn every_three_subset_of_a_three_of_five_federation_decrypts() {
     let mut sites = federation(5, "default", 3, 3);
     let n = names(&sites);
-    let values: Vec<Vec<f64>> = (0..5).map(|i| vec![f64::from(i) + 0.25, -1.5 * f64::from(i), 1e9]).collect();
+    let values: Vec<Vec<f64>> = (0..5)
+        .map(|i| vec![f64::from(i) + 0.25, -1.5 * f64::from(i), 1e9])
+        .collect();
     let expected = fixed_sums(&values);
     for (q, set) in subsets(5, 3).iter().enumerate() {
         let contribs = contribute_all(&mut sites, qid(q as u32), &values);
         let dec: Vec<String> = set.iter().map(|&i| n[i].clone()).collect();
         let (pooled, request) = analyst::pool(&refs(&contribs), &dec).unwrap();
-        let shares: Vec<Vec<u8>> = set.iter().map(|&i| sites[i].decrypt(&request).unwrap()).collect();
-        assert_eq!(analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(), expected, "subset {set:?}");
+        let shares: Vec<Vec<u8>> = set
+            .iter()
+            .map(|&i| sites[i].decrypt(&request).unwrap())
+            .collect();
+        assert_eq!(
+            analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(),
+            expected,
+            "subset {set:?}"
+        );
         // Sites outside the subset refuse (they are not decryptors).
         for i in (0..5).filter(|i| !set.contains(i)) {
             assert!(matches!(sites[i].decrypt(&request), Err(Error::Refused(_))));
@@ -210,24 +271,35 @@ fn fewer_than_t_decryptors_are_refused_and_t_minus_one_shares_do_not_give_the_va
     // Three decryptors, but only two shares reach the analyst: no value.
     let contribs = contribute_all(&mut sites, qid(51), &values);
     let (pooled, request) = analyst::pool(&refs(&contribs), &n[..3]).unwrap();
-    let shares: Vec<Vec<u8>> = (0..2).map(|i| sites[i].decrypt(&request).unwrap()).collect();
+    let shares: Vec<Vec<u8>> = (0..2)
+        .map(|i| sites[i].decrypt(&request).unwrap())
+        .collect();
     assert!(analyst::combine_fixed(&pooled, &refs(&shares)).is_err());
     let mut p = Pooled::parse(&pooled).unwrap();
     p.decryptors = vec![0, 1];
     let params = Params::by_id(p.header.params_id).unwrap();
     let forged = p.encode(&params);
     let got = analyst::combine_fixed(&forged, &refs(&shares)).unwrap();
-    assert!(got.iter().zip(&expected).all(|(a, b)| a != b), "two shares gave {got:?}");
+    assert!(
+        got.iter().zip(&expected).all(|(a, b)| a != b),
+        "two shares gave {got:?}"
+    );
 
     // The analyst cannot trim the decryptor list after the fact either: the third
     // site still serves the original request, and the sum of all three is right.
     let third = sites[2].decrypt(&request).unwrap();
     let all = [shares[0].clone(), shares[1].clone(), third];
-    assert_eq!(analyst::combine_fixed(&pooled, &refs(&all)).unwrap(), expected);
+    assert_eq!(
+        analyst::combine_fixed(&pooled, &refs(&all)).unwrap(),
+        expected
+    );
     // A request rewritten to two decryptors is refused by a site that has not served.
     let contribs = contribute_all(&mut sites, qid(52), &values);
     let (_, request) = analyst::pool(&refs(&contribs), &n[..3]).unwrap();
     let mut r = DecryptRequest::parse(&request).unwrap();
     r.decryptors = vec![3, 4];
-    assert!(matches!(sites[3].decrypt(&r.encode(&params)), Err(Error::Refused(_))));
+    assert!(matches!(
+        sites[3].decrypt(&r.encode(&params)),
+        Err(Error::Refused(_))
+    ));
 }

@@ -1,6 +1,13 @@
 //! Every share, ciphertext and key blob round-trips through the wire format: encode,
 //! parse, same value; and the parsed shares still do their job.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 mod common;
 
@@ -29,7 +36,10 @@ fn round_trip(params: &Params, polys: &[&Poly], form: Form) -> Vec<Poly> {
     assert_eq!(blob.len(), HEADER_LEN + polys.len() * poly_bytes(params));
     let (mut r, h) = Reader::new(&blob, Kind::DecryptShare).unwrap();
     assert_eq!((h.params_id, h.session), (params.id(), SESSION));
-    let out = polys.iter().map(|_| r.poly(params, form).unwrap()).collect();
+    let out = polys
+        .iter()
+        .map(|_| r.poly(params, form).unwrap())
+        .collect();
     r.finish().unwrap();
     out
 }
@@ -42,7 +52,9 @@ fn every_protocol_share_round_trips_and_still_decrypts() {
         let mut rng = SecretRng::from_seed_insecure([31; 32]);
         let ckg = PublicKeyGenProtocol::new(params.clone());
         let crp = ckg.sample_crp(&Crs::from_seed([31; 32]));
-        let sks: Vec<SecretKey> = (0..k).map(|_| SecretKey::generate(&params, &mut rng)).collect();
+        let sks: Vec<SecretKey> = (0..k)
+            .map(|_| SecretKey::generate(&params, &mut rng))
+            .collect();
         // Key-generation shares (NTT form).
         let pk_shares: Vec<PublicKeyGenShare> = sks
             .iter()
@@ -56,10 +68,20 @@ fn every_protocol_share_round_trips_and_still_decrypts() {
             .collect();
         let pk = ckg.gen_public_key(&ckg.aggregate_shares(pk_shares.iter()), &crp);
         let (p0, p1) = pk.polys();
-        assert_eq!(round_trip(&params, &[p0, p1], Form::Ntt), vec![p0.clone(), p1.clone()]);
+        assert_eq!(
+            round_trip(&params, &[p0, p1], Form::Ntt),
+            vec![p0.clone(), p1.clone()]
+        );
         // Ciphertexts.
-        let values: Vec<i128> = (0..params.values_per_ciphertext() as i128).map(|i| i * i - 77).collect();
-        let ct = encrypt(&params, &pk, &encode(&params, &values).unwrap()[0], &mut rng);
+        let values: Vec<i128> = (0..params.values_per_ciphertext() as i128)
+            .map(|i| i * i - 77)
+            .collect();
+        let ct = encrypt(
+            &params,
+            &pk,
+            &encode(&params, &values).unwrap()[0],
+            &mut rng,
+        );
         let back = round_trip(&params, &[ct.polys().0, ct.polys().1], Form::Coeff);
         let ct2 = Ciphertext::from_polys(back[0].clone(), back[1].clone());
         assert_eq!(ct2, ct);
@@ -68,31 +90,61 @@ fn every_protocol_share_round_trips_and_still_decrypts() {
         let dec: Vec<KeySwitchShare> = sks
             .iter()
             .map(|sk| {
-                let s = ks.gen_share(sk, None, &ct, &mut DecryptionLedger::new(), &mut rng).unwrap();
-                let parsed = KeySwitchShare::from_poly(round_trip(&params, &[s.poly()], Form::Coeff).remove(0), &params);
+                let s = ks
+                    .gen_share(sk, None, &ct, &mut DecryptionLedger::new(), &mut rng)
+                    .unwrap();
+                let parsed = KeySwitchShare::from_poly(
+                    round_trip(&params, &[s.poly()], Form::Coeff).remove(0),
+                    &params,
+                );
                 assert_eq!(parsed, s);
                 parsed
             })
             .collect();
-        let got = decode(&params, &[ks.decrypt(&ct2, &ks.aggregate_shares(dec.iter()))], values.len()).unwrap();
+        let got = decode(
+            &params,
+            &[ks.decrypt(&ct2, &ks.aggregate_shares(dec.iter()))],
+            values.len(),
+        )
+        .unwrap();
         assert_eq!(got, values, "{name}");
         // Public-key switch shares: both polynomials.
         let (sk_r, pk_r) = PublicKey::generate_pair(&params, &mut rng).unwrap();
-        let pks = PublicKeySwitchProtocol::new(params.clone(), noise::flooding_bits(&params)).unwrap();
-        let ct3 = encrypt(&params, &pk, &encode(&params, &values).unwrap()[0], &mut rng);
+        let pks =
+            PublicKeySwitchProtocol::new(params.clone(), noise::flooding_bits(&params)).unwrap();
+        let ct3 = encrypt(
+            &params,
+            &pk,
+            &encode(&params, &values).unwrap()[0],
+            &mut rng,
+        );
         let shares: Vec<_> = sks
             .iter()
-            .map(|sk| pks.gen_share(sk, &pk_r, &ct3, &mut DecryptionLedger::new(), &mut rng).unwrap())
+            .map(|sk| {
+                pks.gen_share(sk, &pk_r, &ct3, &mut DecryptionLedger::new(), &mut rng)
+                    .unwrap()
+            })
             .collect();
         for s in &shares {
             let (h0, h1) = s.polys();
-            assert_eq!(round_trip(&params, &[h0, h1], Form::Coeff), vec![h0.clone(), h1.clone()]);
+            assert_eq!(
+                round_trip(&params, &[h0, h1], Form::Coeff),
+                vec![h0.clone(), h1.clone()]
+            );
         }
         let switched = pks.key_switch(&ct3, &pks.aggregate_shares(shares.iter()));
         let (c0, c1) = switched.polys();
         let back = round_trip(&params, &[c0, c1], Form::Coeff);
         let switched2 = Ciphertext::from_polys(back[0].clone(), back[1].clone());
-        assert_eq!(decode(&params, &[decrypt(&params, &sk_r, &switched2)], values.len()).unwrap(), values);
+        assert_eq!(
+            decode(
+                &params,
+                &[decrypt(&params, &sk_r, &switched2)],
+                values.len()
+            )
+            .unwrap(),
+            values
+        );
     }
 }
 
@@ -114,7 +166,10 @@ fn every_message_of_a_federation_round_trips() {
     assert_eq!(r.encode(&params), request);
     let p = Pooled::parse(&pooled).unwrap();
     assert_eq!(p.encode(&params), pooled);
-    let shares: Vec<Vec<u8>> = sites[..2].iter_mut().map(|s| s.decrypt(&request).unwrap()).collect();
+    let shares: Vec<Vec<u8>> = sites[..2]
+        .iter_mut()
+        .map(|s| s.decrypt(&request).unwrap())
+        .collect();
     for b in &shares {
         let s = DecryptShare::parse(b).unwrap();
         assert_eq!(s.shares.len(), 2);
@@ -127,21 +182,39 @@ fn every_message_of_a_federation_round_trips() {
 #[test]
 fn keygen_shares_round_trip_and_every_site_confirms_the_same_key() {
     let params = Params::by_name("default").unwrap();
-    let mut sites: Vec<mhe::site::Site> =
-        (0..3).map(|i| mhe::site::Site::new(&format!("site{}", i + 1), SESSION, "default").unwrap()).collect();
+    let mut sites: Vec<mhe::site::Site> = (0..3)
+        .map(|i| mhe::site::Site::new(&format!("site{}", i + 1), SESSION, "default").unwrap())
+        .collect();
     let roster = common::roster_of(&sites);
-    let blobs: Vec<Vec<u8>> = sites.iter_mut().map(|s| s.join(&roster, 2, 2, &[]).unwrap()).collect();
-    let parsed: Vec<KeygenShare> = blobs.iter().map(|b| KeygenShare::parse(b).unwrap()).collect();
+    let blobs: Vec<Vec<u8>> = sites
+        .iter_mut()
+        .map(|s| s.join(&roster, 2, 2, &[]).unwrap())
+        .collect();
+    let parsed: Vec<KeygenShare> = blobs
+        .iter()
+        .map(|b| KeygenShare::parse(b).unwrap())
+        .collect();
     for (b, s) in blobs.iter().zip(&parsed) {
         assert_eq!(s.sealed.len(), 2);
         let again = KeygenShare::finish(s.signed.clone(), &s.sig, &s.sealed);
         assert_eq!(&again, b);
-        let body = KeygenShare::body(&params, &SESSION, s.site, &s.name, &s.roster, s.threshold, &s.pk_share);
+        let body = KeygenShare::body(
+            &params,
+            &SESSION,
+            s.site,
+            &s.name,
+            &s.roster,
+            s.threshold,
+            &s.pk_share,
+        );
         assert_eq!(body, s.signed);
     }
     // The parsed shares are what the sites sum: key generation finishes and every
     // site confirms the same collective key.
     let confs = common::finish_keygen(&mut sites, &blobs);
-    let keys: Vec<[u8; 32]> = confs.iter().map(|c| mhe::messages::Confirmation::parse(c).unwrap().key).collect();
+    let keys: Vec<[u8; 32]> = confs
+        .iter()
+        .map(|c| mhe::messages::Confirmation::parse(c).unwrap().key)
+        .collect();
     assert!(keys.iter().all(|k| *k == keys[0]));
 }
