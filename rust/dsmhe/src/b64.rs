@@ -68,7 +68,9 @@ mod tests {
     #[test]
     fn round_trips_every_length() {
         for len in 0..50 {
-            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let bytes: Vec<u8> = (0..len)
+                .map(|i: u8| i.wrapping_mul(37).wrapping_add(11))
+                .collect();
             assert_eq!(decode(&encode(&bytes)).unwrap(), bytes);
         }
         assert_eq!(encode(b"\xfb\xff"), "-_8");
