@@ -14,7 +14,13 @@
 //!   query; a `c1` is never decrypted twice (see [`DecryptionLedger`]);
 //! - every contribution carries a pairwise zero-sum mask over its set, so the only
 //!   combination of contributions that decrypts to anything but noise is the sum over
-//!   the whole set: a request that lies about its `c1` learns nothing.
+//!   the whole set: a request that lies about its `c1` learns no site's data.
+//!
+//! Open (SECURITY.md, section 6): a site cannot yet check that the `c1` it is asked to
+//! decrypt is the sum of the attested contributions, so a request with a crafted `c1`
+//! (e.g. a large constant) exposes the site's key share. The planned fix derives every
+//! contribution's `c1` from a group secret the sites share and the analyst does not,
+//! so each site recomputes the pooled `c1` itself and the request carries none.
 //!
 //! Every share produced is written to the audit log.
 
