@@ -1,6 +1,6 @@
 # A pooled mean over three DataSHIELD sites (DSLite, in this R process), with
 # dsMHE: each site encrypts its sum and count, only the pooled total is
-# decrypted. Run: Rscript inst/demo/pooled-mean.R
+# decrypted. Run: Rscript inst/scripts/pooled-mean.R
 # Exits with an error when the pooled mean differs from base R's mean of the
 # row-bound data by more than 1e-9 relative.
 
