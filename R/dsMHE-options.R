@@ -23,6 +23,11 @@
 #'   verification keys of the sites this site trusts. When set, the site
 #'   refuses any other roster. When unset, [ds.mheSetup()] warns that roster
 #'   membership rests on trust in the analyst who relays it.
+#' - `mhe.key.file` (default unset): path of this site's long-term signing key
+#'   (made with [mheKeyCreate()]). When set, the site signs every session's
+#'   identity with it, so its fingerprint is the same in every session and
+#'   peers can pin it once. When unset, each session has a fresh signing key
+#'   and a pinned fingerprint holds for that session only.
 #' - Disclosure filters, with dsBase's names, defaults and order (the admin's
 #'   `nfilter.*` value first, then `default.nfilter.*` from `inst/DATASHIELD`,
 #'   then the built-in default):

@@ -6,7 +6,11 @@
 
 # Site (server) side -------------------------------------------------------
 
-rs_party_new <- function(site, session, params) .Call(wrap__rs_party_new, site, session, params)
+rs_party_new <- function(site, session, params, key_file = "") .Call(wrap__rs_party_new, site, session, params, key_file)
+
+rs_key_file_create <- function(path) .Call(wrap__rs_key_file_create, path)
+
+rs_key_file_fingerprint <- function(path) .Call(wrap__rs_key_file_fingerprint, path)
 
 rs_party_identity <- function(party) .Call(wrap__rs_party_identity, party)
 

@@ -1,7 +1,8 @@
 #' Start a dsMHE session on a site (server side)
 #'
-#' Assign method: creates this site's party (fresh secret-key share, signing
-#' and key-agreement keys) for the session. The client assigns its value to the
+#' Assign method: creates this site's party (fresh secret-key share and
+#' key-agreement key; a fresh signing key too, unless the admin set the option
+#' `mhe.key.file`, see [mheKeyCreate()]) for the session. The client assigns its value to the
 #' symbol `mhe.party`; every other server function finds it there. A previous
 #' party of this DataSHIELD session is wiped.
 #'
@@ -19,7 +20,7 @@ mheInitDS <- function(session, params, site) {
                         "a session id (22 base64url characters)")
   params <- srv_string(params, site, "params", mhe_name_pattern, 64L,
                        "a parameter-set name")
-  party <- rs_call(rs_party_new(site, session, params), site = site)
+  party <- rs_call(rs_party_new(site, session, params, mhe_key_file(site)), site = site)
   attr(party, "mhe_site") <- site
   old <- if (exists("mhe.party", envir = env, inherits = FALSE)) {
     get("mhe.party", envir = env, inherits = FALSE)

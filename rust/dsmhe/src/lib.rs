@@ -85,12 +85,31 @@ fn rs_params_info(params: &str) -> R<List> {
     ))
 }
 
-/// A new site (party) with fresh keys.
+/// A new site (party) with fresh keys; with a key file, its signing key is the
+/// file's long-term key.
 #[extendr]
-fn rs_party_new(site: &str, session: &str, params: &str) -> R<Robj> {
+fn rs_party_new(site: &str, session: &str, params: &str, key_file: &str) -> R<Robj> {
     let session = id16(session, "session id")?;
-    let s = Site::new(site, session, params).map_err(err)?;
+    let s = if key_file.is_empty() {
+        Site::new(site, session, params)
+    } else {
+        let seed = mhe::key_file::load(std::path::Path::new(key_file)).map_err(err)?;
+        Site::with_signing_key(site, session, params, &seed)
+    }
+    .map_err(err)?;
     Ok(ExternalPtr::new(s).into())
+}
+
+/// Creates a site key file with a fresh signing key; returns its fingerprint.
+#[extendr]
+fn rs_key_file_create(path: &str) -> R<String> {
+    mhe::key_file::create(std::path::Path::new(path)).map_err(err)
+}
+
+/// The fingerprint of the signing key in a site key file.
+#[extendr]
+fn rs_key_file_fingerprint(path: &str) -> R<String> {
+    mhe::key_file::fingerprint(std::path::Path::new(path)).map_err(err)
 }
 
 /// The party's signed identity blob.
@@ -279,6 +298,8 @@ extendr_module! {
     fn rs_random_id;
     fn rs_params_info;
     fn rs_party_new;
+    fn rs_key_file_create;
+    fn rs_key_file_fingerprint;
     fn rs_party_identity;
     fn rs_party_fingerprint;
     fn rs_party_join;

@@ -88,8 +88,8 @@ pub fn keygen_bundle(shares: &[&[u8]], recipient: &str) -> Result<Vec<u8>> {
     Ok(KeygenBundle::encode(&params, &session, to, &entries))
 }
 
-/// Checks that every site confirmed the same collective key and roster; returns the
-/// collective key's fingerprint.
+/// Checks that every site confirmed the same collective key, roster and group secret
+/// (by its commitment); returns the collective key's fingerprint.
 ///
 /// # Errors
 /// [`Error::Refused`] when sites disagree.
@@ -108,13 +108,21 @@ pub fn confirmations_check(confirmations: &[&[u8]]) -> Result<String> {
                 c.site + 1
             )));
         }
+        if c.group != first.group {
+            return Err(Error::Refused(format!(
+                "site {} derived a different group secret (a site sealed different key \
+                 material to different peers); setup must start again",
+                c.site + 1
+            )));
+        }
     }
     Ok(hex(first.key.get(..16).unwrap_or(&[])))
 }
 
 /// Sums the contributions of one query and builds what the sites need to decrypt.
 /// Returns `(pooled, request)`: the pooled `c0`s the analyst keeps, and the request
-/// (pooled `c1`s plus every contribution's attestation) for each decrypting site.
+/// (the query, its site sets and every contribution's attestation; no polynomial) for
+/// each decrypting site.
 ///
 /// # Errors
 /// Contributions from different sessions or queries, a missing or repeated site, an
@@ -139,7 +147,7 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
                 name_of(&first.names, st.site)
             )));
         }
-        if st.kind != st0.kind || st.n_values != st0.n_values || c.cts.len() != first.cts.len() {
+        if st.kind != st0.kind || st.n_values != st0.n_values || c.c0s.len() != first.c0s.len() {
             return Err(Error::InvalidArgument(format!(
                 "contribution from '{}' has another shape",
                 name_of(&first.names, st.site)
@@ -175,10 +183,10 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
     }
     dec.sort_unstable();
     dec.dedup();
-    let mut pooled: Vec<Ciphertext> = first.cts.clone();
+    let mut pooled: Vec<Poly> = first.c0s.clone();
     for c in parsed.iter().skip(1) {
-        for (acc, ct) in pooled.iter_mut().zip(&c.cts) {
-            acc.add_assign(ct, &params);
+        for (acc, c0) in pooled.iter_mut().zip(&c.c0s) {
+            acc.add_assign(c0, &params);
         }
     }
     let attestations = parsed
@@ -198,14 +206,13 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
         set: st0.set.clone(),
         decryptors: dec.clone(),
         attestations,
-        c1s: pooled.iter().map(|ct| ct.polys().1.clone()).collect(),
     };
     let kept = Pooled {
         header: first.header,
         query: st0.query,
         n_values: st0.n_values,
         decryptors: dec,
-        c0s: pooled.iter().map(|ct| ct.polys().0.clone()).collect(),
+        c0s: pooled,
     };
     Ok((kept.encode(&params), request.encode(&params)))
 }

@@ -52,19 +52,32 @@ impl Ciphertext {
 /// `u` and Gaussian `e0, e1` (Mouchet et al., PETS 2021, Enc).
 pub fn encrypt(params: &Params, pk: &PublicKey, pt: &Plaintext, rng: &mut SecretRng) -> Ciphertext {
     let n = params.n();
-    let u = sampling::small_poly_ntt(params, &sampling::ternary(rng, n));
+    let u = sampling::ternary(rng, n);
+    let e1 = sampling::gaussian(rng, n);
+    let c0 = encrypt_with_shared(params, pk, pt, &u, rng);
+    let c1 = crate::protocols::group_secret::c1_of(params, pk, &u, &e1);
+    Ciphertext { c0, c1 }
+}
+
+/// The `c0 = p0*u + e0 + Δm` of an encryption whose `u` (ternary coefficients) the
+/// caller supplies, with a fresh Gaussian `e0` from `rng`: the part a site sends when
+/// every site can rederive `u` and `c1` (see [`crate::protocols::group_secret`]).
+pub fn encrypt_with_shared(
+    params: &Params,
+    pk: &PublicKey,
+    pt: &Plaintext,
+    u: &[i64],
+    rng: &mut SecretRng,
+) -> Poly {
+    let n = params.n();
+    let u = sampling::small_poly_ntt(params, u);
     let e0 = Poly::from_signed(params, &sampling::gaussian(rng, n));
-    let e1 = Poly::from_signed(params, &sampling::gaussian(rng, n));
     let mut c0 = pk.p0.clone();
     c0.mul_assign_ntt(&u, params);
     c0.to_coeff(params);
     c0.add_assign(&e0, params);
     c0.add_assign(&scaled_plaintext(params, pt), params);
-    let mut c1 = pk.p1.clone();
-    c1.mul_assign_ntt(&u, params);
-    c1.to_coeff(params);
-    c1.add_assign(&e1, params);
-    Ciphertext { c0, c1 }
+    c0
 }
 
 /// `Δ*m` with `Δ = floor(Q/t)`, as an RNS polynomial.

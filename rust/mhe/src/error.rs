@@ -62,6 +62,9 @@ pub enum Error {
     /// An argument that does not make sense.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A site key file that cannot be created or used.
+    #[error("site key file: {0}")]
+    KeyFile(String),
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed")]
     Randomness,

@@ -40,6 +40,14 @@ impl SiteKeys {
         SiteKeys { signing, dh }
     }
 
+    /// Keys whose signing key is the administrator's long-term key `seed` (so that
+    /// peers can pin its fingerprint once), with a fresh key-agreement key.
+    pub fn with_signing_seed(seed: &[u8; 32], rng: &mut SecretRng) -> SiteKeys {
+        let signing = SigningKey::from_bytes(seed);
+        let dh = x25519_dalek::StaticSecret::from(*rng.bytes32());
+        SiteKeys { signing, dh }
+    }
+
     /// The public verification key.
     pub fn verifying_key(&self) -> [u8; 32] {
         self.signing.verifying_key().to_bytes()
@@ -108,6 +116,11 @@ pub fn verify(vk: &[u8; 32], msg: &[u8], sig: &[u8; SIGNATURE_LEN]) -> Result<()
 pub fn fingerprint(vk: &[u8; 32]) -> String {
     let d = Sha256::digest(vk);
     d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The fingerprint of the verification key of the signing key `seed`.
+pub fn seed_fingerprint(seed: &[u8; 32]) -> String {
+    fingerprint(&SigningKey::from_bytes(seed).verifying_key().to_bytes())
 }
 
 /// Seals `msg` for the holder of the pairwise `key` with ChaCha20-Poly1305, binding

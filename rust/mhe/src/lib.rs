@@ -11,7 +11,8 @@
 //! - [`protocols`]: collective key generation, key switch (decryption), public-key
 //!   switch, threshold sharing, zero-sum masks;
 //! - [`noise`]: noise bounds, flooding width and correctness margin;
-//! - [`identity`]: signing and pairwise keys of a party; [`wire`]: the wire format;
+//! - [`identity`]: signing and pairwise keys of a party; [`key_file`]: a site's
+//!   long-term signing key on disk; [`wire`]: the wire format;
 //! - [`site`] and [`analyst`]: the two roles of a federation, with the security policy
 //!   a site enforces.
 //!
@@ -27,6 +28,7 @@ pub mod ciphertext;
 pub mod encoding;
 pub mod error;
 pub mod identity;
+pub mod key_file;
 pub mod keys;
 pub mod messages;
 pub mod noise;

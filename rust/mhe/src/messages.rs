@@ -5,7 +5,6 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::ciphertext::Ciphertext;
 use crate::error::{Error, Result};
 use crate::identity::SIGNATURE_LEN;
 use crate::params::{MAX_PARTIES, Params};
@@ -385,6 +384,8 @@ pub struct Confirmation {
     pub roster: Digest32,
     /// Digest of the collective public key.
     pub key: Digest32,
+    /// Commitment to the group secret (see [`crate::protocols::group_secret`]).
+    pub group: Digest32,
     /// Signed bytes.
     pub signed: Vec<u8>,
     /// Signature.
@@ -399,9 +400,10 @@ impl Confirmation {
         site: u16,
         roster: &Digest32,
         key: &Digest32,
+        group: &Digest32,
     ) -> Vec<u8> {
         let mut w = Writer::new(Kind::Confirmation, params, session);
-        w.u16(site).fixed(roster).fixed(key);
+        w.u16(site).fixed(roster).fixed(key).fixed(group);
         w.finish()
     }
 
@@ -414,6 +416,7 @@ impl Confirmation {
         let site = r.u16()?;
         let roster = r.array::<32>("roster digest")?;
         let key = r.array::<32>("key digest")?;
+        let group = r.array::<32>("group commitment")?;
         let signed = r.consumed().to_vec();
         let sig = read_sig(&mut r)?;
         r.finish()?;
@@ -422,6 +425,7 @@ impl Confirmation {
             site,
             roster,
             key,
+            group,
             signed,
             sig,
         })
@@ -443,7 +447,7 @@ pub struct Statement {
     pub kind: String,
     /// Number of values.
     pub n_values: u32,
-    /// Digest of the ciphertexts.
+    /// Digest of the ciphertexts' `c0`s.
     pub cts_digest: Digest32,
 }
 
@@ -461,19 +465,20 @@ impl Statement {
     }
 }
 
-/// Digest of a list of ciphertexts.
-pub fn cts_digest(params: &Params, cts: &[Ciphertext]) -> Digest32 {
+/// Digest of a contribution's ciphertexts, which travel as their `c0`s only.
+pub fn cts_digest(params: &Params, c0s: &[Poly]) -> Digest32 {
     let mut h = Sha256::new();
-    h.update(b"mhe/cts/v1");
-    for ct in cts {
+    h.update(b"mhe/cts/v2");
+    for c0 in c0s {
         let mut w = Writer::default();
-        w.poly(&ct.c0, params).poly(&ct.c1, params);
+        w.poly(c0, params);
         h.update(w.as_bytes());
     }
     h.finalize().into()
 }
 
-/// A site's signed, encrypted contribution to a query.
+/// A site's signed, encrypted contribution to a query: the `c0` of each ciphertext.
+/// Every site rederives the `c1`s from the group secret, so none travels.
 #[derive(Debug, Clone)]
 pub struct Contribution {
     /// Header.
@@ -482,8 +487,8 @@ pub struct Contribution {
     pub statement: Statement,
     /// Roster names, so the analyst can name decryptors.
     pub names: Vec<String>,
-    /// The ciphertexts.
-    pub cts: Vec<Ciphertext>,
+    /// The ciphertexts' `c0`s.
+    pub c0s: Vec<Poly>,
     /// Signature over the statement.
     pub sig: [u8; SIGNATURE_LEN],
 }
@@ -495,7 +500,7 @@ impl Contribution {
         session: &Id,
         st: &Statement,
         names: &[String],
-        cts: &[Ciphertext],
+        c0s: &[Poly],
         sig: &[u8; SIGNATURE_LEN],
     ) -> Vec<u8> {
         let mut w = Writer::new(Kind::Contribution, params, session);
@@ -506,9 +511,9 @@ impl Contribution {
         for n in names {
             w.str(n);
         }
-        w.u32(u32::try_from(cts.len()).unwrap_or(u32::MAX));
-        for ct in cts {
-            w.poly(&ct.c0, params).poly(&ct.c1, params);
+        w.u32(u32::try_from(c0s.len()).unwrap_or(u32::MAX));
+        for c0 in c0s {
+            w.poly(c0, params);
         }
         w.fixed(sig);
         w.finish()
@@ -532,21 +537,14 @@ impl Contribution {
             .map(|_| r.str("site name", MAX_NAME).map(str::to_owned))
             .collect::<Result<Vec<_>>>()?;
         let poly_len = crate::wire::poly_bytes(&params);
-        let n_cts = r.count("ciphertexts", MAX_VALUES, 2 * poly_len)?;
-        if n_cts != crate::encoding::num_plaintexts(&params, n_values as usize) || n_cts == 0 {
-            return Err(Error::Malformed(
-                "ciphertext count does not match the value count".into(),
-            ));
-        }
-        let mut cts = Vec::with_capacity(n_cts);
-        for _ in 0..n_cts {
-            let c0 = r.poly(&params, Form::Coeff)?;
-            let c1 = r.poly(&params, Form::Coeff)?;
-            cts.push(Ciphertext::from_polys(c0, c1));
-        }
+        let n_cts = r.count("ciphertexts", MAX_VALUES, poly_len)?;
+        check_ct_count(&params, n_cts, n_values)?;
+        let c0s = (0..n_cts)
+            .map(|_| r.poly(&params, Form::Coeff))
+            .collect::<Result<Vec<_>>>()?;
         let sig = read_sig(&mut r)?;
         r.finish()?;
-        let cts_digest = cts_digest(&params, &cts);
+        let cts_digest = cts_digest(&params, &c0s);
         let statement = Statement {
             site,
             query,
@@ -560,7 +558,7 @@ impl Contribution {
             header,
             statement,
             names,
-            cts,
+            c0s,
             sig,
         })
     }
@@ -577,7 +575,9 @@ pub struct Attestation {
     pub sig: [u8; SIGNATURE_LEN],
 }
 
-/// A decryption request: the pooled `c1`s and the attestations of every contribution.
+/// A decryption request: which query, which sites contributed and decrypt, and the
+/// attestation of every contribution. It carries no polynomial: each decrypting site
+/// computes the pooled `c1`s itself (see [`crate::protocols::group_secret`]).
 #[derive(Debug, Clone)]
 pub struct DecryptRequest {
     /// Header.
@@ -596,8 +596,6 @@ pub struct DecryptRequest {
     pub decryptors: Vec<u16>,
     /// One attestation per participating site.
     pub attestations: Vec<Attestation>,
-    /// The pooled `c1` of each ciphertext.
-    pub c1s: Vec<Poly>,
 }
 
 impl DecryptRequest {
@@ -614,10 +612,6 @@ impl DecryptRequest {
         for a in &self.attestations {
             w.u16(a.site).fixed(&a.cts_digest).fixed(&a.sig);
         }
-        w.u32(u32::try_from(self.c1s.len()).unwrap_or(u32::MAX));
-        for c1 in &self.c1s {
-            w.poly(c1, params);
-        }
         w.finish()
     }
 
@@ -627,7 +621,8 @@ impl DecryptRequest {
     /// Wire errors.
     pub fn parse(blob: &[u8]) -> Result<DecryptRequest> {
         let (mut r, header) = Reader::new(blob, Kind::DecryptRequest)?;
-        let params = Params::by_id(header.params_id)?;
+        // An unknown parameter set is refused here, as in every other blob.
+        Params::by_id(header.params_id)?;
         let query = r.array::<16>("query id")?;
         let roster = r.array::<32>("roster digest")?;
         let kind = r.str("query kind", MAX_LABEL)?.to_owned();
@@ -646,15 +641,7 @@ impl DecryptRequest {
                 sig,
             });
         }
-        let n_cts = r.count("ciphertexts", MAX_VALUES, crate::wire::poly_bytes(&params))?;
-        if n_cts != crate::encoding::num_plaintexts(&params, n_values as usize) || n_cts == 0 {
-            return Err(Error::Malformed(
-                "ciphertext count does not match the value count".into(),
-            ));
-        }
-        let c1s = (0..n_cts)
-            .map(|_| r.poly(&params, Form::Coeff))
-            .collect::<Result<Vec<_>>>()?;
+        check_n_values(n_values)?;
         r.finish()?;
         Ok(DecryptRequest {
             header,
@@ -665,7 +652,6 @@ impl DecryptRequest {
             set,
             decryptors,
             attestations,
-            c1s,
         })
     }
 }
@@ -709,11 +695,7 @@ impl Pooled {
         let n_values = r.u32()?;
         let decryptors = read_indices(&mut r, "decrypting sites")?;
         let n = r.count("ciphertexts", MAX_VALUES, crate::wire::poly_bytes(&params))?;
-        if n != crate::encoding::num_plaintexts(&params, n_values as usize) || n == 0 {
-            return Err(Error::Malformed(
-                "ciphertext count does not match the value count".into(),
-            ));
-        }
+        check_ct_count(&params, n, n_values)?;
         let c0s = (0..n)
             .map(|_| r.poly(&params, Form::Coeff))
             .collect::<Result<Vec<_>>>()?;
@@ -774,6 +756,27 @@ impl DecryptShare {
             shares,
         })
     }
+}
+
+/// The number of ciphertexts that `n_values` values take: at least one, as
+/// [`crate::encoding::num_plaintexts`] says.
+fn check_ct_count(params: &Params, n_cts: usize, n_values: u32) -> Result<()> {
+    check_n_values(n_values)?;
+    if n_cts != crate::encoding::num_plaintexts(params, n_values as usize) {
+        return Err(Error::Malformed(
+            "ciphertext count does not match the value count".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_n_values(n_values: u32) -> Result<()> {
+    if n_values == 0 || n_values as usize > MAX_VALUES {
+        return Err(Error::Malformed(format!(
+            "a query has 1 to {MAX_VALUES} values, not {n_values}"
+        )));
+    }
+    Ok(())
 }
 
 /// Digest of a public key.

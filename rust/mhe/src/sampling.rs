@@ -50,6 +50,12 @@ impl SecretRng {
         SecretRng(ChaCha20Rng::from_seed(seed))
     }
 
+    /// A generator keyed by a secret `key` and a public `context`: every holder of the
+    /// key draws the same values, which are pseudorandom to anyone else.
+    pub(crate) fn from_prf(key: &[u8; 32], context: &[u8]) -> SecretRng {
+        SecretRng(prf_stream(key, context))
+    }
+
     pub(crate) fn inner(&mut self) -> &mut ChaCha20Rng {
         &mut self.0
     }

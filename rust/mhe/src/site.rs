@@ -12,15 +12,13 @@
 //! - a decryption request names the set the site contributed to, carries a valid
 //!   attestation from every member of it (its own included), and is served once per
 //!   query; a `c1` is never decrypted twice (see [`DecryptionLedger`]);
+//! - no polynomial to decrypt ever comes from the analyst: every contribution's `c1`
+//!   derives from a group secret the sites share and the analyst does not
+//!   ([`crate::protocols::group_secret`]), so each site computes the pooled `c1` of the
+//!   declared set itself and shares only `s_i*c1 + flooding` for it;
 //! - every contribution carries a pairwise zero-sum mask over its set, so the only
 //!   combination of contributions that decrypts to anything but noise is the sum over
-//!   the whole set: a request that lies about its `c1` learns no site's data.
-//!
-//! Open (SECURITY.md, section 6): a site cannot yet check that the `c1` it is asked to
-//! decrypt is the sum of the attested contributions, so a request with a crafted `c1`
-//! (e.g. a large constant) exposes the site's key share. The planned fix derives every
-//! contribution's `c1` from a group secret the sites share and the analyst does not,
-//! so each site recomputes the pooled `c1` itself and the request carries none.
+//!   the whole set.
 //!
 //! Every share produced is written to the audit log.
 
@@ -29,8 +27,8 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::ciphertext::encrypt;
-use crate::encoding::{encode, real_to_fixed};
+use crate::ciphertext::{Ciphertext, encrypt_with_shared};
+use crate::encoding::{encode, num_plaintexts, real_to_fixed};
 use crate::error::{Error, Result};
 use crate::identity::{SiteKeys, fingerprint, open, seal, verify};
 use crate::keys::{PublicKey, SecretKey};
@@ -42,12 +40,13 @@ use crate::messages::{
 use crate::params::Params;
 use crate::protocols::key_switch::poly_digest;
 use crate::protocols::{
-    Combiner, DecryptionLedger, KeySwitchProtocol, PublicKeyGenProtocol, PublicKeyGenShare,
-    ShamirPolynomial, ShamirShare, Thresholdizer, zero_sum,
+    Combiner, DecryptionLedger, GroupSecret, GroupSecretProtocol, GroupSecretShare,
+    KeySwitchProtocol, PublicKeyGenProtocol, PublicKeyGenShare, ShamirPolynomial, ShamirShare,
+    Thresholdizer, zero_sum,
 };
 use crate::ring::{Form, Poly};
 use crate::sampling::{Crs, SecretRng, derive_key};
-use crate::wire::{Writer, check_context};
+use crate::wire::{Reader, Writer, check_context};
 
 /// Most bytes a site buffers for one upload.
 pub const MAX_BUFFER_BYTES: usize = 256 << 20;
@@ -89,11 +88,13 @@ struct Joined {
     min_parties: usize,
     pairwise: Vec<Option<Zeroizing<[u8; 32]>>>,
     shamir_own: Option<ShamirShare>,
+    group_own: GroupSecretShare,
 }
 
 struct Ready {
     collective: PublicKey,
     threshold_secret: Option<SecretKey>,
+    group: GroupSecret,
 }
 
 /// A site's state for one session: its keys, the roster, the collective key, the
@@ -141,10 +142,31 @@ impl Site {
     /// [`Error::InvalidArgument`] for a bad name, [`Error::UnknownParams`],
     /// [`Error::Randomness`].
     pub fn new(name: &str, session: Id, params: &str) -> Result<Site> {
+        Site::build(name, session, params, None)
+    }
+
+    /// As [`Site::new`], signing with the long-term key `seed` (see
+    /// [`crate::key_file`]) so that peers can pin its fingerprint across sessions.
+    ///
+    /// # Errors
+    /// As [`Site::new`].
+    pub fn with_signing_key(
+        name: &str,
+        session: Id,
+        params: &str,
+        seed: &[u8; 32],
+    ) -> Result<Site> {
+        Site::build(name, session, params, Some(seed))
+    }
+
+    fn build(name: &str, session: Id, params: &str, seed: Option<&[u8; 32]>) -> Result<Site> {
         check_name(name)?;
         let params = Params::by_name(params)?;
         let mut rng = SecretRng::from_os()?;
-        let keys = SiteKeys::generate(&mut rng);
+        let keys = match seed {
+            Some(seed) => SiteKeys::with_signing_seed(seed, &mut rng),
+            None => SiteKeys::generate(&mut rng),
+        };
         let sk = SecretKey::generate(&params, &mut rng);
         Ok(Site {
             params,
@@ -281,28 +303,35 @@ impl Site {
         let ckg = PublicKeyGenProtocol::new(self.params.clone());
         let sk = need(&self.sk, WIPED)?;
         let share = ckg.gen_share(sk, &ckg.sample_crp(&crs), &mut self.rng);
+        // Every other member gets, sealed over the pairwise channel, this site's share
+        // of the group secret and (threshold mode) its Shamir share of `s_i`.
+        let group_own = GroupSecretProtocol::new(self.params.clone()).gen_share(&mut self.rng);
+        let th = Thresholdizer::new(self.params.clone());
+        let shamir_poly: Option<ShamirPolynomial> = if threshold > 0 {
+            Some(th.gen_polynomial(sk, threshold, &mut self.rng)?)
+        } else {
+            None
+        };
         let mut sealed = Vec::new();
         let mut shamir_own = None;
-        if threshold > 0 {
-            let th = Thresholdizer::new(self.params.clone());
-            let poly: ShamirPolynomial = th.gen_polynomial(sk, threshold, &mut self.rng)?;
-            for (j, key) in pairwise.iter().enumerate() {
-                let j16 = u16::try_from(j).map_err(|_| refused("roster too large"))?;
-                let s = th.gen_share(&poly, u64::from(j16) + 1)?;
-                match key {
-                    None => shamir_own = Some(s),
-                    Some(k) => {
-                        let plain = Zeroizing::new(
-                            Writer::default()
-                                .poly(&s.0, &self.params)
-                                .as_bytes()
-                                .to_vec(),
-                        );
-                        let aad = seal_aad(&self.session, own, j16, &roster.digest);
-                        sealed.push((j16, seal(k, &aad, &plain, &mut self.rng)?));
-                    }
-                }
+        for (j, key) in pairwise.iter().enumerate() {
+            let j16 = u16::try_from(j).map_err(|_| refused("roster too large"))?;
+            let shamir = match &shamir_poly {
+                Some(poly) => Some(th.gen_share(poly, u64::from(j16) + 1)?),
+                None => None,
+            };
+            let Some(k) = key else {
+                shamir_own = shamir;
+                continue;
+            };
+            let mut w = Writer::default();
+            w.fixed(group_own.as_bytes());
+            if let Some(sh) = &shamir {
+                w.poly(&sh.0, &self.params);
             }
+            let plain = Zeroizing::new(w.as_bytes().to_vec());
+            let aad = seal_aad(&self.session, own, j16, &roster.digest);
+            sealed.push((j16, seal(k, &aad, &plain, &mut self.rng)?));
         }
         let t16 = u16::try_from(threshold).map_err(|_| refused("threshold too large"))?;
         let body = KeygenShare::body(
@@ -323,6 +352,7 @@ impl Site {
             min_parties,
             pairwise,
             shamir_own,
+            group_own,
         });
         Ok(blob)
     }
@@ -358,6 +388,7 @@ impl Site {
         let th = Thresholdizer::new(self.params.clone());
         let mut pk_shares: Vec<PublicKeyGenShare> = Vec::with_capacity(n);
         let mut shamir: Vec<ShamirShare> = Vec::new();
+        let mut group_shares: Vec<GroupSecretShare> = Vec::with_capacity(n);
         for (i, (share, sealed)) in bundle.entries.iter().enumerate() {
             let member = joined
                 .roster
@@ -389,21 +420,27 @@ impl Site {
                 share.pk_share.clone(),
                 &self.params,
             ));
-            if joined.threshold > 0 && share.site != joined.own {
-                let key = joined
-                    .pairwise
-                    .get(i)
-                    .and_then(Option::as_ref)
-                    .ok_or_else(|| refused("missing pairwise key"))?;
-                let aad = seal_aad(&self.session, share.site, joined.own, &joined.roster.digest);
-                let plain = open(key, &aad, sealed)
-                    .map_err(|_| refused(format!("the Shamir share from '{who}' does not open")))?;
-                let frame = framed(&self.params, &self.session, &plain);
-                let (mut r, _) = crate::wire::Reader::new(&frame, crate::wire::Kind::Pooled)?;
-                let poly = r.poly(&self.params, Form::Ntt)?;
-                r.finish()?;
-                shamir.push(ShamirShare(poly));
+            if share.site == joined.own {
+                group_shares.push(GroupSecretShare::from_bytes(*joined.group_own.as_bytes()));
+                continue;
             }
+            let key = joined
+                .pairwise
+                .get(i)
+                .and_then(Option::as_ref)
+                .ok_or_else(|| refused("missing pairwise key"))?;
+            let aad = seal_aad(&self.session, share.site, joined.own, &joined.roster.digest);
+            let plain = open(key, &aad, sealed).map_err(|_| {
+                refused(format!(
+                    "the sealed key material from '{who}' does not open"
+                ))
+            })?;
+            let mut r = Reader::bare(&plain);
+            group_shares.push(GroupSecretShare::from_bytes(r.array::<32>("group share")?));
+            if joined.threshold > 0 {
+                shamir.push(ShamirShare(r.poly(&self.params, Form::Ntt)?));
+            }
+            r.finish()?;
         }
         let crs = Crs::from_seed(derive_key(
             b"mhe/crs-seed/v1",
@@ -427,12 +464,18 @@ impl Site {
         };
         let key_digest = public_key_digest(&self.params, &collective);
         let joined = need(&self.joined, NOT_JOINED)?;
+        let group = GroupSecretProtocol::new(self.params.clone()).aggregate_shares(
+            &self.session,
+            &joined.roster.digest,
+            &group_shares,
+        );
         let body = Confirmation::body(
             &self.params,
             &self.session,
             joined.own,
             &joined.roster.digest,
             &key_digest,
+            &group.commitment(),
         );
         let sig = need(&self.keys, WIPED)?.sign(&body);
         let mut blob = body;
@@ -440,6 +483,7 @@ impl Site {
         self.ready = Some(Ready {
             collective,
             threshold_secret,
+            group,
         });
         Ok(blob)
     }
@@ -525,10 +569,18 @@ impl Site {
             let m = zero_sum::mask(&self.params, usize::from(joined.own), &peers, &ctx);
             pt.add_assign(&m, &self.params);
         }
-        let pk = &need(&self.ready, NOT_READY)?.collective;
-        let mut cts = Vec::with_capacity(pts.len());
-        for pt in &pts {
-            cts.push(encrypt(&self.params, pk, pt, &mut self.rng));
+        let ready = need(&self.ready, NOT_READY)?;
+        let gsp = GroupSecretProtocol::new(self.params.clone());
+        let mut c0s = Vec::with_capacity(pts.len());
+        for (c, pt) in pts.iter().enumerate() {
+            let shared = gsp.shared_randomness(&ready.group, &self.session, &query, joined.own, c);
+            c0s.push(encrypt_with_shared(
+                &self.params,
+                &ready.collective,
+                pt,
+                &shared.u,
+                &mut self.rng,
+            ));
         }
         let n_values = u32::try_from(values.len()).map_err(|_| refused("too many values"))?;
         let st = Statement {
@@ -538,7 +590,7 @@ impl Site {
             set: set.clone(),
             kind: kind.to_owned(),
             n_values,
-            cts_digest: cts_digest(&self.params, &cts),
+            cts_digest: cts_digest(&self.params, &c0s),
         };
         let sig = need(&self.keys, WIPED)?.sign(&st.signed_bytes(&self.params, &self.session));
         let blob = Contribution::encode(
@@ -546,7 +598,7 @@ impl Site {
             &self.session,
             &st,
             &joined.roster.names(),
-            &cts,
+            &c0s,
             &sig,
         );
         self.queries.insert(
@@ -675,27 +727,36 @@ impl Site {
             );
             Some(comb.gen_additive_share(&points, tsk)?)
         };
-        for c1 in &req.c1s {
-            if self.ledger.contains(c1) {
-                return Err(refused(
-                    "a share for this ciphertext was already produced (replay)",
-                ));
-            }
+        // The pooled c1s of the declared set, computed here: none comes from the analyst.
+        let gsp = GroupSecretProtocol::new(self.params.clone());
+        let c1s: Vec<Poly> = (0..num_plaintexts(&self.params, req.n_values as usize))
+            .map(|c| {
+                gsp.pooled_c1(
+                    &ready.group,
+                    &ready.collective,
+                    &self.session,
+                    &req.query,
+                    &req.set,
+                    c,
+                )
+            })
+            .collect();
+        if c1s.iter().any(|c1| self.ledger.contains(c1)) {
+            return Err(refused(
+                "a share for this ciphertext was already produced (replay)",
+            ));
         }
         let key: &SecretKey = match &additive {
             Some(k) => k,
             None => need(&self.sk, WIPED)?,
         };
         let ks = KeySwitchProtocol::with_default_flooding(self.params.clone());
-        let mut shares = Vec::with_capacity(req.c1s.len());
+        let mut shares = Vec::with_capacity(c1s.len());
         let mut digest = sha2::Sha256::default();
-        for c1 in &req.c1s {
+        for c1 in c1s {
             use sha2::Digest;
-            digest.update(poly_digest(c1));
-            let ct = crate::ciphertext::Ciphertext::from_polys(
-                Poly::zero(&self.params, Form::Coeff),
-                c1.clone(),
-            );
+            digest.update(poly_digest(&c1));
+            let ct = Ciphertext::from_polys(Poly::zero(&self.params, Form::Coeff), c1);
             shares.push(
                 ks.gen_share(key, None, &ct, &mut self.ledger, &mut self.rng)?
                     .0,
@@ -809,13 +870,6 @@ fn seal_aad(session: &Id, from: u16, to: u16, roster: &Digest32) -> Vec<u8> {
     v.extend_from_slice(&to.to_le_bytes());
     v.extend_from_slice(roster);
     v
-}
-
-/// Wraps a bare packed polynomial in a header so the checked reader can parse it.
-fn framed(params: &Params, session: &Id, body: &[u8]) -> Vec<u8> {
-    let mut w = Writer::new(crate::wire::Kind::Pooled, params, session);
-    w.fixed(body);
-    w.finish()
 }
 
 fn mask_context(session: &Id, query: &Id, ct_index: usize, set: &[u16]) -> Vec<u8> {

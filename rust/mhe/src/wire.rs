@@ -17,8 +17,9 @@ use crate::ring::{Form, Poly};
 
 /// Magic bytes of every blob.
 pub const MAGIC: [u8; 3] = *b"MHE";
-/// Current wire-format version.
-pub const VERSION: u8 = 1;
+/// Current wire-format version (2: contributions carry `c0` only, requests no
+/// polynomial, confirmations commit to the group secret).
+pub const VERSION: u8 = 2;
 /// Bytes of a header.
 pub const HEADER_LEN: usize = 3 + 1 + 1 + 2 + 16;
 
@@ -195,6 +196,11 @@ impl<'a> Reader<'a> {
         }
         r.pos = HEADER_LEN;
         Ok((r, h))
+    }
+
+    /// A reader over headerless bytes (the inside of a sealed payload).
+    pub fn bare(buf: &'a [u8]) -> Reader<'a> {
+        Reader { buf, pos: 0 }
     }
 
     /// Parses the header of a blob of any kind.

@@ -1,7 +1,9 @@
 //! The security policy of a site against a malicious analyst, who relays every
 //! message and may send anything: each test builds a malicious variant of what
 //! `analyst::pool` builds and checks that the site refuses it, or that what the
-//! analyst gets decrypts to noise (zero-sum masks).
+//! analyst gets decrypts to noise. The sites compute the pooled `c1` themselves, so
+//! the analyst's only freedom is which `c0`s it combines with their shares; the
+//! zero-sum masks make every combination but the honest sum decrypt to noise.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,11 +20,12 @@ use std::sync::Arc;
 use common::{SESSION, contribute_all, federation, fixed_sums, names, qid, refs, roster_of};
 use mhe::Error;
 use mhe::analyst;
-use mhe::ciphertext::{Ciphertext, encrypt};
+use mhe::ciphertext::encrypt;
 use mhe::encoding::{encode, real_to_fixed};
 use mhe::keys::PublicKey;
-use mhe::messages::{Contribution, DecryptRequest, Pooled};
+use mhe::messages::{Contribution, DecryptRequest, KeygenShare, Pooled};
 use mhe::params::Params;
+use mhe::ring::Poly;
 use mhe::sampling::SecretRng;
 use mhe::site::Site;
 
@@ -43,24 +46,16 @@ fn refused(r: mhe::Result<Vec<u8>>) -> String {
     }
 }
 
-/// Every site decrypts `request` with its `c1`s replaced by those of `cts`; the analyst
-/// combines the shares with the `c0`s of `cts`.
-fn decrypt_forged(
-    sites: &mut [Site],
-    request: &[u8],
-    pooled: &[u8],
-    cts: &[Ciphertext],
-) -> Vec<i128> {
+/// Every site decrypts the honest `request`; the analyst combines the shares with the
+/// `c0`s of its choice instead of the pooled ones.
+fn decrypt_with_c0s(sites: &mut [Site], request: &[u8], pooled: &[u8], c0s: &[Poly]) -> Vec<i128> {
     let p = params();
-    let mut r = DecryptRequest::parse(request).unwrap();
-    r.c1s = cts.iter().map(|c| c.polys().1.clone()).collect();
-    let forged = r.encode(&p);
     let shares: Vec<Vec<u8>> = sites
         .iter_mut()
-        .map(|s| s.decrypt(&forged).unwrap())
+        .map(|s| s.decrypt(request).unwrap())
         .collect();
     let mut kept = Pooled::parse(pooled).unwrap();
-    kept.c0s = cts.iter().map(|c| c.polys().0.clone()).collect();
+    kept.c0s = c0s.to_vec();
     analyst::combine_fixed(&kept.encode(&p), &refs(&shares)).unwrap()
 }
 
@@ -68,8 +63,14 @@ fn all_differ(got: &[i128], truth: &[i128]) -> bool {
     got.len() == truth.len() && got.iter().zip(truth).all(|(a, b)| a != b)
 }
 
-fn cts_of(contribution: &[u8]) -> Vec<Ciphertext> {
-    Contribution::parse(contribution).unwrap().cts
+fn c0s_of(contribution: &[u8]) -> Vec<Poly> {
+    Contribution::parse(contribution).unwrap().c0s
+}
+
+fn add_all(acc: &mut [Poly], other: &[Poly]) {
+    acc.iter_mut()
+        .zip(other)
+        .for_each(|(a, c)| a.add_assign(c, &params()));
 }
 
 #[test]
@@ -86,10 +87,6 @@ fn a_request_for_one_sites_contribution_is_refused_or_decrypts_to_noise() {
     // Only site 1's attestation, set unchanged.
     let mut r = honest.clone();
     r.attestations.truncate(1);
-    r.c1s = cts_of(&contribs[0])
-        .iter()
-        .map(|c| c.polys().1.clone())
-        .collect();
     assert!(refused(sites[0].decrypt(&r.encode(&p))).contains("attestations"));
     // A set reduced to site 1 alone.
     r.set = vec![0];
@@ -100,9 +97,8 @@ fn a_request_for_one_sites_contribution_is_refused_or_decrypts_to_noise() {
     r.attestations.truncate(2);
     let m = refused(sites[1].decrypt(&r.encode(&p)));
     assert!(m.contains("set"), "{m}");
-    // The honest attestations with site 1's ciphertext alone: the sites cannot tell,
-    // but the mask hides site 1's values.
-    let got = decrypt_forged(&mut sites, &request, &pooled, &cts_of(&contribs[0]));
+    // The honest shares combined with site 1's c0 alone: noise.
+    let got = decrypt_with_c0s(&mut sites, &request, &pooled, &c0s_of(&contribs[0]));
     assert!(
         all_differ(&got, &fixed_sums(&v[..1])),
         "site 1's values were revealed"
@@ -128,13 +124,58 @@ fn a_replayed_request_or_ciphertext_is_refused() {
         assert!(refused(s.decrypt(&request)).contains("already"));
         assert_eq!(s.audit().len(), 1);
     }
-    // The decrypted c1s under a fresh, honest query: the ledger refuses them.
-    let contribs2 = contribute_all(&mut sites, qid(2), &v);
-    let (_, request2) = analyst::pool(&refs(&contribs2), &n).unwrap();
-    let mut r = DecryptRequest::parse(&request2).unwrap();
-    r.c1s = DecryptRequest::parse(&request).unwrap().c1s;
-    let m = refused(sites[0].decrypt(&r.encode(&params())));
-    assert!(m.contains("already produced"), "{m}");
+}
+
+#[test]
+fn a_request_carries_no_polynomial_to_decrypt() {
+    // The crafted-c1 attack (a request whose c1 is, say, a large constant, so that the
+    // share exposes the key) has nothing to act on: a request names the query and its
+    // sites, and each site computes the pooled c1 itself. Its size does not grow with
+    // the number of values, and bytes appended to it are refused.
+    let mut sites = federation(3, "default", 0, 2);
+    let n = names(&sites);
+    let long: Vec<Vec<f64>> = (0..3).map(|i| vec![f64::from(i); 20_000]).collect();
+    let contribs = contribute_all(&mut sites, qid(1), &long);
+    let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
+    assert!(request.len() < 100 + 3 * 100, "{} bytes", request.len());
+    let mut smuggled = request.clone();
+    smuggled.extend_from_slice(&vec![0u8; mhe::wire::poly_bytes(&params())]);
+    assert!(matches!(
+        sites[0].decrypt(&smuggled),
+        Err(Error::Malformed(_))
+    ));
+    let shares: Vec<Vec<u8>> = sites
+        .iter_mut()
+        .map(|s| s.decrypt(&request).unwrap())
+        .collect();
+    assert_eq!(
+        analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(),
+        fixed_sums(&long)
+    );
+}
+
+#[test]
+fn sealed_key_material_that_does_not_open_stops_key_generation() {
+    let mut sites: Vec<Site> = (0..3)
+        .map(|i| Site::new(&format!("site{}", i + 1), SESSION, "default").unwrap())
+        .collect();
+    let roster = roster_of(&sites);
+    let mut shares: Vec<Vec<u8>> = sites
+        .iter_mut()
+        .map(|s| s.join(&roster, 0, 2, &[]).unwrap())
+        .collect();
+    // Every share seals key material for both peers, even without a threshold.
+    for s in &shares {
+        assert_eq!(KeygenShare::parse(s).unwrap().sealed.len(), 2);
+    }
+    // The analyst flips a bit of what site 2 sealed for site 1.
+    let mut k = KeygenShare::parse(&shares[1]).unwrap();
+    let last = k.sealed[0].1.len() - 1;
+    k.sealed[0].1[last] ^= 1;
+    shares[1] = KeygenShare::finish(k.signed.clone(), &k.sig, &k.sealed);
+    let bundle = analyst::keygen_bundle(&refs(&shares), "site1").unwrap();
+    let m = refused(sites[0].finalize(&bundle));
+    assert!(m.contains("site2") && m.contains("does not open"), "{m}");
 }
 
 #[test]
@@ -195,7 +236,7 @@ fn forged_attestations_and_substituted_ciphertexts_are_refused_or_decrypt_to_noi
         &SESSION,
         &c1.statement,
         &names_r,
-        std::slice::from_ref(&fake),
+        std::slice::from_ref(&fake.polys().0.clone()),
         &c1.sig,
     );
     let tampered = [contribs[0].clone(), replaced, contribs[2].clone()];
@@ -207,12 +248,11 @@ fn forged_attestations_and_substituted_ciphertexts_are_refused_or_decrypt_to_noi
             "{m}"
         );
     }
-    // Keeping the genuine attestations but decrypting the pool with the substituted
-    // ciphertext: the sites cannot see it, and the result is noise.
-    let mut forged = cts_of(&contribs[0]);
-    forged[0].add_assign(&fake, &p);
-    forged[0].add_assign(&cts_of(&contribs[2])[0], &p);
-    let got = decrypt_forged(&mut sites, &request, &pooled, &forged);
+    // The honest shares combined with the substituted c0 in site 2's place: noise.
+    let mut forged = c0s_of(&contribs[0]);
+    forged[0].add_assign(fake.polys().0, &p);
+    add_all(&mut forged, &c0s_of(&contribs[2]));
+    let got = decrypt_with_c0s(&mut sites, &request, &pooled, &forged);
     let mut truth = fixed_sums(&[v[0].clone(), v[2].clone()]);
     truth.iter_mut().for_each(|x| *x += 1_i128 << 50);
     assert!(all_differ(&got, &truth));
@@ -302,60 +342,55 @@ fn partial_sums_differences_and_scalings_of_the_pool_decrypt_to_noise() {
     let query = |sites: &mut [Site], q: u32| {
         let c = contribute_all(sites, qid(q), &v);
         let (pooled, request) = analyst::pool(&refs(&c), &n).unwrap();
-        let cts: Vec<Vec<Ciphertext>> = c.iter().map(|b| cts_of(b)).collect();
-        (pooled, request, cts)
+        let c0s: Vec<Vec<Poly>> = c.iter().map(|b| c0s_of(b)).collect();
+        (pooled, request, c0s)
     };
-    let pool_of = |cts: &[Vec<Ciphertext>], who: &[usize]| -> Vec<Ciphertext> {
-        let mut acc = cts[who[0]].clone();
+    let pool_of = |c0s: &[Vec<Poly>], who: &[usize]| -> Vec<Poly> {
+        let mut acc = c0s[who[0]].clone();
         for &i in &who[1..] {
-            acc.iter_mut()
-                .zip(&cts[i])
-                .for_each(|(a, c)| a.add_assign(c, &p));
+            add_all(&mut acc, &c0s[i]);
         }
         acc
     };
     // Control: the whole set decrypts to the sum.
-    let (pooled, request, cts) = query(&mut sites, 1);
+    let (pooled, request, c0s) = query(&mut sites, 1);
     let all: Vec<usize> = (0..k).collect();
     assert_eq!(
-        decrypt_forged(&mut sites, &request, &pooled, &pool_of(&cts, &all)),
+        decrypt_with_c0s(&mut sites, &request, &pooled, &pool_of(&c0s, &all)),
         fixed_sums(&v)
     );
 
     // The pool minus the last contribution.
-    let (pooled, request, cts) = query(&mut sites, 2);
-    let mut minus = pool_of(&cts, &all);
+    let (pooled, request, c0s) = query(&mut sites, 2);
+    let mut minus = pool_of(&c0s, &all);
     minus
         .iter_mut()
-        .zip(&cts[k - 1])
+        .zip(&c0s[k - 1])
         .for_each(|(a, c)| a.sub_assign(c, &p));
-    let got = decrypt_forged(&mut sites, &request, &pooled, &minus);
+    let got = decrypt_with_c0s(&mut sites, &request, &pooled, &minus);
     assert!(all_differ(&got, &fixed_sums(&v[..k - 1])));
 
     // Three of the four, summed directly.
-    let (pooled, request, cts) = query(&mut sites, 3);
-    let got = decrypt_forged(&mut sites, &request, &pooled, &pool_of(&cts, &[0, 1, 3]));
+    let (pooled, request, c0s) = query(&mut sites, 3);
+    let got = decrypt_with_c0s(&mut sites, &request, &pooled, &pool_of(&c0s, &[0, 1, 3]));
     assert!(all_differ(
         &got,
         &fixed_sums(&[v[0].clone(), v[1].clone(), v[3].clone()])
     ));
 
     // One contribution scaled by 3.
-    let (pooled, request, cts) = query(&mut sites, 4);
-    let mut scaled = cts[0].clone();
+    let (pooled, request, c0s) = query(&mut sites, 4);
+    let mut scaled = c0s[0].clone();
     scaled.iter_mut().for_each(|c| c.mul_scalar_assign(3, &p));
-    let got = decrypt_forged(&mut sites, &request, &pooled, &scaled);
+    let got = decrypt_with_c0s(&mut sites, &request, &pooled, &scaled);
     let truth: Vec<i128> = fixed[0].iter().map(|x| 3 * x).collect();
     assert!(all_differ(&got, &truth));
 
     // The pool with one site counted twice.
-    let (pooled, request, cts) = query(&mut sites, 5);
-    let mut twice = pool_of(&cts, &all);
-    twice
-        .iter_mut()
-        .zip(&cts[1])
-        .for_each(|(a, c)| a.add_assign(c, &p));
-    let got = decrypt_forged(&mut sites, &request, &pooled, &twice);
+    let (pooled, request, c0s) = query(&mut sites, 5);
+    let mut twice = pool_of(&c0s, &all);
+    add_all(&mut twice, &c0s[1]);
+    let got = decrypt_with_c0s(&mut sites, &request, &pooled, &twice);
     let truth: Vec<i128> = fixed_sums(&v)
         .iter()
         .zip(&fixed[1])

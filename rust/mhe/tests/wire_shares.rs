@@ -157,8 +157,8 @@ fn every_message_of_a_federation_round_trips() {
     let contribs = contribute_all(&mut sites, qid(1), &values);
     for b in &contribs {
         let c = Contribution::parse(b).unwrap();
-        assert_eq!(c.cts.len(), 2);
-        let again = Contribution::encode(&params, &SESSION, &c.statement, &c.names, &c.cts, &c.sig);
+        assert_eq!(c.c0s.len(), 2);
+        let again = Contribution::encode(&params, &SESSION, &c.statement, &c.names, &c.c0s, &c.sig);
         assert_eq!(&again, b);
     }
     let (pooled, request) = analyst::pool(&refs(&contribs), &n[..2]).unwrap();
