@@ -43,6 +43,34 @@ ten_site_data <- function() {
   data
 }
 
+# survival::lung split by row order across 3 sites (76 rows each), status
+# coded 1/2 as in lung, plus columns for degenerate and bad inputs.
+lung_data <- function() {
+  lung <- survival::lung[, c("time", "status", "sex")]
+  site <- rep(c("l1", "l2", "l3"), each = 76L)
+  data <- split(lung, site)
+  for (s in names(data)) {
+    d <- data[[s]]
+    rownames(d) <- NULL
+    n <- nrow(d)
+    d$dead <- d$status == 2                                   # logical event
+    d$alive <- rep(FALSE, n)                                  # no events anywhere
+    d$none <- if (s == "l3") rep(1, n) else d$status          # l3: no events
+    d$arm <- rep(if (s == "l2") c("a", "b") else c("a", "b", "c"), length.out = n)
+    d$time_na <- d$time
+    if (s == "l1") d$time_na[c(3, 10, 40)] <- NA
+    d$neg <- d$time
+    if (s == "l2") d$neg[5] <- -1
+    d$bad <- d$status
+    if (s == "l1") d$bad[7] <- 3
+    d$mixed <- if (s == "l1") d$status - 1 else d$status      # l1 codes 0/1
+    d$small <- factor(rep("x", n), levels = c("x", "y"))
+    if (s == "l1") d$small[1:2] <- "y"                        # 2 rows < nfilter.tab
+    data[[s]] <- d
+  }
+  data
+}
+
 .Random.seed_save <- function() {
   if (exists(".Random.seed", envir = globalenv())) get(".Random.seed", envir = globalenv())
 }
@@ -77,13 +105,13 @@ dslite_login <- function(data) {
 
 federations <- new.env()
 
-# A federation logged in and set up once per test run: "cnsim" (3 sites) or
-# "ten" (10 sites).
-federation <- function(name = c("cnsim", "ten"), setup = TRUE) {
+# A federation logged in and set up once per test run: "cnsim" (3 sites),
+# "ten" (10 sites) or "lung" (3 sites).
+federation <- function(name = c("cnsim", "ten", "lung"), setup = TRUE) {
   name <- match.arg(name)
   key <- paste0(name, if (setup) "_setup")
   if (!exists(key, envir = federations)) {
-    data <- switch(name, cnsim = cnsim_data(), ten = ten_site_data())
+    data <- switch(name, cnsim = cnsim_data(), ten = ten_site_data(), lung = lung_data())
     conns <- dslite_login(data)
     attr(conns, "data") <- data
     if (setup) suppressWarnings(ds.mheSetup(conns))

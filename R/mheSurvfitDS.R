@@ -1,0 +1,73 @@
+#' Encrypted contribution to a pooled Kaplan-Meier curve (server side)
+#'
+#' Over the complete rows of `time`, `event` (and `group`), per stratum (one
+#' per level of `group`, in the order of `levels`), the site computes one of:
+#'
+#' - `mode = "status"`: the number of rows, of `event` values 0 (or `FALSE`)
+#'   and of values 2, per stratum, so that the client can tell a 0/1 coding
+#'   from survival's 1/2 coding on the pooled data;
+#' - `mode = "scale"`: the same, then the sum of the times (for the pooled
+#'   mean time);
+#' - `mode = "bins"`: the number of events in each interval of `grid`
+#'   (`[0, t_1]`, `(t_1, t_2]`, ...), with each count `0 < count <
+#'   nfilter.tab` set to 0 as dsBase's `histogramDS2` does, per stratum; then
+#'   1 if the site has any time beyond the last grid point, else 0;
+#' - `mode = "counts"`: per stratum, the number of events in each interval,
+#'   of censored times equal to each interval's end point, of censored times
+#'   strictly inside each interval, and of times beyond the last grid point.
+#'
+#' The site refuses when its number of complete rows, or of complete rows in
+#' a stratum, is below `nfilter.tab` but not zero. `time` must be numeric,
+#' finite and non-negative; `event` logical or numeric coded 0/1
+#' (censored/event) or 1/2, as [survival::Surv()] accepts.
+#'
+#' @inheritParams mheMeanDS
+#' @param time Numeric variable of follow-up times, e.g. `"D$time"`.
+#' @param event Event indicator, e.g. `"D$status"`.
+#' @param group Categorical variable defining the strata, or `NULL`.
+#' @param levels With `group`: the levels (encoded as for [mheTableDS()]).
+#' @param grid With modes `"bins"` and `"counts"`: increasing, non-negative
+#'   grid points, as comma-separated hex of doubles.
+#' @param coding With modes `"bins"` and `"counts"`: `"01"` or `"12"`, the
+#'   coding of `event` agreed from the pooled `"status"` round.
+#' @param mode `"status"`, `"scale"`, `"bins"` or `"counts"`.
+#' @returns A raw vector (signed contribution).
+#' @family server functions
+#' @export
+mheSurvfitDS <- function(time, event, group = NULL, levels = NULL, grid = NULL,
+                         coding = NULL, mode, query, sites) {
+  env <- parent.frame()
+  party <- srv_party(env)
+  site <- srv_site(party)
+  query <- srv_query(query, site)
+  sites <- srv_sites(sites, site)
+  mode <- srv_string(mode, site, "mode", "^(status|scale|bins|counts)$", 6L,
+                     "\"status\", \"scale\", \"bins\" or \"counts\"")
+  if (!is.null(group)) {
+    levels <- srv_levels(levels, site, "levels")
+  }
+  if (mode %in% c("bins", "counts")) {
+    grid <- srv_surv_grid(grid, site)
+    coding <- srv_string(coding, site, "coding", "^(01|12)$", 2L, "\"01\" or \"12\"")
+  }
+  data <- local_surv_data(env, site, time, event, group, levels)
+  values <- switch(mode,
+    status = local_surv_status(data, scale = FALSE),
+    scale = local_surv_status(data, scale = TRUE),
+    bins = local_surv_bins(data, site, grid, coding),
+    counts = local_surv_counts(data, site, grid, coding)
+  )
+  variables <- paste(c(time, event, group), collapse = ",")
+  srv_contribute(party, site, query, paste0("survfit-", mode), variables, sites, values)
+}
+
+srv_surv_grid <- function(grid, site) {
+  if (is.null(grid)) {
+    mhe_server_abort(site, "`grid` must be given")
+  }
+  grid <- srv_doubles(grid, site, "grid")
+  if (length(grid) > 10001L || grid[1] < 0 || any(diff(grid) <= 0)) {
+    mhe_server_abort(site, "`grid` must hold 1 to 10001 increasing, non-negative numbers")
+  }
+  grid
+}

@@ -1,0 +1,199 @@
+# Kaplan-Meier: the sites' local counts, the client's estimates ---------------
+#
+# The grid convention (documented in ds.mheSurvfit()): grid points
+# t_1 < ... < t_m cut time into intervals [0, t_1], (t_1, t_2], ...,
+# (t_{m-1}, t_m]. Per interval and stratum, the sites count the events, the
+# censored times equal to its end point, and the censored times strictly
+# inside it; times beyond t_m count as at risk at every grid point and
+# nowhere else. The client reports everything at the interval's end point,
+# with half of the censored times strictly inside the interval at risk there
+# (the actuarial, life-table rule). When every observed time is a grid point
+# nothing is strictly inside an interval and the estimate is survfit()'s.
+
+# Server side -----------------------------------------------------------------
+
+# The event indicator as 0, 1 or 2 (logical: 0/1), NA kept.
+srv_surv_status <- function(event, env, site) {
+  value <- srv_object(event, env, site, "event")
+  if (is.logical(value) && !is.data.frame(value)) {
+    return(as.double(value))
+  }
+  ok <- is.numeric(value) && !is.factor(value) && !is.data.frame(value) &&
+    all(is.na(value) | value %in% c(0, 1, 2))
+  if (!ok) {
+    mhe_server_abort(site, paste0(
+      "`", event, "` must be logical or coded 0/1 or 1/2 (censored/event)"
+    ))
+  }
+  value <- as.double(value)
+  if (any(value == 0, na.rm = TRUE) && any(value == 2, na.rm = TRUE)) {
+    mhe_server_abort(site, paste0("`", event, "` must be coded 0/1 or 1/2, not both"))
+  }
+  value
+}
+
+srv_surv_time <- function(time, env, site) {
+  value <- srv_numeric(time, env, site, "time")
+  if (any(is.infinite(value))) {
+    mhe_server_abort(site, paste0("`", time, "` must hold finite times"))
+  }
+  if (any(value < 0, na.rm = TRUE)) {
+    mhe_server_abort(site, paste0("`", time, "` must not hold negative times"))
+  }
+  value
+}
+
+# The complete rows: times, event codes, stratum numbers (1 without group),
+# with the site's nfilter.tab rule on the rows and on each stratum.
+local_surv_data <- function(env, site, time, event, group, levels) {
+  t <- srv_surv_time(time, env, site)
+  status <- srv_surv_status(event, env, site)
+  if (length(status) != length(t)) {
+    mhe_server_abort(site, paste0("`", time, "` and `", event, "` must have the same length"))
+  }
+  n_strata <- 1L
+  stratum <- rep(1L, length(t))
+  if (!is.null(group)) {
+    g <- srv_categorical(group, env, site, "group")
+    if (length(g) != length(t)) {
+      mhe_server_abort(site, paste0("`", time, "` and `", group, "` must have the same length"))
+    }
+    n_strata <- length(levels)
+    stratum <- as.integer(factor(g, levels = levels))
+  }
+  ok <- !is.na(t) & !is.na(status) & !is.na(stratum)
+  srv_check_valid(sum(ok), paste0("complete rows of ", time, " and ", event), site)
+  sizes <- tabulate(stratum[ok], nbins = n_strata)
+  nfilter <- mhe_nfilter("nfilter.tab")
+  if (any(sizes > 0 & sizes < nfilter)) {
+    mhe_refuse(site, paste0(
+      "nfilter.tab: a stratum of `", group, "` has fewer complete rows than nfilter.tab (",
+      nfilter, ")"
+    ))
+  }
+  list(time = t[ok], status = status[ok], stratum = stratum[ok], n_strata = n_strata)
+}
+
+# Counts of `point` (1..n_points) within each stratum, stratum by stratum.
+surv_tabulate <- function(point, stratum, n_points, n_strata) {
+  tabulate((stratum - 1L) * n_points + point, nbins = n_points * n_strata)
+}
+
+local_surv_status <- function(data, scale) {
+  by <- function(keep) tabulate(data$stratum[keep], nbins = data$n_strata)
+  rows <- rep(TRUE, length(data$time))
+  counts <- rbind(by(rows), by(data$status == 0), by(data$status == 2))
+  c(as.vector(counts), if (scale) sum(data$time))
+}
+
+surv_is_event <- function(data, site, coding) {
+  wrong <- if (coding == "12") 0 else 2
+  if (any(data$status == wrong)) {
+    mhe_server_abort(site, paste0("the event codes do not match the coding ", coding))
+  }
+  data$status == if (coding == "12") 2 else 1
+}
+
+# The interval of each time: that of the first grid point >= it (m + 1:
+# beyond the last point).
+surv_event_point <- function(t, grid) findInterval(t, grid, left.open = TRUE) + 1L
+
+local_surv_bins <- function(data, site, grid, coding) {
+  event <- surv_is_event(data, site, coding)
+  m <- length(grid)
+  point <- surv_event_point(data$time[event], grid)
+  inside <- point <= m
+  counts <- surv_tabulate(point[inside], data$stratum[event][inside], m, data$n_strata)
+  nfilter <- mhe_nfilter("nfilter.tab")
+  counts[counts > 0 & counts < nfilter] <- 0
+  c(counts, as.double(any(data$time > grid[m])))
+}
+
+# Per stratum: events in each of the m intervals; censored times at each end
+# point; censored times strictly inside each interval; times beyond t_m.
+local_surv_counts <- function(data, site, grid, coding) {
+  event <- surv_is_event(data, site, coding)
+  m <- length(grid)
+  point <- surv_event_point(data$time, grid)
+  within <- point <= m
+  at_point <- within & data$time == grid[pmin(point, m)]
+  count <- function(keep) surv_tabulate(point[keep], data$stratum[keep], m, data$n_strata)
+  cells <- rbind(
+    matrix(count(within & event), nrow = m),
+    matrix(count(at_point & !event), nrow = m),
+    matrix(count(within & !at_point & !event), nrow = m),
+    tabulate(data$stratum[!within], nbins = data$n_strata)
+  )
+  as.double(cells)
+}
+
+# Client side -----------------------------------------------------------------
+
+# Kaplan-Meier for one stratum from pooled counts per interval ending at
+# `points`: events `d`, censored at the end point `at`, censored strictly
+# inside `inside` (half of them at risk at the end point), `beyond` still at
+# risk after the last point. Only points with an event or a censored time are
+# kept, as survfit() does.
+km_stratum <- function(points, d, at, inside, beyond) {
+  leaving <- d + at + inside
+  n <- sum(leaving) + beyond
+  n_risk <- n - c(0, cumsum(leaving)[-length(leaving)]) - inside / 2
+  keep <- leaving > 0
+  d <- d[keep]
+  n_risk <- n_risk[keep]
+  hazard <- d / n_risk
+  list(
+    n = n,
+    time = points[keep],
+    n.risk = n_risk,
+    n.event = d,
+    n.censor = at[keep] + inside[keep],
+    surv = cumprod(1 - hazard),
+    # Greenwood's variance of log S (Inf once everyone at risk had the event)
+    std.err = sqrt(cumsum(d / (n_risk * (n_risk - d)))),
+    cumhaz = cumsum(hazard),
+    std.chaz = sqrt(cumsum(d / n_risk^2))
+  )
+}
+
+# Pointwise confidence limits for S from the standard error of log S.
+km_confint <- function(surv, se, level, type) {
+  z <- stats::qnorm(1 - (1 - level) / 2)
+  inside <- surv > 0 & surv < 1
+  switch(type,
+    "log-log" = {
+      u <- ifelse(inside, log(-log(surv)), NA_real_)
+      w <- z * se / log(surv)
+      list(lower = exp(-exp(u - w)), upper = exp(-exp(u + w)))
+    },
+    log = {
+      defined <- ifelse(surv > 0, 1, NA_real_)
+      list(lower = surv * exp(-z * se) * defined, upper = pmin(surv * exp(z * se), 1) * defined)
+    },
+    plain = {
+      half <- z * se * surv
+      list(lower = pmax(surv - half, 0), upper = pmin(surv + half, 1))
+    }
+  )
+}
+
+# The merged grid for the default: walk the coarse points, closing an
+# interval once every stratum that has events holds at least `threshold`
+# (suppressed, so lower-bound) pooled events in it; what is left after the
+# last closed interval joins it, so the grid ends at the last coarse point.
+km_merge_grid <- function(points, events, needed, threshold) {
+  acc <- numeric(ncol(events))
+  close <- integer()
+  for (k in seq_along(points)) {
+    acc <- acc + events[k, ]
+    if (all(acc[needed] >= threshold)) {
+      close <- c(close, k)
+      acc[] <- 0
+    }
+  }
+  if (!length(close)) {
+    return(NULL)
+  }
+  close[length(close)] <- length(points)
+  points[close]
+}
