@@ -103,9 +103,9 @@
 #' summary(fit, times = c(180, 365))
 #' plot(fit)
 #' }
-ds.mheSurvfit <- function(time, event, group = NULL, times = NULL, bins = 20,
-                          conf.int = 0.95, conf.type = c("log-log", "log", "plain"),
-                          datasources = NULL) {
+ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times = NULL,
+                          bins = 20, conf.int = 0.95,
+                          conf.type = c("log-log", "log", "plain")) {
   rlang::check_installed("survival", reason = "for the methods of `survfit` objects.")
   fit_call <- match.call()
   conns <- mhe_conns(datasources)
