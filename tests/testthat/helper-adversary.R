@@ -72,7 +72,7 @@ local_federation <- function(sites, session = dsMHE:::rs_random_id(), threshold 
   for (site in sites) {
     dsMHE:::rs_party_finalize(parties[[site]], dsMHE:::rs_keygen_bundle(unname(shares), site))
   }
-  list(session = session, parties = parties, roster = roster)
+  list(session = session, parties = parties, roster = roster, shares = shares)
 }
 
 local_contributions <- function(fed, query, values, kind = "mean", sites = names(fed$parties)) {
