@@ -13,10 +13,7 @@
 #' Sites whose admin did not pin their peers (server option `mhe.peers`)
 #' accept any roster the analyst relays; setup then warns.
 #'
-#' @param datasources A list of DataSHIELD connections; `NULL` (default) finds
-#'   them with [DSI::datashield.connections_find()]. The connection names are
-#'   the site names.
-#' @param params Name of the parameter set (see the Rust crate's docs).
+#' @section Sites that fail:
 #' With `threshold = t` < N, a statistic survives sites that fail (a server
 #' error or a lost connection, at encryption or at decryption): it starts
 #' again from fresh encryptions over the remaining sites, with a warning of
@@ -29,6 +26,10 @@
 #' contributing sites as their attribute `sites`. Without a threshold, every
 #' site must take part and any failure stops the statistic.
 #'
+#' @param datasources A list of DataSHIELD connections; `NULL` (default) finds
+#'   them with [DSI::datashield.connections_find()]. The connection names are
+#'   the site names.
+#' @param params Name of the parameter set (see the Rust crate's docs).
 #' @param threshold `NULL` (all sites needed to decrypt) or the number `t` of
 #'   sites that together can decrypt.
 #' @returns Invisibly, an object of class `mhe_session`: `session` (id),

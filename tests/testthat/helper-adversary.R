@@ -25,6 +25,14 @@ pool_request <- function(blobs, decryptors) {
 
 decrypt_call <- function(query, request) call("mheDecryptDS", query, request)
 
+# Pool `blobs`, have the `decryptors` decrypt, and compare the first pooled
+# value (a mean query's sum) with `truth`.
+expect_pooled_sum <- function(conns, query, blobs, truth, decryptors = names(conns)) {
+  r <- pool_request(blobs, decryptors)
+  shares <- DSI::datashield.aggregate(conns[decryptors], decrypt_call(query, r$request))
+  expect_rel_equal(dsMHE:::rs_combine(r$pooled, unname(shares))[1], truth)
+}
+
 # The sites' errors, each prefixed with its site's name, matching `pattern`.
 expect_site_error <- function(expr, conns, pattern, named = TRUE) {
   expect_error(expr)

@@ -141,7 +141,7 @@ describe <- function(x) {
 
 test_that("every server function gives a value or a dsMHE error for malformed input", {
   set.seed(1)
-  n_calls <- 4000L
+  n_calls <- 5000L
   funs <- setdiff(server_functions(), c("mheCloseDS", "mheInitDS"))
   counts <- c(ok = 0L, dsMHE = 0L)
   problems <- character()
@@ -149,7 +149,7 @@ test_that("every server function gives a value or a dsMHE error for malformed in
     fun <- funs[[(i - 1L) %% length(funs) + 1L]]
     formals <- names(formals(get(fun, envir = asNamespace("dsMHE"))))
     args <- lapply(formals, function(a) {
-      if (stats::runif(1) < 0.5) valid_value(a, fz) else junk_value(fz)
+      if (stats::runif(1) < 0.75) valid_value(a, fz) else junk_value(fz)
     })
     names(args) <- formals
     env <- fz$env
