@@ -9,7 +9,7 @@
 #'   or a character vector of variables (`c("D$a", "D$b")`).
 #' @inheritParams ds.mheMean
 #' @returns A list: `cor`, `cov` (matrices), `means` (named vector), `n`
-#'   (complete cases).
+#'   (complete cases); attribute `sites` as in [ds.mheMean()].
 #' @family client functions
 #' @export
 ds.mheCor <- function(x, datasources = NULL) {
@@ -18,25 +18,32 @@ ds.mheCor <- function(x, datasources = NULL) {
   if (!ok) {
     mhe_abort("{.arg x} must be a data frame name or distinct variable names.", class = "input")
   }
-  if (length(x) == 1L && !grepl("$", x, fixed = TRUE)) {
+  frame <- length(x) == 1L && !grepl("$", x, fixed = TRUE)
+  if (frame) {
     x <- mhe_check_variable(x)
-    found <- mhe_aggregate(conns, call("mheColnamesDS", x))
-    columns <- found[[1]]
-    if (!all(vapply(found, identical, TRUE, columns))) {
-      mhe_abort("The sites' data frames {.val {x}} have different columns.", class = "input")
-    }
-    x_arg <- x
   } else {
     for (v in x) mhe_check_variable(v, arg = "x")
-    columns <- sub("^[^$]*\\$", "", x)
-    x_arg <- paste(x, collapse = ",")
   }
-  p <- length(columns)
-  first <- mhe_query(conns, "mheCorDS", list(x_arg, NULL))
-  n <- first[p + 1L]
-  means <- stats::setNames(first[seq_len(p)] / n, columns)
-  second <- mhe_query(conns, "mheCorDS", list(x_arg, mhe_dbl_encode(means)))
-  cross <- matrix(second[seq_len(p * p)], p, p, dimnames = list(columns, columns))
-  cov <- cross / (n - 1)
-  list(cor = stats::cov2cor(cov), cov = cov, means = means, n = mhe_count(n))
+  mhe_run(conns, function(conns, call) {
+    if (frame) {
+      found <- mhe_aggregate(conns, call("mheColnamesDS", x), call = call)
+      columns <- found[[1]]
+      if (!all(vapply(found, identical, TRUE, columns))) {
+        mhe_abort("The sites' data frames {.val {x}} have different columns.",
+                  class = "input", call = call)
+      }
+      x_arg <- x
+    } else {
+      columns <- sub("^[^$]*\\$", "", x)
+      x_arg <- paste(x, collapse = ",")
+    }
+    p <- length(columns)
+    first <- mhe_query(conns, "mheCorDS", list(x_arg, NULL), call = call)
+    n <- first[p + 1L]
+    means <- stats::setNames(first[seq_len(p)] / n, columns)
+    second <- mhe_query(conns, "mheCorDS", list(x_arg, mhe_dbl_encode(means)), call = call)
+    cross <- matrix(second[seq_len(p * p)], p, p, dimnames = list(columns, columns))
+    cov <- cross / (n - 1)
+    list(cor = stats::cov2cor(cov), cov = cov, means = means, n = mhe_count(n))
+  })
 }

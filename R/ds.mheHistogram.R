@@ -24,7 +24,7 @@
 #'   points, used as given.
 #' @returns An object of class `histogram` (as `hist(plot = FALSE)`):
 #'   `breaks`, `counts`, `density`, `mids`, `xname`, `equidist`. `plot()`
-#'   draws it.
+#'   draws it. Attribute `sites` as in [ds.mheMean()].
 #' @family client functions
 #' @export
 ds.mheHistogram <- function(x, breaks = 10, datasources = NULL) {
@@ -38,10 +38,14 @@ ds.mheHistogram <- function(x, breaks = 10, datasources = NULL) {
       class = "input"
     )
   }
+  mhe_run(conns, function(conns, call) mhe_histogram(conns, x, breaks, call))
+}
+
+mhe_histogram <- function(conns, x, breaks, call) {
   if (length(breaks) == 1L) {
-    breaks <- mhe_histogram_breaks(conns, x, breaks)
+    breaks <- mhe_histogram_breaks(conns, x, breaks, call = call)
   }
-  v <- mhe_query(conns, "mheHistogramDS", list(x, mhe_dbl_encode(breaks), "counts"))
+  v <- mhe_query(conns, "mheHistogramDS", list(x, mhe_dbl_encode(breaks), "counts"), call = call)
   nb <- length(breaks) - 1L
   outside <- v[1] + v[nb + 2L]
   counts <- mhe_count(v[seq_len(nb) + 1L])

@@ -8,7 +8,9 @@
 #' @param x Numeric variable on the sites, e.g. `"D$age"`.
 #' @param datasources A list of DataSHIELD connections; `NULL` (default) finds
 #'   them with [DSI::datashield.connections_find()].
-#' @returns A list: `mean`, `n` (valid values), `n_missing`.
+#' @returns A list: `mean`, `n` (valid values), `n_missing`; its attribute
+#'   `sites` names the sites that contributed (see [ds.mheSetup()] on sites
+#'   that fail in a t-of-N session).
 #' @family client functions
 #' @export
 #' @examples
@@ -19,6 +21,8 @@
 ds.mheMean <- function(x, datasources = NULL) {
   conns <- mhe_conns(datasources)
   x <- mhe_check_variable(x)
-  v <- mhe_query(conns, "mheMeanDS", list(x))
-  list(mean = v[1] / v[2], n = mhe_count(v[2]), n_missing = mhe_count(v[3]))
+  mhe_run(conns, function(conns, call) {
+    v <- mhe_query(conns, "mheMeanDS", list(x), call = call)
+    list(mean = v[1] / v[2], n = mhe_count(v[2]), n_missing = mhe_count(v[3]))
+  })
 }

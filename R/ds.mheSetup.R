@@ -13,6 +13,19 @@
 #' Sites whose admin did not pin their peers (server option `mhe.peers`)
 #' accept any roster the analyst relays; setup then warns.
 #'
+#' @section Sites that fail:
+#' With `threshold = t` < N, a statistic survives sites that fail (a server
+#' error or a lost connection, at encryption or at decryption): it starts
+#' again from fresh encryptions over the remaining sites, with a warning of
+#' class `dsMHE_warning_dropout` naming the sites left out and why, as long as
+#' at least `max(t, mhe.min.parties, 2)` sites remain (`mhe.min.parties` as
+#' set in the analyst's session, default 2; each site still applies its own).
+#' With fewer, it stops with an error of class `dsMHE_error_dropout` naming
+#' the failed sites. A site's refusal always stops the statistic: it is a
+#' policy decision, such as a disclosure filter. Results carry the
+#' contributing sites as their attribute `sites`. Without a threshold, every
+#' site must take part and any failure stops the statistic.
+#'
 #' @param datasources A list of DataSHIELD connections; `NULL` (default) finds
 #'   them with [DSI::datashield.connections_find()]. The connection names are
 #'   the site names.

@@ -14,26 +14,28 @@
 #' @param cvar Column variable, or `NULL` for a one-way table.
 #' @inheritParams ds.mheMean
 #' @returns A list: `table` (an R table of pooled counts, dimnames = levels)
-#'   and `n` (the total count).
+#'   and `n` (the total count); attribute `sites` as in [ds.mheMean()].
 #' @family client functions
 #' @export
 ds.mheTable <- function(rvar, cvar = NULL, datasources = NULL) {
   conns <- mhe_conns(datasources)
   rvar <- mhe_check_variable(rvar)
   if (!is.null(cvar)) cvar <- mhe_check_variable(cvar)
-  rlevels <- mhe_pooled_levels(conns, rvar)
-  clevels <- if (!is.null(cvar)) mhe_pooled_levels(conns, cvar)
-  args <- list(
-    rvar = rvar, cvar = cvar,
-    rlevels = mhe_levels_encode(rlevels),
-    clevels = if (!is.null(cvar)) mhe_levels_encode(clevels)
-  )
-  counts <- mhe_count(mhe_query(conns, "mheTableDS", args))
-  dimnames <- if (is.null(cvar)) list(rlevels) else list(rlevels, clevels)
-  names(dimnames) <- c(rvar, cvar)
-  table <- array(counts, dim = unname(lengths(dimnames)), dimnames = dimnames)
-  class(table) <- "table"
-  list(table = table, n = sum(counts))
+  mhe_run(conns, function(conns, call) {
+    rlevels <- mhe_pooled_levels(conns, rvar, call = call)
+    clevels <- if (!is.null(cvar)) mhe_pooled_levels(conns, cvar, call = call)
+    args <- list(
+      rvar = rvar, cvar = cvar,
+      rlevels = mhe_levels_encode(rlevels),
+      clevels = if (!is.null(cvar)) mhe_levels_encode(clevels)
+    )
+    counts <- mhe_count(mhe_query(conns, "mheTableDS", args, call = call))
+    dimnames <- if (is.null(cvar)) list(rlevels) else list(rlevels, clevels)
+    names(dimnames) <- c(rvar, cvar)
+    table <- array(counts, dim = unname(lengths(dimnames)), dimnames = dimnames)
+    class(table) <- "table"
+    list(table = table, n = sum(counts))
+  })
 }
 
 mhe_pooled_levels <- function(conns, x, call = rlang::caller_env()) {

@@ -7,11 +7,12 @@
 #' `ds.var(type = "combine")`.
 #'
 #' @inheritParams ds.mheMean
-#' @returns A list: `var` (sample variance, denominator `n - 1`), `mean`, `n`.
+#' @returns A list: `var` (sample variance, denominator `n - 1`), `mean`, `n`;
+#'   attribute `sites` as in [ds.mheMean()].
 #' @family client functions
 #' @export
 ds.mheVar <- function(x, datasources = NULL) {
   conns <- mhe_conns(datasources)
   x <- mhe_check_variable(x)
-  mhe_pooled_var(conns, "mheVarDS", x)
+  mhe_run(conns, function(conns, call) mhe_pooled_var(conns, "mheVarDS", x, call = call))
 }

@@ -18,7 +18,11 @@
 #'
 #' - `mhe.min.parties` (default `2`): the fewest distinct sites whose
 #'   contributions a site accepts in a pooled aggregate before it produces a
-#'   decryption share, and the smallest roster it joins.
+#'   decryption share, and the smallest roster it joins. A site reads it,
+#'   and `mhe.peers`, when it joins the roster (in [ds.mheSetup()]); a new
+#'   value applies from the next setup. The analyst's own value of this
+#'   option (default 2) is the least number of sites a t-of-N statistic
+#'   continues with when sites fail.
 #' - `mhe.peers` (default unset): fingerprints (hex, comma-separated) of the
 #'   verification keys of the sites this site trusts. When set, the site
 #'   refuses any other roster. When unset, [ds.mheSetup()] warns that roster

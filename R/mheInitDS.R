@@ -25,7 +25,7 @@ mheInitDS <- function(session, params, site) {
   old <- if (exists("mhe.party", envir = env, inherits = FALSE)) {
     get("mhe.party", envir = env, inherits = FALSE)
   }
-  if (typeof(old) == "externalptr") {
+  if (srv_is_party(old)) {
     try(rs_party_wipe(old), silent = TRUE)
   }
   party

@@ -32,6 +32,9 @@ srv_levels <- function(x, site, arg) {
   if (any(raw == as.raw(0L))) {
     mhe_server_abort(site, paste0("`", arg, "` must not contain NUL bytes"))
   }
+  if (!validUTF8(rawToChar(raw))) {
+    mhe_server_abort(site, paste0("`", arg, "` must be UTF-8 text"))
+  }
   levels <- mhe_levels_decode(x, site = site)
   if (length(levels) > 1000L || anyDuplicated(levels)) {
     mhe_server_abort(site, paste0("`", arg, "` must hold at most 1000 distinct levels"))

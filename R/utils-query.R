@@ -6,10 +6,13 @@
 # 3. each site checks the pooled request and returns its decryption share
 #    (`mheDecryptDS(query, request)`);
 # 4. the client combines the shares into the pooled vector (`rs_combine()`).
-# Every ds.mhe* function goes through `mhe_query()`.
+# Every ds.mhe* function goes through `mhe_query()`, inside `mhe_run()`.
 
 mhe_query <- function(conns, fun, args = list(), call = rlang::caller_env()) {
-  mhe_session_get(conns, call = call)
+  mhe_run(conns, function(conns, call) mhe_query_once(conns, fun, args, call), call = call)
+}
+
+mhe_query_once <- function(conns, fun, args, call) {
   sites <- names(conns)
   query <- rs_call(rs_random_id())
   sites_arg <- paste(sites, collapse = ",")
@@ -19,16 +22,119 @@ mhe_query <- function(conns, fun, args = list(), call = rlang::caller_env()) {
   )
   cli::cli_progress_update(id = progress, status = "encrypting at the sites", inc = 0)
   contribution <- as.call(c(list(as.name(fun)), args, list(query = query, sites = sites_arg)))
-  contributions <- mhe_aggregate(conns, contribution, call = call)
+  contributions <- mhe_stage("encryption", mhe_aggregate(conns, contribution, call = call))
   pool <- rs_call(rs_pool(unname(contributions[sites]), sites))
 
   cli::cli_progress_update(id = progress, status = "joint decryption")
-  request <- mhe_send_blob(conns, pool$request)
-  decrypt <- mhe_calls(conns, function(site) call("mheDecryptDS", query, request[[site]]))
-  shares <- mhe_aggregate(conns, decrypt, call = call)
+  shares <- mhe_stage("decryption", {
+    request <- mhe_send_blob(conns, pool$request)
+    decrypt <- mhe_calls(conns, function(site) call("mheDecryptDS", query, request[[site]]))
+    mhe_aggregate(conns, decrypt, call = call)
+  })
 
   cli::cli_progress_update(id = progress, status = "combining")
   value <- rs_call(rs_combine(pool$pooled, unname(shares[sites])))
   cli::cli_progress_done(id = progress)
   value
+}
+
+# Tag the errors that sites report during one stage of a query with the stage.
+mhe_stage <- function(stage, expr) {
+  tryCatch(expr, dsMHE_error = function(e) {
+    e$stage <- e$stage %||% stage
+    stop(e)
+  })
+}
+
+# Sites that fail during a t-of-N statistic -----------------------------------
+#
+# `mhe_run(conns, fn)` runs one statistic, `fn(conns, call)`, which may take
+# several encrypted rounds and plain calls (levels, column names). When the
+# session was set up with `threshold = t` < N and some sites fail (a server
+# error or a lost connection, not a refusal) while others answer, the whole
+# statistic starts again over the remaining sites, with fresh query ids, as
+# long as at least max(t, `mhe.min.parties` as the client knows it, 2) remain;
+# a warning of class `dsMHE_warning_dropout` names the sites left out and why.
+# The result carries the contributing sites as its attribute `sites`.
+#
+# - A fresh query is needed whatever the stage: a contribution is masked for
+#   its declared site set, so the others' contributions do not pool without
+#   the failed site's, and a site that produced a decryption share never
+#   decrypts the same query again (nor may it: two shares of one ciphertext
+#   for different decrypting sets leak its key share).
+# - The whole statistic restarts, not just the failed round, so that every
+#   round covers the same sites (a variance's mean and sum of squares).
+# - A refusal stops the statistic with its error: it is a site's policy
+#   decision (a disclosure filter, the roster, a replay), and dropping the
+#   refusing site would let a disclosure rule silently change the population
+#   analysed. A failure of every site stops it too (most likely a bad argument
+#   rather than an outage).
+# - N-of-N sessions stop at any failure, as before: every site must decrypt.
+# - This is the analyst's convenience, not a security boundary: each site
+#   still checks every query against its own policy.
+#
+# Runs nest: `mhe_query()` inside a statistic's `mhe_run()` leaves restarts to
+# the outermost run.
+
+mhe_state <- new.env(parent = emptyenv())
+mhe_state$depth <- 0L
+
+mhe_run <- function(conns, fn, call = rlang::caller_env()) {
+  if (mhe_state$depth > 0L) {
+    return(fn(conns, call))
+  }
+  session <- mhe_session_get(conns, call = call)
+  mhe_state$depth <- mhe_state$depth + 1L
+  on.exit(mhe_state$depth <- mhe_state$depth - 1L)
+  need <- max(session$threshold, mhe_min_parties(), 2L)
+  dropped <- character()
+  repeat {
+    failed <- NULL
+    result <- tryCatch(fn(conns, call), dsMHE_error = function(e) {
+      failed <<- mhe_failed_sites(e, conns, session)
+      if (is.null(failed)) stop(e)
+      NULL
+    })
+    if (is.null(failed)) break
+    dropped <- c(dropped, failed)
+    remaining <- setdiff(names(conns), names(failed))
+    mhe_dropout_signal(failed, dropped, remaining, need, call)
+    conns <- conns[remaining]
+  }
+  if (!is.null(result)) attr(result, "sites") <- names(conns)
+  result
+}
+
+# The sites that failed (named messages), or NULL when `e` is no dropout: a
+# refusal, an N-of-N session, an error of the client, or every site failing.
+mhe_failed_sites <- function(e, conns, session) {
+  eligible <- session$threshold < length(session$sites) &&
+    inherits(e, c("dsMHE_error_server", "dsMHE_error_setup")) &&
+    !inherits(e, "dsMHE_error_refused") &&
+    length(e$sites) > 0L && all(e$sites %in% names(conns)) &&
+    length(e$sites) < length(conns)
+  if (!eligible) {
+    return(NULL)
+  }
+  stage <- if (is.null(e$stage)) "" else paste0(" (at ", e$stage, ")")
+  stats::setNames(paste0(e$site_messages, stage), e$sites)
+}
+
+mhe_dropout_signal <- function(failed, dropped, remaining, need, call) {
+  bullets <- stats::setNames(cli_escape(dropped), rep("x", length(dropped)))
+  if (length(remaining) < need) {
+    missing <- names(dropped)
+    mhe_abort(c(
+      "Too few sites left to decrypt: {length(remaining)}, {need} needed.",
+      bullets,
+      i = "{cli::qty(length(missing))}Site{?s} {.val {missing}} failed."
+    ), class = "dropout", sites = missing, site_messages = unname(dropped), call = call)
+  }
+  left_out <- names(failed)
+  cli::cli_warn(c(
+    "{cli::qty(length(left_out))}Site{?s} {.val {left_out}} failed and {?was/were} left out.",
+    stats::setNames(cli_escape(failed), rep("x", length(failed))),
+    i = "The query ran again from fresh encryptions over {.val {remaining}}."
+  ), class = c("dsMHE_warning_dropout", "dsMHE_warning"),
+  sites = left_out, site_messages = unname(failed))
 }

@@ -9,7 +9,7 @@ srv_party <- function(env) {
   party <- if (exists("mhe.party", envir = env, inherits = FALSE)) {
     get("mhe.party", envir = env, inherits = FALSE)
   }
-  if (!is.null(party) && typeof(party) != "externalptr") {
+  if (!is.null(party) && !srv_is_party(party)) {
     mhe_server_abort(NULL, "`mhe.party` is not a dsMHE party", class = "setup")
   }
   if (is.null(party)) {
@@ -20,6 +20,17 @@ srv_party <- function(env) {
     )
   }
   party
+}
+
+# A party made by mheInitDS(): an external pointer whose only attribute is
+# the site name. The Rust bindings read any external pointer as a party
+# (extendr dereferences it before checking its type), so a foreign one, such
+# as the address of a native routine that an assign method of another package
+# could leave in `mhe.party`, must never reach them: it would crash R.
+srv_is_party <- function(x) {
+  site <- attr(x, "mhe_site", exact = TRUE)
+  typeof(x) == "externalptr" && identical(names(attributes(x)), "mhe_site") &&
+    is.character(site) && length(site) == 1L && !is.na(site)
 }
 
 srv_site <- function(party) attr(party, "mhe_site", exact = TRUE) %||% "this site"

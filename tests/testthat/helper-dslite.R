@@ -103,21 +103,66 @@ dslite_login <- function(data) {
   conns
 }
 
+# Four sites (the first four of the ten), named site1 to site4.
+four_site_data <- function() {
+  data <- ten_site_data()[1:4]
+  names(data) <- paste0("site", 1:4)
+  data
+}
+
 federations <- new.env()
 
 # A federation logged in and set up once per test run: "cnsim" (3 sites),
-# "ten" (10 sites) or "lung" (3 sites).
-federation <- function(name = c("cnsim", "ten", "lung"), setup = TRUE) {
+# "ten" (10 sites), "lung" (3 sites) or "four" (4 sites, threshold 3: any 3
+# can decrypt).
+federation <- function(name = c("cnsim", "ten", "lung", "four"), setup = TRUE) {
   name <- match.arg(name)
   key <- paste0(name, if (setup) "_setup")
   if (!exists(key, envir = federations)) {
-    data <- switch(name, cnsim = cnsim_data(), ten = ten_site_data(), lung = lung_data())
+    data <- switch(name, cnsim = cnsim_data(), ten = ten_site_data(), lung = lung_data(),
+                   four = four_site_data())
     conns <- dslite_login(data)
     attr(conns, "data") <- data
-    if (setup) suppressWarnings(ds.mheSetup(conns))
+    threshold <- if (name == "four") 3L
+    if (setup) suppressWarnings(ds.mheSetup(conns, threshold = threshold))
     assign(key, conns, envir = federations)
   }
   get(key, envir = federations)
+}
+
+# The DSLite server of one site.
+dslite_server <- function(conns, site) {
+  get(paste0("dslite_", site), envir = attr(conns, "servers"))
+}
+
+# Make `site` fail, as a lost connection does, on every aggregate call to
+# `fun` for which `when(expr)` is TRUE, until the returned function is
+# called. Other calls go through.
+break_site <- function(conns, site, fun, when = function(expr) TRUE) {
+  server <- dslite_server(conns, site)
+  original <- server$aggregate
+  replace <- function(f) {
+    unlockBinding("aggregate", server)
+    assign("aggregate", f, envir = server)
+    lockBinding("aggregate", server)
+  }
+  replace(function(sid, expr) {
+    e <- if (is.character(expr)) str2lang(expr) else expr
+    if (is.call(e) && identical(as.character(e[[1]]), fun) && when(e)) {
+      stop("connection to ", site, " lost")
+    }
+    original(sid, expr)
+  })
+  function() replace(original)
+}
+
+# Put table D back at sites whose D a test removed.
+restore_table <- function(conns, sites) {
+  DSI::datashield.assign.table(conns[sites], "D", "D")
+}
+
+pooled_over <- function(conns, sites) {
+  do.call(rbind, unname(attr(conns, "data")[sites]))
 }
 
 # A fresh federation (not cached), for tests that break or close a session.

@@ -1,27 +1,5 @@
 # A malicious or careless analyst calls the server functions directly.
 
-mean_contributions <- function(conns, query = dsMHE:::rs_random_id()) {
-  sites <- paste(names(conns), collapse = ",")
-  list(query = query, blobs = DSI::datashield.aggregate(
-    conns, call("mheMeanDS", "D$LAB_TSC", query = query, sites = sites)
-  ))
-}
-
-expect_site_error <- function(expr, conns, pattern, named = TRUE) {
-  expect_error(expr)
-  errors <- DSI::datashield.errors()
-  expect_true(length(errors) > 0)
-  if (named) {
-    for (site in names(errors)) expect_match(errors[[site]], paste0("^", site, ": "))
-  }
-  expect_match(paste(unlist(errors), collapse = "\n"), pattern)
-}
-
-still_works <- function(conns) {
-  expect_rel_equal(ds.mheMean("D$LAB_TSC", datasources = conns)$mean,
-                   mean(pooled(conns)$LAB_TSC, na.rm = TRUE))
-}
-
 test_that("malformed, truncated and wrongly encoded blobs give clear errors", {
   conns <- federation("cnsim")
   c1 <- mean_contributions(conns)
@@ -83,8 +61,6 @@ test_that("one site's contribution cannot be decrypted alone", {
   }
   still_works(conns)
 })
-
-`%||%` <- function(x, y) if (is.null(x)) y else x
 
 test_that("bad arguments to the assign method leave the session intact", {
   conns <- federation("cnsim")
