@@ -140,12 +140,52 @@ srv_type <- function(x) {
   paste0("of type ", typeof(x))
 }
 
+# The contribution is signed over the digest of the server call's arguments
+# (`srv_call_text()`), so that one query cannot mix contributions computed from
+# different arguments (say `D$x` at one site and `D$y` at the others); the same
+# text is the audit log's record of what was computed.
 srv_contribute <- function(party, site, query, kind, variables, sites, values) {
   if (!all(is.finite(values))) {
     mhe_server_abort(site, paste0(variables, " yields a value that is not finite"))
   }
+  arguments <- srv_call_text(site)
   rs_call(
-    rs_party_contribute(party, query, kind, variables, sites, as.double(values)),
+    rs_party_contribute(party, query, kind, arguments, sites, as.double(values)),
     site = site
   )
+}
+
+# The innermost call of a dsMHE server function (`mhe...DS`) on the stack, as
+# canonical text: its name and every argument but `query` and `sites`, values
+# written exactly, so that every site of a query derives the same text.
+srv_call_text <- function(site) {
+  calls <- sys.calls()
+  names <- vapply(calls, function(cl) paste(deparse(cl[[1]]), collapse = ""), "")
+  hits <- which(grepl("(^|::)mhe[A-Za-z]+DS$", names))
+  if (!length(hits)) {
+    mhe_server_abort(site, "a contribution must be made by a dsMHE server function")
+  }
+  i <- max(hits)
+  call <- match.call(sys.function(i), calls[[i]])
+  args <- as.list(call)[-1]
+  args <- args[!names(args) %in% c("query", "sites")]
+  text <- vapply(seq_along(args), function(k) {
+    paste0(names(args)[k], " = ", srv_value_text(args[[k]]))
+  }, "")
+  paste0(sub("^.*::", "", names[i]), "(", paste(text, collapse = ", "), ")")
+}
+
+srv_value_text <- function(x) {
+  v <- if (is.null(x)) {
+    "NULL"
+  } else if (is.character(x)) {
+    encodeString(enc2utf8(x), quote = "\"")
+  } else if (is.numeric(x)) {
+    sprintf("%.17g", x)
+  } else if (is.logical(x)) {
+    as.character(x)
+  } else {
+    paste(deparse(x, width.cutoff = 500L), collapse = " ")
+  }
+  if (length(v) == 1L) v else paste0("c(", paste(v, collapse = ", "), ")")
 }

@@ -232,14 +232,12 @@ test_that("with mhe.peers set, a roster with a substituted member is refused", {
   still_works(conns)
 })
 
-test_that("KNOWN WEAKNESS: a site does not check that the others summed the same variable", {
-  # The signed statement of a contribution binds the session, query, site
-  # set, kind and number of values, not the variables or other arguments, so
-  # one query can sum D$LAB_TSC at two sites and D$LAB_HDL at the third; with
-  # an honest D$LAB_TSC query, the difference is one site's aggregate
-  # (sum of LAB_TSC minus sum of LAB_HDL at sim2). Reported with issue 5; the
-  # fix binds a digest of the arguments into the signed statement. This test
-  # documents the current behaviour and must change when the sites refuse.
+test_that("one query cannot mix contributions computed from different arguments", {
+  # Summing D$LAB_TSC at two sites and D$LAB_HDL at the third, then subtracting
+  # an honest D$LAB_TSC query, would give one site's aggregate. Each
+  # contribution is signed over a digest of its server call's arguments, so the
+  # mixed contributions do not pool, and a request relabelled to pool them is
+  # refused by every site.
   conns <- federation("cnsim")
   query <- dsMHE:::rs_random_id()
   calls <- dsMHE:::mhe_calls(conns, function(site) {
@@ -247,9 +245,11 @@ test_that("KNOWN WEAKNESS: a site does not check that the others summed the same
     call("mheMeanDS", x, query, "sim1,sim2,sim3")
   })
   blobs <- DSI::datashield.aggregate(conns, calls)
-  data <- attr(conns, "data")
-  mixed <- sum(data$sim1$LAB_TSC, na.rm = TRUE) + sum(data$sim2$LAB_HDL, na.rm = TRUE) +
-    sum(data$sim3$LAB_TSC, na.rm = TRUE)
-  expect_pooled_sum(conns, query, blobs, mixed)
+  err <- expect_error(dsMHE:::rs_call(dsMHE:::rs_pool(unname(blobs), names(conns))),
+                      class = "dsMHE_error")
+  expect_match(conditionMessage(err), "'sim2' was computed from other arguments")
+  # The audit log would name what each site computed.
   still_works(conns)
+  audit <- ds.mheAudit(datasources = conns)
+  expect_true(any(grepl('mheMeanDS(x = "D$LAB_TSC")', audit$variables, fixed = TRUE)))
 })

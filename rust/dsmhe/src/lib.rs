@@ -52,8 +52,21 @@ fn strings(s: &Strings) -> Vec<String> {
 }
 
 fn party(robj: &Robj) -> R<ExternalPtr<Site>> {
-    ExternalPtr::<Site>::try_from(robj)
-        .map_err(|_| "not a dsMHE party (call ds.mheSetup() first)".to_owned())
+    const NOT_A_PARTY: &str = "not a dsMHE party (call ds.mheSetup() first)";
+    if !robj.is_external_pointer() {
+        return Err(NOT_A_PARTY.to_owned());
+    }
+    // extendr's conversion reads the pointer's address as its own boxed value before
+    // checking the type, which crashes R on a pointer that extendr did not make (any
+    // native routine address, say). extendr tags its pointers with the Rust type name,
+    // so check the tag first: reading the tag of an external pointer is always valid.
+    // SAFETY: `robj` is an external pointer (checked above); R_ExternalPtrTag only
+    // reads a field of it.
+    let tag = unsafe { robj.external_ptr_tag() };
+    if tag.as_str() != Some(std::any::type_name::<Site>()) {
+        return Err(NOT_A_PARTY.to_owned());
+    }
+    ExternalPtr::<Site>::try_from(robj).map_err(|_| NOT_A_PARTY.to_owned())
 }
 
 fn count(x: i32, what: &str) -> R<usize> {

@@ -147,6 +147,13 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
                 name_of(&first.names, st.site)
             )));
         }
+        if st.args != st0.args {
+            return Err(Error::InvalidArgument(format!(
+                "contribution from '{}' was computed from other arguments than '{}''s",
+                name_of(&first.names, st.site),
+                name_of(&first.names, st0.site)
+            )));
+        }
         if st.kind != st0.kind || st.n_values != st0.n_values || c.c0s.len() != first.c0s.len() {
             return Err(Error::InvalidArgument(format!(
                 "contribution from '{}' has another shape",
@@ -202,6 +209,7 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
         query: st0.query,
         roster: st0.roster,
         kind: st0.kind.clone(),
+        args: st0.args,
         n_values: st0.n_values,
         set: st0.set.clone(),
         decryptors: dec.clone(),

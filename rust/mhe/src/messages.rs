@@ -445,6 +445,9 @@ pub struct Statement {
     pub set: Vec<u16>,
     /// Query kind.
     pub kind: String,
+    /// Digest of the query's arguments as the site's server function received them
+    /// ([`args_digest`]): every contribution to a pool must come from the same call.
+    pub args: Digest32,
     /// Number of values.
     pub n_values: u32,
     /// Digest of the ciphertexts' `c0`s.
@@ -460,9 +463,18 @@ impl Statement {
             .fixed(&self.query)
             .fixed(&self.roster);
         write_indices(&mut w, &self.set);
-        w.str(&self.kind).u32(self.n_values).fixed(&self.cts_digest);
+        w.str(&self.kind)
+            .fixed(&self.args)
+            .u32(self.n_values)
+            .fixed(&self.cts_digest);
         w.finish()
     }
+}
+
+/// Digest of a query's arguments: the text that describes, completely, what a site's
+/// server function computed (see `Site::contribute`).
+pub fn args_digest(arguments: &str) -> Digest32 {
+    sha256(&[b"mhe/args/v1", arguments.as_bytes()])
 }
 
 /// Digest of a contribution's ciphertexts, which travel as their `c0`s only.
@@ -506,7 +518,7 @@ impl Contribution {
         let mut w = Writer::new(Kind::Contribution, params, session);
         w.u16(st.site).fixed(&st.query).fixed(&st.roster);
         write_indices(&mut w, &st.set);
-        w.str(&st.kind).u32(st.n_values);
+        w.str(&st.kind).fixed(&st.args).u32(st.n_values);
         w.u32(u32::try_from(names.len()).unwrap_or(u32::MAX));
         for n in names {
             w.str(n);
@@ -531,6 +543,7 @@ impl Contribution {
         let roster = r.array::<32>("roster digest")?;
         let set = read_indices(&mut r, "site set")?;
         let kind = r.str("query kind", MAX_LABEL)?.to_owned();
+        let args = r.array::<32>("arguments digest")?;
         let n_values = r.u32()?;
         let n_names = r.count("roster names", MAX_PARTIES, 3)?;
         let names = (0..n_names)
@@ -551,6 +564,7 @@ impl Contribution {
             roster,
             set,
             kind,
+            args,
             n_values,
             cts_digest,
         };
@@ -588,6 +602,8 @@ pub struct DecryptRequest {
     pub roster: Digest32,
     /// Query kind.
     pub kind: String,
+    /// Digest of the query's arguments.
+    pub args: Digest32,
     /// Number of values.
     pub n_values: u32,
     /// Participating sites.
@@ -605,6 +621,7 @@ impl DecryptRequest {
         w.fixed(&self.query)
             .fixed(&self.roster)
             .str(&self.kind)
+            .fixed(&self.args)
             .u32(self.n_values);
         write_indices(&mut w, &self.set);
         write_indices(&mut w, &self.decryptors);
@@ -626,6 +643,7 @@ impl DecryptRequest {
         let query = r.array::<16>("query id")?;
         let roster = r.array::<32>("roster digest")?;
         let kind = r.str("query kind", MAX_LABEL)?.to_owned();
+        let args = r.array::<32>("arguments digest")?;
         let n_values = r.u32()?;
         let set = read_indices(&mut r, "site set")?;
         let decryptors = read_indices(&mut r, "decrypting sites")?;
@@ -648,6 +666,7 @@ impl DecryptRequest {
             query,
             roster,
             kind,
+            args,
             n_values,
             set,
             decryptors,

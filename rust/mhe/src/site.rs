@@ -34,8 +34,8 @@ use crate::identity::{SiteKeys, fingerprint, open, seal, verify};
 use crate::keys::{PublicKey, SecretKey};
 use crate::messages::{
     Confirmation, Contribution, DecryptRequest, DecryptShare, Digest32, Id, Identity, KeygenBundle,
-    KeygenShare, MAX_LABEL, MAX_VALUES, Roster, Statement, check_name, cts_digest, hex,
-    public_key_digest,
+    KeygenShare, MAX_LABEL, MAX_VALUES, Roster, Statement, args_digest, check_name, cts_digest,
+    hex, public_key_digest,
 };
 use crate::params::Params;
 use crate::protocols::key_switch::poly_digest;
@@ -75,6 +75,7 @@ pub struct AuditEntry {
 struct QueryRecord {
     kind: String,
     variables: String,
+    args: Digest32,
     set: Vec<u16>,
     n_values: u32,
     cts_digest: Digest32,
@@ -491,6 +492,11 @@ impl Site {
     /// Encrypts `values` (reals, fixed point with 40 fractional bits) for `query`, with
     /// this site's zero-sum mask over the participating `sites`, and signs the result.
     ///
+    /// `variables` describes completely what the site computed (the server call's
+    /// arguments); the signed statement carries its digest, so a pool can only combine
+    /// contributions computed from the same arguments, and a site decrypts only a
+    /// request that names its own. Its first 1000 characters go to the audit log.
+    ///
     /// # Errors
     /// [`Error::Refused`] before setup, for a reused query id, a set without this site,
     /// with unknown sites or below `min_parties`; [`Error::OutOfRange`] for a value that
@@ -589,6 +595,7 @@ impl Site {
             roster: joined.roster.digest,
             set: set.clone(),
             kind: kind.to_owned(),
+            args: args_digest(variables),
             n_values,
             cts_digest: cts_digest(&self.params, &c0s),
         };
@@ -606,6 +613,7 @@ impl Site {
             QueryRecord {
                 kind: kind.to_owned(),
                 variables: variables.chars().take(1000).collect(),
+                args: st.args,
                 set,
                 n_values,
                 cts_digest: st.cts_digest,
@@ -645,6 +653,11 @@ impl Site {
                 "the request does not match the query this site contributed to",
             ));
         }
+        if req.args != rec.args {
+            return Err(refused(
+                "the request names other arguments than this site computed with",
+            ));
+        }
         if req.set.len() < joined.min_parties {
             return Err(refused(format!(
                 "fewer than mhe.min.parties ({}) contributions",
@@ -676,6 +689,7 @@ impl Site {
                 roster: joined.roster.digest,
                 set: req.set.clone(),
                 kind: req.kind.clone(),
+                args: req.args,
                 n_values: req.n_values,
                 cts_digest: a.cts_digest,
             };

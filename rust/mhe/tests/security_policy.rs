@@ -137,7 +137,7 @@ fn a_request_carries_no_polynomial_to_decrypt() {
     let long: Vec<Vec<f64>> = (0..3).map(|i| vec![f64::from(i); 20_000]).collect();
     let contribs = contribute_all(&mut sites, qid(1), &long);
     let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
-    assert!(request.len() < 100 + 3 * 100, "{} bytes", request.len());
+    assert!(request.len() < 200 + 3 * 100, "{} bytes", request.len());
     let mut smuggled = request.clone();
     smuggled.extend_from_slice(&vec![0u8; mhe::wire::poly_bytes(&params())]);
     assert!(matches!(
@@ -283,6 +283,50 @@ fn contributions_of_two_queries_do_not_mix() {
     for req in [ra, rb] {
         let shares: Vec<Vec<u8>> = sites.iter_mut().map(|s| s.decrypt(&req).unwrap()).collect();
         assert_eq!(shares.len(), 3);
+    }
+}
+
+#[test]
+fn contributions_computed_from_other_arguments_do_not_pool_or_decrypt() {
+    // The analyst sends `D$x` to one site and `D$y` to the others in one query, to
+    // difference the result with an honest query: the arguments are signed.
+    let mut sites = federation(3, "default", 0, 2);
+    let n = names(&sites);
+    let q = qid(1);
+    let c: Vec<Vec<u8>> = sites
+        .iter_mut()
+        .enumerate()
+        .map(|(i, s)| {
+            let var = if i == 0 { "mean(D$x)" } else { "mean(D$y)" };
+            s.contribute(q, "sum", var, &n, &[1.0]).unwrap()
+        })
+        .collect();
+    let m = match analyst::pool(&refs(&c), &n) {
+        Err(Error::InvalidArgument(m)) => m,
+        other => panic!("expected an error, got {:?}", other.map(|_| ())),
+    };
+    assert!(m.contains("other arguments"), "{m}");
+    // Relabel site 1's contribution with the others' arguments so that it pools: the
+    // request then names the majority's arguments, which site 1 did not compute with,
+    // and site 1's signature no longer verifies for the others.
+    let mut parts: Vec<Contribution> = c.iter().map(|b| Contribution::parse(b).unwrap()).collect();
+    parts[0].statement.args = parts[1].statement.args;
+    let relabelled: Vec<Vec<u8>> = parts
+        .iter()
+        .map(|p| Contribution::encode(&params(), &SESSION, &p.statement, &p.names, &p.c0s, &p.sig))
+        .collect();
+    let (_, request) = analyst::pool(&refs(&relabelled), &n).unwrap();
+    let m = refused(sites[0].decrypt(&request));
+    assert!(m.contains("other arguments"), "{m}");
+    for s in &mut sites[1..] {
+        let m = refused(s.decrypt(&request));
+        assert!(m.contains("signed"), "{m}");
+    }
+    // Claiming site 1's arguments instead: the other sites refuse.
+    let mut r = DecryptRequest::parse(&request).unwrap();
+    r.args = Contribution::parse(&c[0]).unwrap().statement.args;
+    for s in &mut sites[1..] {
+        assert!(refused(s.decrypt(&r.encode(&params()))).contains("other arguments"));
     }
 }
 
