@@ -206,8 +206,11 @@ glm_disclosure <- function(model, site, weights, offset) {
   tab <- mhe_nfilter("nfilter.tab")
   small <- function(v) {
     v <- v[used]
-    u <- unique(v)
-    length(u) == 2L && min(tabulate(match(v, u), 2L)) < tab
+    first <- v != v[1L]
+    if (!length(v) || !any(first)) return(FALSE)
+    second <- v != v[which.max(first)]
+    if (any(first & second)) return(FALSE) # three values or more
+    min(sum(!first), sum(first)) < tab
   }
   rule <- function(what) {
     mhe_refuse(site, paste0(
