@@ -260,8 +260,8 @@ print.mheGLM <- function(x, digits = max(3L, getOption("digits") - 3L),
   if (!is.null(x$call)) {
     cat("\nCall:\n", paste(deparse(x$call), collapse = "\n"), "\n", sep = "")
   }
-  cat("\nEncrypted fit over ", length(x$sites), " sites (", paste(x$sites, collapse = ", "),
-      "), ", x$n, " observations; only pooled sums were decrypted.\n", sep = "")
+  cat("\nEncrypted fit: ", length(x$sites), " sites (", paste(x$sites, collapse = ", "),
+      "), ", x$n, " observations.\n", sep = "")
   singular <- sum(x$aliased)
   cat(if (singular) paste0("\nCoefficients: (", singular, " not defined because of singularities)\n")
       else "\nCoefficients:\n")
