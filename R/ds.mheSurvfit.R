@@ -116,6 +116,21 @@ ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times =
   km_check_options(bins, conf.int)
   conf.type <- rlang::arg_match(conf.type)
 
+  # Every round of one curve runs over the same sites: a dropout restarts it.
+  fit <- mhe_run(conns, function(conns, call) {
+    km_run(conns, time, event, group, times, bins)
+  })
+  limits <- km_confint(fit$surv, fit$std.err, conf.int, conf.type)
+  fit <- c(fit, list(
+    type = "right", logse = TRUE, conf.int = conf.int, conf.type = conf.type,
+    lower = limits$lower, upper = limits$upper, call = fit_call
+  ))
+  structure(fit, class = "survfit")
+}
+
+# The rounds of one curve: levels, then (default grid) the scale and a coarse
+# histogram, then the counts on the grid; returns the fitted counts.
+km_run <- function(conns, time, event, group, times, bins) {
   levels <- if (!is.null(group)) km_levels(conns, group)
   args <- list(time = time, event = event, group = group,
                levels = if (!is.null(group)) mhe_levels_encode(levels))
@@ -133,13 +148,7 @@ ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times =
   counts <- mhe_query(conns, "mheSurvfitDS", c(args, list(
     grid = mhe_dbl_encode(grid), coding = coding, mode = "counts"
   )))
-  fit <- km_fit(counts, grid, levels, group)
-  limits <- km_confint(fit$surv, fit$std.err, conf.int, conf.type)
-  fit <- c(fit, list(
-    type = "right", logse = TRUE, conf.int = conf.int, conf.type = conf.type,
-    lower = limits$lower, upper = limits$upper, call = fit_call
-  ))
-  structure(fit, class = "survfit")
+  km_fit(counts, grid, levels, group)
 }
 
 km_levels <- function(conns, group, call = rlang::caller_env()) {

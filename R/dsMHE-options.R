@@ -36,8 +36,12 @@
 #'   `nfilter.*` value first, then `default.nfilter.*` from `inst/DATASHIELD`,
 #'   then the built-in default):
 #'   - `nfilter.tab` (3): least nonzero count of a table cell, and least number
-#'     of valid values for a mean, variance or correlation;
-#'   - `nfilter.subset` (3), `nfilter.glm` (0.33), `nfilter.string` (80),
+#'     of valid values for a mean, variance or correlation; in [ds.mheGLM()],
+#'     the least count of either class of a binary outcome, model-matrix
+#'     column, weight or offset (dsBase's glm rules);
+#'   - `nfilter.glm` (0.33): most GLM parameters per observation at a site
+#'     (more is a saturated or near-saturated model, refused);
+#'   - `nfilter.subset` (3), `nfilter.string` (80),
 #'     `nfilter.stringShort` (20), `nfilter.kNN` (3), `nfilter.noise` (0.25):
 #'     declared for dsBase parity;
 #'   - `nfilter.levels.max` (40): most levels of a variable in a table;

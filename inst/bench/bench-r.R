@@ -2,19 +2,25 @@
 # DataSHIELD aggregate of the same per-site vector (mhePlainSumDS, the
 # baseline: what dsBase's meanDS/tableDS would disclose), over DSLite.
 #
-# Rscript inst/bench/bench-r.R [runs]
-# For 3 and 10 sites x 1e5 rows each: median wall time of `runs` runs (default
-# 5), the ratio to plaintext, and the bytes the analyst sends to the sites per
-# query (the calls' text, as DSLite/Opal receive it) and the number of calls.
+# Rscript inst/bench/bench-r.R [runs] [part]
+# part "stats" (mean, table, correlation over 3 and 10 sites x 1e5 rows each),
+# "glm" (a 10-covariate binomial GLM over 3 sites x 1e5 rows: ds.mheGLM()
+# against the same IRLS with each site's aggregates in the clear through
+# mhePlainGLMDS()) or "all" (default). Reports the median wall time of `runs`
+# runs (default 5), the ratio to plaintext, the bytes the analyst sends to the
+# sites per query (the calls' text, as DSLite/Opal receive it), the number of
+# calls and, for the GLM, the IRLS iterations.
 
 suppressPackageStartupMessages({
   library(DSI)
   library(DSLite)
   library(dsMHE)
 })
-options(datashield.progress = FALSE)
+options(datashield.progress = FALSE, cli.progress_show_after = Inf)
 args <- commandArgs(TRUE)
 runs <- if (length(args)) as.integer(args[1]) else 5L
+part <- if (length(args) > 1L) args[2] else "all"
+stopifnot(part %in% c("all", "stats", "glm"))
 rows <- 1e5
 
 sent <- new.env()
@@ -81,8 +87,55 @@ plain <- function(conns, x, kind) {
   function() Reduce(`+`, datashield.aggregate(conns, call("mhePlainSumDS", x, kind)))
 }
 
+compare <- function(sites, statistic, m, p) {
+  data.frame(
+    sites = sites, statistic = statistic,
+    mhe_s = round(m[["seconds"]], 4), plain_s = round(p[["seconds"]], 4),
+    ratio = round(m[["seconds"]] / p[["seconds"]], 2),
+    mhe_bytes_sent = m[["bytes"]], mhe_calls = m[["calls"]],
+    plain_bytes_sent = p[["bytes"]], plain_calls = p[["calls"]]
+  )
+}
+
+# 10 standard normal covariates, y ~ Bernoulli(plogis(x'beta)).
+make_glm_data <- function(sites, p = 10L) {
+  set.seed(2)
+  beta <- c(-0.5, seq(-0.5, 0.5, length.out = p))
+  lapply(seq_len(sites), function(i) {
+    x <- matrix(rnorm(rows * p), rows, p, dimnames = list(NULL, sprintf("x%02d", seq_len(p))))
+    d <- as.data.frame(x)
+    d$y <- rbinom(rows, 1L, stats::plogis(drop(cbind(1, x) %*% beta)))
+    d
+  })
+}
+
+bench_glm <- function(sites = 3L) {
+  data <- make_glm_data(sites)
+  conns <- login(data)
+  suppressWarnings(ds.mheSetup(conns))
+  formula <- stats::reformulate(setdiff(names(data[[1]]), "y"), "y")
+  fit <- function(plaintext) {
+    function() dsMHE:::mhe_glm_run(formula, "binomial", datasources = conns, plaintext = plaintext)
+  }
+  encrypted <- fit(FALSE)()
+  plain <- fit(TRUE)()
+  reference <- stats::glm(formula, stats::binomial(), do.call(rbind, data))
+  se <- sqrt(diag(stats::vcov(reference)))
+  message(sprintf(
+    "GLM: %d iterations encrypted, %d plaintext, %d glm(); max relative difference to glm(): %.1e (coefficients), %.1e (standard errors)",
+    encrypted$iter, plain$iter, reference$iter,
+    max(abs(stats::coef(encrypted) / stats::coef(reference) - 1)),
+    max(abs(encrypted$coefficients[, "Std. Error"] / se - 1))
+  ))
+  result <- compare(sites, "glm (binomial, 10 covariates)", measure(fit(FALSE)), measure(fit(TRUE)))
+  result$iterations <- encrypted$iter
+  ds.mheClose(conns)
+  datashield.logout(conns)
+  result
+}
+
 results <- list()
-for (sites in c(3L, 10L)) {
+if (part %in% c("all", "stats")) for (sites in c(3L, 10L)) {
   conns <- login(make_data(sites))
   setup <- system.time(suppressWarnings(ds.mheSetup(conns)))[["elapsed"]]
   cases <- list(
@@ -94,19 +147,18 @@ for (sites in c(3L, 10L)) {
                plain = plain(conns, "D$age,D$bmi,D$sbp", "cor"))
   )
   for (name in names(cases)) {
-    m <- measure(cases[[name]]$mhe)
-    p <- measure(cases[[name]]$plain)
-    results[[length(results) + 1L]] <- data.frame(
-      sites = sites, statistic = name,
-      mhe_s = round(m[["seconds"]], 4), plain_s = round(p[["seconds"]], 4),
-      ratio = round(m[["seconds"]] / p[["seconds"]], 2),
-      mhe_bytes_sent = m[["bytes"]], mhe_calls = m[["calls"]],
-      plain_bytes_sent = p[["bytes"]], plain_calls = p[["calls"]]
+    results[[length(results) + 1L]] <- compare(
+      sites, name, measure(cases[[name]]$mhe), measure(cases[[name]]$plain)
     )
   }
   message(sprintf("%d sites: setup %.2f s", sites, setup))
   ds.mheClose(conns)
   datashield.logout(conns)
+}
+if (part %in% c("all", "glm")) {
+  glm_result <- bench_glm()
+  results <- lapply(results, function(r) cbind(r, iterations = NA_integer_))
+  results[[length(results) + 1L]] <- glm_result
 }
 results <- do.call(rbind, results)
 print(results, row.names = FALSE)

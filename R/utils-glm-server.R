@@ -1,0 +1,346 @@
+# Server side of ds.mheGLM(): the site's model and its IRLS aggregates ---------
+#
+# Every round rebuilds the model from the data, exactly as glm() would on the
+# row-bound data: model.frame() of the allow-listed formula, complete cases
+# over the formula's variables, weights and offset, categorical variables as
+# factors with the agreed levels, treatment contrasts, model.matrix(). Nothing
+# is kept between rounds, so a round cannot depend on what an earlier one left.
+#
+# The vector a site encrypts (or, for the plaintext baseline, returns):
+#   upper triangle of X'WX (column-major), X'Wz, then `glm_scalars`, then the
+#   number of complete cases at each agreed level of each categorical variable.
+
+glm_families <- c("gaussian", "binomial", "poisson")
+
+glm_scalars <- c(
+  "dev", "invalid", "nobs", "n_ok", "sum_wy", "sum_w", "aic", "boundary", "nulldev"
+)
+
+glm_family <- function(name) {
+  switch(name,
+    gaussian = stats::gaussian(),
+    binomial = stats::binomial(),
+    poisson = stats::poisson()
+  )
+}
+
+# The classes a model variable may have at a site.
+glm_var_class <- function(x) {
+  if (is.factor(x)) return("factor")
+  if (is.character(x)) return("character")
+  if (is.logical(x)) return("logical")
+  if (is.numeric(x)) return("numeric")
+  "other"
+}
+
+srv_glm_formula <- function(formula, site) {
+  srv_string(formula, site, "formula", mhe_b64_pattern, 2L * glm_formula_max_chars,
+             "base64url text without padding")
+  raw <- rs_call(rs_b64_decode(formula), site = site)
+  if (any(raw == as.raw(0L))) {
+    mhe_server_abort(site, "`formula` must not contain NUL bytes")
+  }
+  text <- rawToChar(raw)
+  Encoding(text) <- "UTF-8"
+  glm_formula_parse(text, function(problem) mhe_refuse(site, problem))
+}
+
+srv_glm_data <- function(data, env, site) {
+  srv_string(data, site, "data", "^[A-Za-z][A-Za-z0-9._]*$", 200L, "a data frame name such as `D`")
+  df <- srv_object(data, env, site, "data")
+  if (!is.data.frame(df)) {
+    mhe_server_abort(site, paste0("`", data, "` must be a data frame"))
+  }
+  df
+}
+
+srv_glm_columns <- function(vars, df, data, site) {
+  absent <- setdiff(vars, names(df))
+  if (length(absent)) {
+    mhe_server_abort(site, paste0("`", data, "` has no column `", absent[1L], "`"))
+  }
+  class <- vapply(df[vars], glm_var_class, "")
+  bad <- class == "other"
+  if (any(bad)) {
+    mhe_server_abort(site, paste0(
+      "`", vars[bad][1L], "` must be numeric, logical, a factor or character, not ",
+      srv_type(df[[vars[bad][1L]]])
+    ))
+  }
+  class
+}
+
+# The levels round: the class of each model variable, and the levels of the
+# categorical ones (with mheLevelsDS()'s checks).
+glm_site_levels <- function(env, site, formula, data) {
+  parsed <- srv_glm_formula(formula, site)
+  df <- srv_glm_data(data, env, site)
+  vars <- unique(c(parsed$bare, parsed$arith))
+  class <- srv_glm_columns(vars, df, data, site)
+  inner <- parsed$arith[class[parsed$arith] %in% c("factor", "character")]
+  if (length(inner)) {
+    mhe_server_abort(site, paste0("`", inner[1L], "` is categorical: it can't be used inside a function"))
+  }
+  categorical <- vars[class %in% c("factor", "character")]
+  levels <- lapply(categorical, function(v) local_levels(paste0(data, "$", v), env, site)$levels)
+  names(levels) <- categorical
+  list(class = class, levels = levels)
+}
+
+srv_glm_vector <- function(name, df, data, site, arg) {
+  if (is.null(name)) {
+    return(NULL)
+  }
+  srv_string(name, site, arg, glm_column_pattern, 200L, "a column name")
+  if (!name %in% names(df)) {
+    mhe_server_abort(site, paste0("`", data, "` has no column `", name, "`"))
+  }
+  value <- df[[name]]
+  if (!is.numeric(value) || is.factor(value)) {
+    mhe_server_abort(site, paste0("`", arg, "` column `", name, "` must be numeric, not ", srv_type(value)))
+  }
+  as.double(value)
+}
+
+# The site's model: list(X, y, w, o, n, mustart, family, intercept, counts).
+glm_site_model <- function(env, site, parsed, family, data, weights, offset, levels) {
+  df <- srv_glm_data(data, env, site)
+  vars <- unique(c(parsed$bare, parsed$arith))
+  class <- srv_glm_columns(vars, df, data, site)
+  categorical <- vars[class %in% c("factor", "character")]
+  if (!setequal(categorical, names(levels)) || any(class[parsed$arith] %in% c("factor", "character"))) {
+    mhe_server_abort(site, "`levels` must be given for every categorical variable of the formula, and only for those")
+  }
+  w <- srv_glm_vector(weights, df, data, site, "weights") %||% rep(1, nrow(df))
+  o <- srv_glm_vector(offset, df, data, site, "offset") %||% rep(0, nrow(df))
+  sub <- df[vars]
+  for (v in categorical) sub[[v]] <- as.character(sub[[v]])
+  mf <- glm_try(site, "the model frame", suppressWarnings(
+    stats::model.frame(parsed$formula, data = sub, na.action = stats::na.pass)
+  ))
+  keep <- stats::complete.cases(mf) & !is.na(w) & !is.na(o)
+  mf <- mf[keep, , drop = FALSE]
+  for (v in categorical) {
+    if (!all(mf[[v]] %in% levels[[v]])) {
+      mhe_refuse(site, paste0("`", v, "` has a value here that is not among the given levels"))
+    }
+    mf[[v]] <- factor(mf[[v]], levels = levels[[v]])
+  }
+  counts <- unlist(lapply(names(levels), function(v) tabulate(mf[[v]], nbins = length(levels[[v]]))))
+  X <- glm_design(mf, site)
+  model <- list(X = X, w = w[keep], o = o[keep], family = glm_family(family),
+                intercept = attr(attr(mf, "terms"), "intercept") > 0L,
+                counts = as.double(counts))
+  glm_check_values(model, mf, site)
+  c(model, glm_initialize(model$family, stats::model.response(mf), model$w, site))
+}
+
+# The design matrix, built the same way at every site and at the client (for
+# the column names): treatment contrasts for every factor and logical term.
+glm_design <- function(mf, site = NULL) {
+  tt <- attr(mf, "terms")
+  response <- if (attr(tt, "response") > 0L) names(mf)[1L]
+  discrete <- names(mf)[vapply(mf, function(x) is.factor(x) || is.logical(x), TRUE)]
+  discrete <- setdiff(discrete, response)
+  contrasts <- stats::setNames(rep(list("contr.treatment"), length(discrete)), discrete)
+  glm_try(site, "the model matrix", stats::model.matrix(tt, mf, contrasts.arg = contrasts))
+}
+
+glm_check_values <- function(model, mf, site) {
+  y <- stats::model.response(mf)
+  if (!is.factor(y) && !is.numeric(y) && !is.logical(y)) {
+    mhe_server_abort(site, "the response must be numeric, logical or a factor")
+  }
+  if (is.factor(y) && model$family$family != "binomial") {
+    mhe_server_abort(site, paste0("the response must be numeric for the ", model$family$family, " family"))
+  }
+  finite <- all(is.finite(model$X)) && all(is.finite(model$w)) && all(is.finite(model$o)) &&
+    (is.factor(y) || all(is.finite(y)))
+  if (!finite) {
+    mhe_server_abort(site, "the model has values here that are not finite (such as log(0))")
+  }
+  if (any(model$w < 0)) {
+    mhe_server_abort(site, "`weights` must not be negative")
+  }
+}
+
+# family$initialize as glm.fit() runs it: sets y (0/1 for a binomial factor),
+# n and mustart.
+glm_initialize <- function(family, y, weights, site) {
+  env <- new.env(parent = baseenv())
+  env$y <- y
+  env$weights <- weights
+  env$nobs <- NROW(y)
+  env$family <- family
+  env$etastart <- env$start <- env$mustart <- NULL
+  glm_try(site, paste("the", family$family, "family"), suppressWarnings(eval(family$initialize, env)))
+  list(y = as.double(env$y), n = env$n, mustart = env$mustart)
+}
+
+# Evaluate model code; its errors become errors naming the site (or, at the
+# client, input errors).
+glm_try <- function(site, what, expr) {
+  tryCatch(expr, error = function(e) {
+    if (inherits(e, "dsMHE_error")) stop(e)
+    problem <- paste0(what, ": ", conditionMessage(e))
+    if (is.null(site)) mhe_abort("{problem}", class = "input", call = NULL)
+    mhe_server_abort(site, problem)
+  })
+}
+
+# dsBase's glm checks (glmDS1, glmDS2), over the rows that enter the fit
+# (complete cases with nonzero weight): at most nfilter.glm parameters per
+# row; no binary outcome, model-matrix column, weight or offset with a class
+# of fewer than nfilter.tab rows.
+glm_disclosure <- function(model, site, weights, offset) {
+  used <- model$w != 0
+  n <- sum(used)
+  p <- ncol(model$X)
+  nfilter_glm <- mhe_nfilter("nfilter.glm")
+  if (p > nfilter_glm * n) {
+    mhe_refuse(site, paste0(
+      "nfilter.glm: the model has ", p, " parameters, more than nfilter.glm (", nfilter_glm,
+      ") times the number of observations here (a saturated or near-saturated model)"
+    ))
+  }
+  tab <- mhe_nfilter("nfilter.tab")
+  small <- function(v) {
+    v <- v[used]
+    first <- v != v[1L]
+    if (!length(v) || !any(first)) return(FALSE)
+    second <- v != v[which.max(first)]
+    if (any(first & second)) return(FALSE) # three values or more
+    min(sum(!first), sum(first)) < tab
+  }
+  rule <- function(what) {
+    mhe_refuse(site, paste0(
+      "nfilter.tab: ", what, " is binary with a class of fewer than nfilter.tab (", tab, ") observations"
+    ))
+  }
+  if (small(model$y)) rule("the outcome")
+  binary <- vapply(seq_len(p), function(j) small(model$X[, j]), TRUE)
+  if (any(binary)) rule(paste0("the model matrix column `", colnames(model$X)[binary][1L], "`"))
+  if (!is.null(weights) && small(model$w)) rule("`weights`")
+  if (!is.null(offset) && small(model$o)) rule("`offset`")
+  invisible(model)
+}
+
+# One IRLS round at the site (as one iteration of glm.fit()): at the current
+# linear predictor (from mustart in the "init" round, from `beta` in a "step"
+# round), the deviance and the next weighted least-squares system.
+glm_local_values <- function(model, round, null, beta, start, wtdmu) {
+  fam <- model$family
+  X <- if (null) matrix(1, nrow(model$X), 1L) else model$X
+  y <- model$y
+  w <- model$w
+  o <- model$o
+  eta <- if (round == "step") {
+    drop(X %*% beta) + o
+  } else if (null) {
+    fam$linkfun(fam$linkinv(drop(model$X %*% start) + o))
+  } else {
+    fam$linkfun(model$mustart)
+  }
+  mu <- fam$linkinv(eta)
+  p <- ncol(X)
+  size <- p * (p + 1L) / 2L + p
+  valid <- glm_valid(fam, eta, mu)
+  dev <- if (valid) sum(fam$dev.resids(y, mu, w)) else NA
+  system <- if (valid && is.finite(dev)) glm_wls_system(X, y, w, o, eta, mu, fam)
+  eps <- 10 * .Machine$double.eps
+  boundary <- switch(fam$family,
+    binomial = any(mu > 1 - eps) || any(mu < eps),
+    poisson = any(mu < eps),
+    FALSE
+  )
+  scalars <- c(
+    dev = dev, invalid = 0, nobs = length(y), n_ok = sum(w != 0), sum_wy = sum(w * y),
+    sum_w = sum(w), aic = glm_aic_part(fam, y, model$n, mu, w, dev), boundary = boundary,
+    nulldev = glm_nulldev_part(model, wtdmu)
+  )
+  head <- c(system, scalars[c("dev", "aic", "boundary", "nulldev")])
+  if (is.null(system) || !all(is.finite(head)) || any(abs(head) > 2^76)) {
+    # glm.fit() halves the step here: tell the client, disclose nothing else
+    system <- numeric(size)
+    scalars[c("dev", "aic", "boundary", "nulldev")] <- 0
+    scalars[["invalid"]] <- 1
+  }
+  c(system, scalars[glm_scalars], model$counts)
+}
+
+glm_valid <- function(fam, eta, mu) {
+  valideta <- fam$valideta %||% function(eta) TRUE
+  validmu <- fam$validmu %||% function(mu) TRUE
+  valideta(eta) && validmu(mu)
+}
+
+# Upper triangle of X'WX and X'Wz over the informative rows, as glm.fit().
+glm_wls_system <- function(X, y, w, o, eta, mu, fam) {
+  mu_eta <- fam$mu.eta(eta)
+  varmu <- fam$variance(mu)
+  good <- w > 0 & mu_eta != 0
+  if (anyNA(varmu[good]) || any(varmu[good] == 0) || anyNA(mu_eta[good])) {
+    return(NULL)
+  }
+  z <- (eta - o)[good] + (y - mu)[good] / mu_eta[good]
+  W <- w[good] * mu_eta[good]^2 / varmu[good]
+  Xg <- X[good, , drop = FALSE]
+  xwx <- crossprod(Xg, Xg * W)
+  c(xwx[upper.tri(xwx, diag = TRUE)], crossprod(Xg, W * z))
+}
+
+# The family's AIC is a sum over rows for binomial and poisson; gaussian's
+# needs the pooled deviance, so the site returns the sum of log(weights).
+glm_aic_part <- function(fam, y, n, mu, w, dev) {
+  if (fam$family == "gaussian") {
+    return(sum(log(w[w > 0])))
+  }
+  if (!is.finite(dev)) NA else fam$aic(y, n, mu, w, dev)
+}
+
+# glm.fit()'s null deviance: at the pooled weighted mean (`wtdmu`, sent by
+# the client) with an intercept, at linkinv(offset) without one.
+glm_nulldev_part <- function(model, wtdmu) {
+  fam <- model$family
+  if (model$intercept) {
+    if (is.null(wtdmu)) return(0)
+    return(sum(fam$dev.resids(model$y, wtdmu, model$w)))
+  }
+  sum(fam$dev.resids(model$y, fam$linkinv(model$o), model$w))
+}
+
+# Validate a round's arguments, build the model, check disclosure, compute.
+# Returns list(values, text) (text: the formula, for the audit log).
+glm_site_values <- function(env, site, formula, family, data, weights, offset, levels,
+                            round, model, beta, start, wtdmu) {
+  parsed <- srv_glm_formula(formula, site)
+  family <- srv_string(family, site, "family", "^(gaussian|binomial|poisson)$", 8L,
+                       "\"gaussian\", \"binomial\" or \"poisson\"")
+  round <- srv_string(round, site, "round", "^(init|step)$", 4L, "\"init\" or \"step\"")
+  model_kind <- srv_string(model, site, "model", "^(full|null)$", 4L, "\"full\" or \"null\"")
+  null <- model_kind == "null"
+  if (!is.null(levels)) {
+    srv_string(levels, site, "levels", mhe_b64_pattern, 1e6, "base64url text without padding")
+    levels <- glm_levels_decode(levels, site)
+  }
+  m <- glm_site_model(env, site, parsed, family, data, weights, offset, levels %||% list())
+  glm_disclosure(m, site, weights, offset)
+  if (null && (!m$intercept || is.null(offset))) {
+    mhe_server_abort(site, "the null model is fitted only for a model with an intercept and an offset")
+  }
+  p <- if (null) 1L else ncol(m$X)
+  if (round == "step") {
+    beta <- srv_doubles(beta %||% "", site, "beta", n = p)
+  } else if (null) {
+    start <- srv_doubles(start %||% "", site, "start", n = ncol(m$X))
+  }
+  if (!is.null(wtdmu)) {
+    wtdmu <- srv_doubles(wtdmu, site, "wtdmu", n = 1L)
+    ok <- switch(family, binomial = wtdmu >= 0 && wtdmu <= 1, poisson = wtdmu >= 0, TRUE)
+    if (!ok) {
+      mhe_server_abort(site, "`wtdmu` must be a possible mean for the family")
+    }
+  }
+  values <- glm_local_values(m, round, null, beta, start, wtdmu)
+  list(values = values, text = paste0(data, ": ", parsed$text))
+}
