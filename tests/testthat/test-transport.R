@@ -49,3 +49,17 @@ test_that("Rust errors become classed R errors", {
   refused <- structure(list(value = "refused: replay"), class = "extendr_error")
   expect_error(dsMHE:::rs_call(refused, site = "s9"), "s9: refused: replay", class = "dsMHE_error_refused")
 })
+
+test_that("the bindings refuse external pointers they did not make, without crashing", {
+  # extendr's own conversion would read a foreign pointer's address as its own
+  # boxed value; the bindings check the pointer's tag first.
+  foreign <- list(
+    getNativeSymbolInfo("wrap__rs_random_id", "dsMHE")$address,
+    new("externalptr")
+  )
+  for (p in foreign) {
+    expect_error(dsMHE:::rs_call(dsMHE:::rs_party_fingerprint(p)), "not a dsMHE party",
+                 class = "dsMHE_error")
+    expect_error(dsMHE:::rs_call(dsMHE:::rs_party_identity(p)), "not a dsMHE party")
+  }
+})
