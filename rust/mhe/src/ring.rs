@@ -228,14 +228,14 @@ fn scale_row(row: &mut [u64], s: u64, q: u64) {
     row.iter_mut().for_each(|c| *c = mul_mod(*c, s, q));
 }
 
-/// What one residue of a per-limb loop costs, roughly, in modular additions (about a
+/// What one residue of a loop costs, roughly, in modular negations (about half a
 /// nanosecond each): [`worth_parallel`] weighs a loop by it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Cost {
-    /// A modular addition, subtraction or negation: memory bound, 0.4 to 1 ns.
+    /// A modular addition, subtraction or negation: memory bound, 0.5 to 0.9 ns.
     Addition,
     /// A 128-bit remainder or product per residue (`mul_mod`, the reduction of a
-    /// signed integer, a pointwise NTT product): 3 to 5 ns.
+    /// signed integer, a pointwise NTT product, CRT rounding): 3.5 to 5 ns.
     Division,
     /// A negacyclic NTT of the row (log2(N) butterflies per residue): about 8 ns.
     Transform,
@@ -245,21 +245,23 @@ impl Cost {
     fn weight(self) -> usize {
         match self {
             Cost::Addition => 1,
-            Cost::Division => 4,
-            Cost::Transform => 8,
+            Cost::Division => 8,
+            Cost::Transform => 16,
         }
     }
 }
 
-/// Work (residues times [`Cost`] weight) from which a loop is handed to rayon's pool.
+/// Work (residues times [`Cost`] weight, some 130 µs of sequential time) from which a
+/// loop is handed to rayon's pool.
 ///
-/// Handing rows to the pool costs tens of microseconds when its threads sleep or the
-/// cores are shared, so a loop gains only when its sequential time is well above
-/// that. Measured on two shared cores (BENCHMARKS.md): additions and negations never
-/// gained, even for the 131,072 residues of `xlarge`; products and reductions gained
-/// under `xlarge` only (0.7 x the sequential time), transforms under `large` and
-/// `xlarge` (0.6 x) but not under `default` (1.0 x). This threshold puts exactly those
-/// on the pool.
+/// Waking the pool's threads costs tens of microseconds, more when the cores are
+/// shared, so only long loops gain. Measured on two shared cores (BENCHMARKS.md):
+/// additions and negations never gained, even for the 131,072 residues of `xlarge`;
+/// products and reductions gained under `large` (0.8 to 0.9 x the sequential time)
+/// and `xlarge` (0.65 to 0.8 x), not under `default`; transforms gained under `large`
+/// and `xlarge` (0.6 to 0.7 x), and under `default` only back to back (0.75 x):
+/// between sequential steps, as in encryption, they made it 1.3 x slower. With the
+/// weights above, this threshold puts exactly the loops that gained on the pool.
 const PARALLEL_MIN_WORK: usize = 1 << 18;
 
 /// Whether a loop over `residues` residues of this cost is worth rayon's pool.
