@@ -12,59 +12,35 @@
     missing_docs
 )]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::Parties;
 use criterion::{BatchSize, Criterion};
 use fhe::bfv::{self, BfvParametersBuilder, Encoding};
 use fhe::mbfv::{AggregateIter, CommonRandomPoly, DecryptionShare, PublicKeyShare};
 use fhe_traits::{FheDecoder, FheEncoder, FheEncrypter, Serialize};
 use mhe::ciphertext::{Ciphertext, encrypt};
-use mhe::encoding::{Plaintext, decode, encode};
-use mhe::keys::{PublicKey, SecretKey};
+use mhe::encoding::{Plaintext, encode};
 use mhe::params::Params;
 use mhe::protocols::{DecryptionLedger, KeySwitchProtocol, KeySwitchShare, PublicKeyGenProtocol};
-use mhe::sampling::{Crs, SecretRng};
+use mhe::sampling::Crs;
 
 const PARTIES: usize = 10;
 const ROUND_VALUES: usize = 8192;
 /// fhe.rs plaintext modulus: one value per coefficient, below t.
 const FHE_T: u64 = 1 << 20;
 
-struct Ours {
-    params: Arc<Params>,
-    sks: Vec<SecretKey>,
-    pk: PublicKey,
-    ckg: PublicKeyGenProtocol,
-    crp: mhe::protocols::PublicKeyGenCrp,
-    ks: KeySwitchProtocol,
-    rng: SecretRng,
-}
+/// Seed of the CRS our key generation draws its CRP from.
+const CRS_SEED: [u8; 32] = [2; 32];
 
-fn ours(set: &str) -> Ours {
-    let params = Params::by_name(set).unwrap();
-    let mut rng = SecretRng::from_seed_insecure([1; 32]);
-    let ckg = PublicKeyGenProtocol::new(params.clone());
-    let crp = ckg.sample_crp(&Crs::from_seed([2; 32]));
-    let sks: Vec<SecretKey> = (0..PARTIES)
-        .map(|_| SecretKey::generate(&params, &mut rng))
-        .collect();
-    let shares: Vec<_> = sks
-        .iter()
-        .map(|sk| ckg.gen_share(sk, &crp, &mut rng))
-        .collect();
-    let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
-    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
-    Ours {
-        params,
-        sks,
-        pk,
-        ckg,
-        crp,
-        ks,
-        rng,
-    }
+/// Our parties under `set`, with their collective key.
+fn ours(set: &str) -> Parties {
+    Parties::new(&Params::by_name(set).unwrap(), PARTIES, [1; 32], CRS_SEED)
 }
 
 fn full_plaintext(params: &Params) -> Plaintext {
@@ -112,8 +88,7 @@ fn fhe_plaintext(par: &Arc<bfv::BfvParameters>, offset: u64) -> bfv::Plaintext {
 fn print_sizes() {
     println!("ciphertext bytes on the wire (one ciphertext, no header)");
     for set in ["default", "large"] {
-        let o = ours(set);
-        let p = &o.params;
+        let p = &Params::by_name(set).unwrap();
         let ours_bytes = 2 * mhe::wire::poly_bytes(p);
         let min = 2.0 * p.n() as f64 * p.log_q() / 8.0;
         let t = theirs(p);
@@ -138,12 +113,15 @@ fn print_sizes() {
 fn bench_set(c: &mut Criterion, set: &str) {
     let mut o = ours(set);
     let params = o.params.clone();
+    let ckg = PublicKeyGenProtocol::new(params.clone());
+    let crp = ckg.sample_crp(&Crs::from_seed(CRS_SEED));
+    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
     let n = params.n();
     let mut g = c.benchmark_group(format!("{set} (N={n})"));
 
     // Ours.
     g.bench_function("ours/keygen share", |b| {
-        b.iter(|| black_box(o.ckg.gen_share(&o.sks[0], &o.crp, &mut o.rng)));
+        b.iter(|| black_box(ckg.gen_share(&o.sks[0], &crp, &mut o.rng)));
     });
     let pt = full_plaintext(&params);
     g.bench_function("ours/encrypt 1 ct", |b| {
@@ -168,7 +146,7 @@ fn bench_set(c: &mut Criterion, set: &str) {
     g.bench_function("ours/decryption share", |b| {
         b.iter(|| {
             black_box(
-                o.ks.gen_share(
+                ks.gen_share(
                     &o.sks[0],
                     None,
                     &pooled,
@@ -183,12 +161,12 @@ fn bench_set(c: &mut Criterion, set: &str) {
         .sks
         .iter()
         .map(|sk| {
-            o.ks.gen_share(sk, None, &pooled, &mut DecryptionLedger::new(), &mut o.rng)
+            ks.gen_share(sk, None, &pooled, &mut DecryptionLedger::new(), &mut o.rng)
                 .unwrap()
         })
         .collect();
     g.bench_function("ours/combine 10 shares", |b| {
-        b.iter(|| black_box(o.ks.decrypt(&pooled, &o.ks.aggregate_shares(shares.iter()))));
+        b.iter(|| black_box(ks.decrypt(&pooled, &ks.aggregate_shares(shares.iter()))));
     });
     let values: Vec<Vec<i128>> = (0..PARTIES)
         .map(|p| {
@@ -199,37 +177,8 @@ fn bench_set(c: &mut Criterion, set: &str) {
         .collect();
     g.bench_function("ours/round 10 parties 8192 values", |b| {
         b.iter(|| {
-            let mut acc: Option<Vec<Ciphertext>> = None;
-            for v in &values {
-                let cts: Vec<Ciphertext> = encode(&params, v)
-                    .unwrap()
-                    .iter()
-                    .map(|pt| encrypt(&params, &o.pk, pt, &mut o.rng))
-                    .collect();
-                match acc.as_mut() {
-                    None => acc = Some(cts),
-                    Some(a) => a
-                        .iter_mut()
-                        .zip(&cts)
-                        .for_each(|(x, y)| x.add_assign(y, &params)),
-                }
-            }
-            let pooled = acc.unwrap();
-            let pts: Vec<Plaintext> = pooled
-                .iter()
-                .map(|ct| {
-                    let sh: Vec<KeySwitchShare> = o
-                        .sks
-                        .iter()
-                        .map(|sk| {
-                            o.ks.gen_share(sk, None, ct, &mut DecryptionLedger::new(), &mut o.rng)
-                                .unwrap()
-                        })
-                        .collect();
-                    o.ks.decrypt(ct, &o.ks.aggregate_shares(sh.iter()))
-                })
-                .collect();
-            black_box(decode(&params, &pts, ROUND_VALUES).unwrap())
+            let pooled = o.encrypt_and_pool(&values);
+            black_box(o.decrypt_pooled(&ks, &pooled, ROUND_VALUES))
         });
     });
 

@@ -3,13 +3,13 @@
 //! A polynomial keeps one row of N residues per RNS limb, limb-major. It is either in
 //! coefficient form or in the evaluation (NTT) form that makes products pointwise;
 //! the form is tracked so that a product is never taken in the wrong one. Work runs
-//! across limbs with rayon.
+//! across limbs with rayon when there is enough of it (see [`Cost`]).
 
 use rayon::prelude::*;
 use zeroize::Zeroize;
 
-use crate::arith::{add_mod, from_i64, neg_mod, sub_mod};
-use crate::params::Params;
+use crate::arith::{add_mod, from_i64, from_i128, mul_mod, neg_mod, sub_mod};
+use crate::params::{Limb, Params};
 
 /// Which representation a [`Poly`] is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,29 +73,27 @@ impl Poly {
     /// A coefficient-form polynomial whose coefficients are the small signed `values`
     /// (missing ones are zero).
     pub fn from_signed(params: &Params, values: &[i64]) -> Poly {
-        let mut p = Poly::zero(params, Form::Coeff);
-        p.coeffs
-            .par_chunks_mut(params.n())
-            .zip(params.limbs.par_iter())
-            .for_each(|(row, limb)| {
-                row.iter_mut()
-                    .zip(values)
-                    .for_each(|(c, &v)| *c = from_i64(v, limb.q));
-            });
-        p
+        Poly::from_integers(params, values, from_i64)
     }
 
     /// A coefficient-form polynomial from wide signed coefficients (flooding noise).
     pub fn from_signed_wide(params: &Params, values: &[i128]) -> Poly {
+        Poly::from_integers(params, values, from_i128)
+    }
+
+    /// A coefficient-form polynomial whose row of limb `q` holds `reduce(v, q)` for each
+    /// of `values` (missing ones are zero).
+    fn from_integers<T, F>(params: &Params, values: &[T], reduce: F) -> Poly
+    where
+        T: Copy + Sync,
+        F: Fn(T, u64) -> u64 + Sync + Send,
+    {
         let mut p = Poly::zero(params, Form::Coeff);
-        p.coeffs
-            .par_chunks_mut(params.n())
-            .zip(params.limbs.par_iter())
-            .for_each(|(row, limb)| {
-                row.iter_mut()
-                    .zip(values)
-                    .for_each(|(c, &v)| *c = crate::arith::from_i128(v, limb.q));
-            });
+        p.map_rows(params, Cost::Division, |row, limb| {
+            row.iter_mut()
+                .zip(values)
+                .for_each(|(c, &v)| *c = reduce(v, limb.q));
+        });
         p
     }
 
@@ -119,69 +117,52 @@ impl Poly {
         self.coeffs.chunks(self.n.max(1))
     }
 
-    pub(crate) fn rows_mut(&mut self) -> std::slice::ChunksMut<'_, u64> {
-        let n = self.n.max(1);
-        self.coeffs.chunks_mut(n)
-    }
-
     /// `self += other` (same form).
     pub fn add_assign(&mut self, other: &Poly, params: &Params) {
         debug_assert_eq!(self.form, other.form);
-        self.zip_rows(other, params, add_mod);
+        self.zip_residues(other, params, add_mod);
     }
 
     /// `self -= other` (same form).
     pub fn sub_assign(&mut self, other: &Poly, params: &Params) {
         debug_assert_eq!(self.form, other.form);
-        self.zip_rows(other, params, sub_mod);
+        self.zip_residues(other, params, sub_mod);
     }
 
     /// `self = -self`.
     pub fn neg_assign(&mut self, params: &Params) {
-        self.coeffs
-            .par_chunks_mut(params.n())
-            .zip(params.limbs.par_iter())
-            .for_each(|(row, limb)| row.iter_mut().for_each(|c| *c = neg_mod(*c, limb.q)));
+        self.map_rows(params, Cost::Addition, |row, limb| {
+            row.iter_mut().for_each(|c| *c = neg_mod(*c, limb.q));
+        });
     }
 
     /// `self *= other` pointwise; both must be in NTT form.
     pub fn mul_assign_ntt(&mut self, other: &Poly, params: &Params) {
         debug_assert!(self.form == Form::Ntt && other.form == Form::Ntt);
-        let n = params.n();
-        self.coeffs
-            .par_chunks_mut(n)
-            .zip(other.coeffs.par_chunks(n))
-            .zip(params.limbs.par_iter())
-            .for_each(|((a, b), limb)| {
-                let mut prod = vec![0u64; a.len()];
-                limb.ntt.mul_accumulate(&mut prod, a, b);
-                a.copy_from_slice(&prod);
-            });
+        self.zip_rows(other, params, Cost::Division, |a, b, limb| {
+            let mut prod = vec![0u64; a.len()];
+            limb.ntt.mul_accumulate(&mut prod, a, b);
+            a.copy_from_slice(&prod);
+        });
     }
 
     /// `self *= scalar` for a small unsigned scalar (any form).
     pub fn mul_scalar_assign(&mut self, scalar: u64, params: &Params) {
-        self.coeffs
-            .par_chunks_mut(params.n())
-            .zip(params.limbs.par_iter())
-            .for_each(|(row, limb)| {
-                let s = scalar % limb.q;
-                row.iter_mut()
-                    .for_each(|c| *c = crate::arith::mul_mod(*c, s, limb.q));
-            });
+        self.map_rows(params, Cost::Division, |row, limb| {
+            scale_row(row, scalar % limb.q, limb.q);
+        });
     }
 
     /// Multiplies limb `i` by `scalars[i]` (a per-limb constant such as a Lagrange
     /// coefficient given in RNS form).
     pub(crate) fn mul_rns_scalar_assign(&mut self, scalars: &[u64], params: &Params) {
-        self.coeffs
-            .par_chunks_mut(params.n())
-            .zip(params.limbs.par_iter())
-            .zip(scalars.par_iter())
-            .for_each(|((row, limb), &s)| {
-                row.iter_mut()
-                    .for_each(|c| *c = crate::arith::mul_mod(*c, s, limb.q));
-            });
+        let n = params.n();
+        for_each_limb(
+            self.coeffs.chunks_mut(n).zip(&params.limbs).zip(scalars),
+            n,
+            Cost::Division,
+            |((row, limb), &s)| scale_row(row, s, limb.q),
+        );
     }
 
     /// To NTT form: the evaluations of each row at the roots of X^N + 1 (no-op when
@@ -190,10 +171,7 @@ impl Poly {
         if self.form == Form::Ntt {
             return;
         }
-        self.coeffs
-            .par_chunks_mut(params.n())
-            .zip(params.limbs.par_iter())
-            .for_each(|(row, limb)| limb.ntt.fwd(row));
+        self.map_rows(params, Cost::Transform, |row, limb| limb.ntt.fwd(row));
         self.form = Form::Ntt;
     }
 
@@ -203,34 +181,115 @@ impl Poly {
         if self.form == Form::Coeff {
             return;
         }
-        self.coeffs
-            .par_chunks_mut(params.n())
-            .zip(params.limbs.par_iter())
-            .for_each(|(row, limb)| {
-                limb.ntt.inv(row);
-                limb.ntt.normalize(row);
-            });
+        self.map_rows(params, Cost::Transform, |row, limb| {
+            limb.ntt.inv(row);
+            limb.ntt.normalize(row);
+        });
         self.form = Form::Coeff;
     }
 
-    fn zip_rows(&mut self, other: &Poly, params: &Params, op: fn(u64, u64, u64) -> u64) {
+    /// Runs `f` on each row with its limb (see [`for_each_limb`] for when in parallel).
+    pub(crate) fn map_rows<F>(&mut self, params: &Params, cost: Cost, f: F)
+    where
+        F: Fn(&mut [u64], &Limb) + Sync + Send,
+    {
         let n = params.n();
-        self.coeffs
-            .par_chunks_mut(n)
-            .zip(other.coeffs.par_chunks(n))
-            .zip(params.limbs.par_iter())
-            .for_each(|((a, b), limb)| {
-                a.iter_mut()
-                    .zip(b)
-                    .for_each(|(x, &y)| *x = op(*x, y, limb.q));
-            });
+        let rows = self.coeffs.chunks_mut(n).zip(&params.limbs);
+        for_each_limb(rows, n, cost, |(row, limb)| f(row, limb));
+    }
+
+    /// Runs `f` on each row with the matching row of `other` and its limb.
+    fn zip_rows<F>(&mut self, other: &Poly, params: &Params, cost: Cost, f: F)
+    where
+        F: Fn(&mut [u64], &[u64], &Limb) + Sync + Send,
+    {
+        let n = params.n();
+        let rows = self.coeffs.chunks_mut(n).zip(other.coeffs.chunks(n));
+        for_each_limb(rows.zip(&params.limbs), n, cost, |((a, b), limb)| {
+            f(a, b, limb)
+        });
+    }
+
+    /// `self[j] = op(self[j], other[j], q)` for every residue.
+    fn zip_residues<F>(&mut self, other: &Poly, params: &Params, op: F)
+    where
+        F: Fn(u64, u64, u64) -> u64 + Sync + Send,
+    {
+        self.zip_rows(other, params, Cost::Addition, |a, b, limb| {
+            a.iter_mut()
+                .zip(b)
+                .for_each(|(x, &y)| *x = op(*x, y, limb.q));
+        });
+    }
+}
+
+/// `row[j] = row[j] * s mod q`.
+fn scale_row(row: &mut [u64], s: u64, q: u64) {
+    row.iter_mut().for_each(|c| *c = mul_mod(*c, s, q));
+}
+
+/// What one residue of a loop costs, roughly, in modular negations (about half a
+/// nanosecond each): [`worth_parallel`] weighs a loop by it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cost {
+    /// A modular addition, subtraction or negation: memory bound, 0.5 to 0.9 ns.
+    Addition,
+    /// A 128-bit remainder or product per residue (`mul_mod`, the reduction of a
+    /// signed integer, a pointwise NTT product, CRT rounding): 3.5 to 5 ns.
+    Division,
+    /// A negacyclic NTT of the row (log2(N) butterflies per residue): about 8 ns.
+    Transform,
+}
+
+impl Cost {
+    fn weight(self) -> usize {
+        match self {
+            Cost::Addition => 1,
+            Cost::Division => 8,
+            Cost::Transform => 16,
+        }
+    }
+}
+
+/// Work (residues times [`Cost`] weight, some 130 µs of sequential time) from which a
+/// loop is handed to rayon's pool.
+///
+/// Waking the pool's threads costs tens of microseconds, more when the cores are
+/// shared, so only long loops gain. Measured on two shared cores (BENCHMARKS.md):
+/// additions and negations never gained, even for the 131,072 residues of `xlarge`;
+/// products and reductions gained under `large` (0.8 to 0.9 x the sequential time)
+/// and `xlarge` (0.65 to 0.8 x), not under `default`; transforms gained under `large`
+/// and `xlarge` (0.6 to 0.7 x), and under `default` only back to back (0.75 x):
+/// between sequential steps, as in encryption, they made it 1.3 x slower. With the
+/// weights above, this threshold puts exactly the loops that gained on the pool.
+const PARALLEL_MIN_WORK: usize = 1 << 18;
+
+/// Whether a loop over `residues` residues of this cost is worth rayon's pool.
+pub(crate) fn worth_parallel(residues: usize, cost: Cost) -> bool {
+    residues.saturating_mul(cost.weight()) >= PARALLEL_MIN_WORK
+}
+
+/// Runs `f` on every item of `rows`, one per RNS limb of `n` residues each: on rayon's
+/// pool when there are several limbs and the work is [`worth_parallel`], on the
+/// calling thread otherwise.
+pub(crate) fn for_each_limb<I, F>(rows: I, n: usize, cost: Cost, f: F)
+where
+    I: ExactSizeIterator,
+    I::Item: Send,
+    F: Fn(I::Item) + Sync + Send,
+{
+    let limbs = rows.len();
+    if limbs > 1 && worth_parallel(limbs.saturating_mul(n), cost) {
+        rows.collect::<Vec<_>>().into_par_iter().for_each(f);
+    } else {
+        rows.for_each(f);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arith::{centred, mul_mod};
+    use crate::arith::centred;
 
     fn schoolbook(a: &[i64], b: &[i64], n: usize) -> Vec<i64> {
         let mut out = vec![0i64; n];
@@ -276,5 +335,17 @@ mod tests {
         r.to_ntt(&params);
         r.to_coeff(&params);
         assert_eq!(p, r);
+    }
+
+    #[test]
+    fn per_limb_loops_visit_every_row_on_this_thread_and_on_the_pool() {
+        for n in [4, PARALLEL_MIN_WORK] {
+            assert_eq!(worth_parallel(3 * n, Cost::Addition), n > 4);
+            let mut rows = vec![0u64; 3 * n];
+            let items = rows.chunks_mut(n).zip(1u32..4);
+            for_each_limb(items, n, Cost::Addition, |(r, k)| r.fill(u64::from(k)));
+            let mut filled = rows.chunks(n).zip(1u64..);
+            assert!(filled.all(|(r, k)| r.iter().all(|&c| c == k)));
+        }
     }
 }

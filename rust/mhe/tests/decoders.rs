@@ -16,7 +16,9 @@ mod common;
 
 use std::cell::RefCell;
 
-use common::{contribute_all, names, qid, refs, roster_of};
+use common::{
+    contribute_all, decrypt_all, finish_keygen, join_all, names, new_sites, qid, refs, roster_of,
+};
 use mhe::analyst;
 use mhe::messages::{
     Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeygenBundle, KeygenShare,
@@ -25,7 +27,8 @@ use mhe::messages::{
 use mhe::site::Site;
 use mhe::wire::HEADER_LEN;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::sample::Index;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 const KINDS: [&str; 9] = [
     "identity",
@@ -60,40 +63,24 @@ struct Fixtures {
 fn fixtures() -> Fixtures {
     let threshold = 2;
     // A finished federation, two queries.
-    let mut sites: Vec<Site> = (0..3)
-        .map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap())
-        .collect();
-    let roster = roster_of(&sites);
-    let keygen_shares: Vec<Vec<u8>> = sites
-        .iter_mut()
-        .map(|s| s.join(&roster, threshold, 2, &[]).unwrap())
-        .collect();
+    let mut sites = new_sites(3, "default");
+    let (roster, keygen_shares) = join_all(&mut sites, threshold, 2);
     let bundle0 = analyst::keygen_bundle(&refs(&keygen_shares), "site1").unwrap();
-    let confirmations = common::finish_keygen(&mut sites, &keygen_shares);
+    let confirmations = finish_keygen(&mut sites, &keygen_shares);
     let n = names(&sites);
     let values: Vec<Vec<f64>> = (0..3).map(|i| vec![f64::from(i), 0.5, -2.0]).collect();
     let contributions = contribute_all(&mut sites, qid(1), &values);
     let (pooled, request1) = analyst::pool(&refs(&contributions), &n[1..]).unwrap();
-    let shares: Vec<Vec<u8>> = (1..3)
-        .map(|i| sites[i].decrypt(&request1).unwrap())
-        .collect();
+    let shares = decrypt_all(&mut sites[1..], &request1);
     let c2 = contribute_all(&mut sites, qid(2), &values);
     let (_, request2) = analyst::pool(&refs(&c2), &n[..2]).unwrap();
     let identities: Vec<Vec<u8>> = sites.iter().map(|s| s.identity().unwrap()).collect();
     // A federation whose first site joined but did not finalize.
-    let mut f2: Vec<Site> = (0..3)
-        .map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap())
-        .collect();
-    let r2 = roster_of(&f2);
-    let s2: Vec<Vec<u8>> = f2
-        .iter_mut()
-        .map(|s| s.join(&r2, threshold, 2, &[]).unwrap())
-        .collect();
+    let mut f2 = new_sites(3, "default");
+    let (_, s2) = join_all(&mut f2, threshold, 2);
     let bundle2 = analyst::keygen_bundle(&refs(&s2), "site1").unwrap();
     // A roster whose first site has not joined.
-    let f3: Vec<Site> = (0..3)
-        .map(|i| Site::new(&format!("site{}", i + 1), common::SESSION, "default").unwrap())
-        .collect();
+    let f3 = new_sites(3, "default");
     let r3 = roster_of(&f3);
     let mut it = sites.into_iter();
     let decryptor = it.next().unwrap();
@@ -162,12 +149,35 @@ fn exercise(fx: &Fixtures, b: &[u8]) {
     let _ = fx.decryptor.borrow_mut().decrypt(b);
 }
 
-fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config {
+/// Feeds `b` to every parser and to every function that takes a blob: none may panic.
+fn feed_everywhere(fx: &Fixtures, b: &[u8]) {
+    for k in 0..KINDS.len() {
+        let _ = parse_all(b, k);
+    }
+    exercise(fx, b);
+}
+
+/// Runs `case` on `cases` values drawn from `strategy`, with one set of fixtures.
+fn check<S: Strategy>(
+    cases: u32,
+    strategy: S,
+    case: impl Fn(&Fixtures, S::Value) -> Result<(), TestCaseError>,
+) {
+    let fx = fixtures();
+    let config = Config {
         cases,
         failure_persistence: None,
         ..Config::default()
-    })
+    };
+    TestRunner::new(config)
+        .run(&strategy, |v| case(&fx, v))
+        .unwrap();
+}
+
+/// A byte position in a blob of `len` bytes: among the first 300, where the lengths
+/// are, or anywhere.
+fn position(at: &Index, len: usize, near_start: bool) -> usize {
+    at.index(if near_start { len.min(300) } else { len })
 }
 
 #[test]
@@ -194,110 +204,76 @@ fn the_fixtures_are_valid_blobs_of_their_kind() {
 
 #[test]
 fn random_bytes_are_typed_errors() {
-    let fx = fixtures();
-    runner(256)
-        .run(&proptest::collection::vec(any::<u8>(), 0..600), |b| {
-            for k in 0..9 {
-                prop_assert!(!parse_all(&b, k));
-            }
-            exercise(&fx, &b);
-            Ok(())
-        })
-        .unwrap();
+    let strategy = proptest::collection::vec(any::<u8>(), 0..600);
+    check(256, strategy, |fx, b| {
+        for k in 0..9 {
+            prop_assert!(!parse_all(&b, k));
+        }
+        exercise(fx, &b);
+        Ok(())
+    });
 }
 
 #[test]
 fn random_bodies_behind_a_valid_header_are_typed_errors() {
-    let fx = fixtures();
     let strategy = (0..9usize, proptest::collection::vec(any::<u8>(), 0..2000));
-    runner(256)
-        .run(&strategy, |(k, body)| {
-            let mut b = fx.blobs[k][..HEADER_LEN].to_vec();
-            b.extend_from_slice(&body);
-            for j in 0..9 {
-                let _ = parse_all(&b, j);
-            }
-            exercise(&fx, &b);
-            Ok(())
-        })
-        .unwrap();
+    check(256, strategy, |fx, (k, body)| {
+        let mut b = fx.blobs[k][..HEADER_LEN].to_vec();
+        b.extend_from_slice(&body);
+        feed_everywhere(fx, &b);
+        Ok(())
+    });
 }
 
 #[test]
 fn truncated_blobs_are_errors() {
-    let fx = fixtures();
-    let strategy = (0..9usize, any::<proptest::sample::Index>());
-    runner(256)
-        .run(&strategy, |(k, at)| {
-            let full = &fx.blobs[k];
-            // Half the cases cut inside the first 300 bytes, where the lengths are.
-            let cut = if at.index(2) == 0 {
-                at.index(full.len().min(300))
-            } else {
-                at.index(full.len())
-            };
-            let b = &full[..cut];
-            prop_assert!(
-                !parse_all(b, k),
-                "a {}-byte prefix of a {} parsed",
-                cut,
-                KINDS[k]
-            );
-            exercise(&fx, b);
-            Ok(())
-        })
-        .unwrap();
+    let strategy = (0..9usize, any::<Index>());
+    check(256, strategy, |fx, (k, at)| {
+        let full = &fx.blobs[k];
+        // Half the cases cut inside the first 300 bytes, where the lengths are.
+        let cut = position(&at, full.len(), at.index(2) == 0);
+        let b = &full[..cut];
+        prop_assert!(
+            !parse_all(b, k),
+            "a {}-byte prefix of a {} parsed",
+            cut,
+            KINDS[k]
+        );
+        exercise(fx, b);
+        Ok(())
+    });
 }
 
 #[test]
 fn bit_flipped_blobs_never_panic() {
-    let fx = fixtures();
-    let strategy = (
-        0..9usize,
-        proptest::collection::vec(
-            (any::<proptest::sample::Index>(), 0..8u8, any::<bool>()),
-            1..4,
-        ),
-    );
-    runner(256)
-        .run(&strategy, |(k, flips)| {
-            let mut b = fx.blobs[k].clone();
-            for (at, bit, near_start) in flips {
-                let i = if near_start {
-                    at.index(b.len().min(300))
-                } else {
-                    at.index(b.len())
-                };
-                b[i] ^= 1 << bit;
-            }
-            // A flip in the header's magic, version or kind is always an error.
-            for j in 0..9 {
-                let _ = parse_all(&b, j);
-            }
-            exercise(&fx, &b);
-            Ok(())
-        })
-        .unwrap();
+    let flips = (any::<Index>(), 0..8u8, any::<bool>());
+    let strategy = (0..9usize, proptest::collection::vec(flips, 1..4));
+    check(256, strategy, |fx, (k, flips)| {
+        let mut b = fx.blobs[k].clone();
+        for (at, bit, near_start) in flips {
+            let i = position(&at, b.len(), near_start);
+            b[i] ^= 1 << bit;
+        }
+        feed_everywhere(fx, &b);
+        Ok(())
+    });
 }
 
 #[test]
 fn header_flips_are_errors() {
-    let fx = fixtures();
+    // A flip in the header's magic, version or kind is always an error.
     let strategy = (0..9usize, 0..5usize, 0..8u8);
-    runner(128)
-        .run(&strategy, |(k, i, bit)| {
-            let mut b = fx.blobs[k].clone();
-            b[i] ^= 1 << bit;
-            prop_assert!(!parse_all(&b, k));
-            exercise(&fx, &b);
-            Ok(())
-        })
-        .unwrap();
+    check(128, strategy, |fx, (k, i, bit)| {
+        let mut b = fx.blobs[k].clone();
+        b[i] ^= 1 << bit;
+        prop_assert!(!parse_all(&b, k));
+        exercise(fx, &b);
+        Ok(())
+    });
 }
 
 #[test]
 fn overwritten_lengths_never_panic_or_overallocate() {
-    let fx = fixtures();
     let values = prop_oneof![
         Just(0u32),
         Just(1u32),
@@ -307,18 +283,13 @@ fn overwritten_lengths_never_panic_or_overallocate() {
         Just(1001u32),
         any::<u32>()
     ];
-    let strategy = (0..9usize, any::<proptest::sample::Index>(), values);
-    runner(256)
-        .run(&strategy, |(k, at, v)| {
-            let mut b = fx.blobs[k].clone();
-            let span = b.len().min(400) - 4;
-            let i = HEADER_LEN.min(span) + at.index(span - HEADER_LEN.min(span) + 1);
-            b[i..i + 4].copy_from_slice(&v.to_le_bytes());
-            for j in 0..9 {
-                let _ = parse_all(&b, j);
-            }
-            exercise(&fx, &b);
-            Ok(())
-        })
-        .unwrap();
+    let strategy = (0..9usize, any::<Index>(), values);
+    check(256, strategy, |fx, (k, at, v)| {
+        let mut b = fx.blobs[k].clone();
+        let span = b.len().min(400) - 4;
+        let i = HEADER_LEN.min(span) + at.index(span - HEADER_LEN.min(span) + 1);
+        b[i..i + 4].copy_from_slice(&v.to_le_bytes());
+        feed_everywhere(fx, &b);
+        Ok(())
+    });
 }

@@ -12,13 +12,13 @@
 
 mod common;
 
-use common::{TestRng, centred, column_sums, int_vectors, scaled_centred, sub_centred};
-use mhe::ciphertext::{Ciphertext, encrypt};
+use common::{Parties, TestRng, centred, column_sums, int_vectors, scaled_centred, sub_centred};
+use mhe::ciphertext::Ciphertext;
 use mhe::encoding::{Plaintext, decode, encode};
 use mhe::keys::SecretKey;
 use mhe::noise;
 use mhe::params::Params;
-use mhe::protocols::{DecryptionLedger, KeySwitchProtocol, PublicKeyGenProtocol};
+use mhe::protocols::{DecryptionLedger, KeySwitchProtocol};
 use mhe::ring::Poly;
 use mhe::sampling::{self, Crs, SecretRng};
 
@@ -46,6 +46,24 @@ fn mul_small(params: &Params, a: &Poly, b: &[i64]) -> Poly {
     x.mul_assign_ntt(&y, params);
     x.to_coeff(params);
     x
+}
+
+/// The sum of the plaintexts of `values` (one plaintext each).
+fn plaintext_sum(params: &Params, values: &[Vec<i128>]) -> Plaintext {
+    let mut m = Plaintext::zero(params);
+    for v in values {
+        m.add_assign(&encode(params, v).unwrap()[0], params);
+    }
+    m
+}
+
+/// The noise `e` of a phase `c0 + c1*s = Δm + e` (coefficient form), centred.
+fn noise_of(params: &Params, phase: &Poly, m: &Plaintext) -> Vec<i128> {
+    sub_centred(
+        params,
+        &centred(params, phase),
+        &scaled_centred(params, m.coeffs()),
+    )
 }
 
 fn stats(v: &[i128], scale: f64) -> (f64, f64, f64, f64) {
@@ -112,40 +130,19 @@ fn key_switch_share_noise_is_uniform_over_the_flooding_interval() {
 fn fresh_pooled_ciphertext_noise_matches_the_estimate_and_stays_under_the_bound() {
     let params = Params::by_name("default").unwrap();
     let k = 10;
-    let keys: Vec<(SecretKey, Vec<i64>)> =
-        (0..k).map(|i| key_with_coeffs(&params, 10 + i)).collect();
+    let (sks, coeffs): (Vec<SecretKey>, Vec<Vec<i64>>) =
+        (0..k).map(|i| key_with_coeffs(&params, 10 + i)).unzip();
     let s: Vec<i64> = (0..params.n())
-        .map(|j| keys.iter().map(|(_, c)| c[j]).sum())
+        .map(|j| coeffs.iter().map(|c| c[j]).sum())
         .collect();
-    let ckg = PublicKeyGenProtocol::new(params.clone());
-    let crp = ckg.sample_crp(&Crs::from_seed([5; 32]));
-    let mut rng = SecretRng::from_seed_insecure([10; 32]);
-    let shares: Vec<_> = keys
-        .iter()
-        .map(|(sk, _)| ckg.gen_share(sk, &crp, &mut rng))
-        .collect();
-    let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
+    let rng = SecretRng::from_seed_insecure([10; 32]);
+    let mut parties = Parties::with_keys(&params, sks, rng, [5; 32]);
     let values = int_vectors(&mut TestRng::new(3), k, params.values_per_ciphertext());
-    let mut pooled = encrypt(
-        &params,
-        &pk,
-        &encode(&params, &values[0]).unwrap()[0],
-        &mut rng,
-    );
-    let mut m = encode(&params, &values[0]).unwrap().remove(0);
-    for v in &values[1..] {
-        let pt = encode(&params, v).unwrap().remove(0);
-        pooled.add_assign(&encrypt(&params, &pk, &pt, &mut rng), &params);
-        m.add_assign(&pt, &params);
-    }
+    let pooled = parties.encrypt_and_pool_one(&values);
     let (c0, c1) = pooled.polys();
     let mut x = mul_small(&params, c1, &s);
     x.add_assign(c0, &params);
-    let e = sub_centred(
-        &params,
-        &centred(&params, &x),
-        &scaled_centred(&params, m.coeffs()),
-    );
+    let e = noise_of(&params, &x, &plaintext_sum(&params, &values));
     let max = e.iter().map(|v| v.unsigned_abs()).max().unwrap();
     let bound = 1u128 << noise::ciphertext_noise_bits(&params);
     assert!(
@@ -170,46 +167,15 @@ fn total_decryption_noise_of_ten_parties_stays_under_the_documented_bound() {
     let params = Params::by_name("default").unwrap();
     let k = 10;
     let w = noise::flooding_bits(&params);
-    let mut rng = SecretRng::from_seed_insecure([11; 32]);
-    let ckg = PublicKeyGenProtocol::new(params.clone());
-    let crp = ckg.sample_crp(&Crs::from_seed([6; 32]));
-    let sks: Vec<SecretKey> = (0..k)
-        .map(|_| SecretKey::generate(&params, &mut rng))
-        .collect();
-    let shares: Vec<_> = sks
-        .iter()
-        .map(|sk| ckg.gen_share(sk, &crp, &mut rng))
-        .collect();
-    let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
+    let mut parties = Parties::new(&params, k, [11; 32], [6; 32]);
     let values = int_vectors(&mut TestRng::new(4), k, params.values_per_ciphertext());
-    let mut m = Plaintext::zero(&params);
-    let mut pooled: Option<Ciphertext> = None;
-    for v in &values {
-        let pt = encode(&params, v).unwrap().remove(0);
-        let ct = encrypt(&params, &pk, &pt, &mut rng);
-        m.add_assign(&pt, &params);
-        match pooled.as_mut() {
-            None => pooled = Some(ct),
-            Some(p) => p.add_assign(&ct, &params),
-        }
-    }
-    let ct = pooled.unwrap();
+    let ct = parties.encrypt_and_pool_one(&values);
     let ks = KeySwitchProtocol::with_default_flooding(params.clone());
-    let dec: Vec<_> = sks
-        .iter()
-        .map(|sk| {
-            ks.gen_share(sk, None, &ct, &mut DecryptionLedger::new(), &mut rng)
-                .unwrap()
-        })
-        .collect();
-    let agg = ks.aggregate_shares(dec.iter());
+    let mut ledgers: Vec<DecryptionLedger> = (0..k).map(|_| DecryptionLedger::new()).collect();
+    let agg = parties.decryption_shares(&ks, &ct, &mut ledgers);
     let mut x = ct.polys().0.clone();
     x.add_assign(agg.poly(), &params);
-    let e = sub_centred(
-        &params,
-        &centred(&params, &x),
-        &scaled_centred(&params, m.coeffs()),
-    );
+    let e = noise_of(&params, &x, &plaintext_sum(&params, &values));
     let max = e.iter().map(|v| v.unsigned_abs()).max().unwrap() as f64;
     // Under the documented worst case for MAX_PARTIES, and under the same bound for K.
     assert!(

@@ -16,16 +16,13 @@ mod common;
 use std::sync::Arc;
 
 use common::{
-    TestRng, column_sums, contribute_all, federation, fixed_sums, int_vectors, names, qid,
-    real_vectors, refs,
+    Parties, Query, TestRng, column_sums, decrypt_all, federation, fixed_sums, int_vectors, names,
+    pool_query, qid, real_vectors, refs,
 };
 use mhe::analyst;
-use mhe::ciphertext::{Ciphertext, encrypt};
-use mhe::encoding::{self, MAX_ABS_INTEGER, MAX_ABS_REAL, decode, encode, fixed_to_real};
-use mhe::keys::SecretKey;
+use mhe::encoding::{self, MAX_ABS_INTEGER, MAX_ABS_REAL, encode, fixed_to_real};
 use mhe::params::Params;
-use mhe::protocols::{DecryptionLedger, KeySwitchProtocol, PublicKeyGenProtocol};
-use mhe::sampling::{Crs, SecretRng};
+use mhe::protocols::KeySwitchProtocol;
 use mhe::{Error, site::Site};
 
 /// Lengths to test for a set: around the values per ciphertext and the ring degree.
@@ -41,50 +38,12 @@ fn lengths(params: &Params) -> Vec<usize> {
 /// K parties generate a collective key, encrypt their vectors, the ciphertexts are
 /// summed, and the K parties decrypt the sum by a key switch to the zero key.
 fn pool_integers(params: &Arc<Params>, values: &[Vec<i128>], seed: u8) -> Vec<i128> {
-    let k = values.len();
     let len = values[0].len();
-    let mut rng = SecretRng::from_seed_insecure([seed; 32]);
-    let ckg = PublicKeyGenProtocol::new(params.clone());
-    let crp = ckg.sample_crp(&Crs::from_seed([seed ^ 0x5A; 32]));
-    let sks: Vec<SecretKey> = (0..k)
-        .map(|_| SecretKey::generate(params, &mut rng))
-        .collect();
-    let key_shares: Vec<_> = sks
-        .iter()
-        .map(|sk| ckg.gen_share(sk, &crp, &mut rng))
-        .collect();
-    let pk = ckg.gen_public_key(&ckg.aggregate_shares(key_shares.iter()), &crp);
-    let mut pooled: Option<Vec<Ciphertext>> = None;
-    for v in values {
-        let cts: Vec<Ciphertext> = encode(params, v)
-            .unwrap()
-            .iter()
-            .map(|pt| encrypt(params, &pk, pt, &mut rng))
-            .collect();
-        match pooled.as_mut() {
-            None => pooled = Some(cts),
-            Some(acc) => acc
-                .iter_mut()
-                .zip(&cts)
-                .for_each(|(a, c)| a.add_assign(c, params)),
-        }
-    }
-    let pooled = pooled.unwrap();
+    let mut parties = Parties::new(params, values.len(), [seed; 32], [seed ^ 0x5A; 32]);
+    let pooled = parties.encrypt_and_pool(values);
     assert_eq!(pooled.len(), encoding::num_plaintexts(params, len));
     let ks = KeySwitchProtocol::with_default_flooding(params.clone());
-    let mut ledgers: Vec<DecryptionLedger> = (0..k).map(|_| DecryptionLedger::new()).collect();
-    let pts: Vec<_> = pooled
-        .iter()
-        .map(|ct| {
-            let shares: Vec<_> = sks
-                .iter()
-                .zip(ledgers.iter_mut())
-                .map(|(sk, ledger)| ks.gen_share(sk, None, ct, ledger, &mut rng).unwrap())
-                .collect();
-            ks.decrypt(ct, &ks.aggregate_shares(shares.iter()))
-        })
-        .collect();
-    decode(params, &pts, len).unwrap()
+    parties.decrypt_pooled(&ks, &pooled, len)
 }
 
 fn check_integers(set: &str, k: usize, seed: u8) {
@@ -171,14 +130,10 @@ fn values_beyond_the_range_are_typed_errors_before_encryption() {
 }
 
 fn run_reals(sites: &mut [Site], query: [u8; 16], values: &[Vec<f64>]) -> Vec<f64> {
-    let contribs = contribute_all(sites, query, values);
     let n = names(sites);
-    let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
-    let shares: Vec<Vec<u8>> = sites
-        .iter_mut()
-        .map(|s| s.decrypt(&request).unwrap())
-        .collect();
-    analyst::combine(&pooled, &refs(&shares)).unwrap()
+    let q = pool_query(sites, query, values, &n);
+    let shares = decrypt_all(sites, &q.request);
+    analyst::combine(&q.pooled, &refs(&shares)).unwrap()
 }
 
 fn check_reals(k: usize, seed: u64) {
@@ -187,13 +142,11 @@ fn check_reals(k: usize, seed: u64) {
     let mut rng = TestRng::new(seed);
     for (q, len) in lengths(&params).into_iter().enumerate() {
         let values = real_vectors(&mut rng, k, len);
-        let contribs = contribute_all(&mut sites, qid(100 + q as u32), &values);
         let n = names(&sites);
-        let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
-        let shares: Vec<Vec<u8>> = sites
-            .iter_mut()
-            .map(|s| s.decrypt(&request).unwrap())
-            .collect();
+        let Query {
+            pooled, request, ..
+        } = pool_query(&mut sites, qid(100 + q as u32), &values, &n);
+        let shares = decrypt_all(&mut sites, &request);
         let exact = analyst::combine_fixed(&pooled, &refs(&shares)).unwrap();
         let expected = fixed_sums(&values);
         assert!(

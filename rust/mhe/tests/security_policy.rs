@@ -17,7 +17,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{SESSION, contribute_all, federation, fixed_sums, names, qid, refs, roster_of};
+use common::{
+    Query, SESSION, contribute_all, decrypt_all, federation, fixed_sums, join_all, names,
+    new_sites, pool_query, qid, refs, roster_of,
+};
 use mhe::Error;
 use mhe::analyst;
 use mhe::ciphertext::encrypt;
@@ -50,10 +53,7 @@ fn refused(r: mhe::Result<Vec<u8>>) -> String {
 /// `c0`s of its choice instead of the pooled ones.
 fn decrypt_with_c0s(sites: &mut [Site], request: &[u8], pooled: &[u8], c0s: &[Poly]) -> Vec<i128> {
     let p = params();
-    let shares: Vec<Vec<u8>> = sites
-        .iter_mut()
-        .map(|s| s.decrypt(request).unwrap())
-        .collect();
+    let shares = decrypt_all(sites, request);
     let mut kept = Pooled::parse(pooled).unwrap();
     kept.c0s = c0s.to_vec();
     analyst::combine_fixed(&kept.encode(&p), &refs(&shares)).unwrap()
@@ -73,17 +73,33 @@ fn add_all(acc: &mut [Poly], other: &[Poly]) {
         .for_each(|(a, c)| a.add_assign(c, &params()));
 }
 
+/// Three sites without a threshold, their values, and the honest pool of query 1 for
+/// all of them.
+fn honest_query() -> (Vec<Site>, Vec<Vec<f64>>, Query) {
+    let mut sites = federation(3, "default", 0, 2);
+    let v = values(3);
+    let n = names(&sites);
+    let q = pool_query(&mut sites, qid(1), &v, &n);
+    (sites, v, q)
+}
+
+/// The decryptors decrypt `query` honestly, and the analyst gets the exact sum of
+/// `values`.
+fn assert_decrypts_to_the_sum(decryptors: &mut [Site], query: &Query, values: &[Vec<f64>]) {
+    let shares = decrypt_all(decryptors, &query.request);
+    assert_eq!(
+        analyst::combine_fixed(&query.pooled, &refs(&shares)).unwrap(),
+        fixed_sums(values)
+    );
+}
+
 #[test]
 fn a_request_for_one_sites_contribution_is_refused_or_decrypts_to_noise() {
-    let mut sites = federation(3, "default", 0, 2);
-    let n = names(&sites);
-    let v = values(3);
-    let contribs = contribute_all(&mut sites, qid(1), &v);
+    let (mut sites, v, q) = honest_query();
     // The analyst's own tool refuses an incomplete pool.
-    assert!(analyst::pool(&refs(&contribs[..1]), &n).is_err());
-    let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
+    assert!(analyst::pool(&refs(&q.contributions[..1]), &names(&sites)).is_err());
     let p = params();
-    let honest = DecryptRequest::parse(&request).unwrap();
+    let honest = DecryptRequest::parse(&q.request).unwrap();
     // Only site 1's attestation, set unchanged.
     let mut r = honest.clone();
     r.attestations.truncate(1);
@@ -98,7 +114,12 @@ fn a_request_for_one_sites_contribution_is_refused_or_decrypts_to_noise() {
     let m = refused(sites[1].decrypt(&r.encode(&p)));
     assert!(m.contains("set"), "{m}");
     // The honest shares combined with site 1's c0 alone: noise.
-    let got = decrypt_with_c0s(&mut sites, &request, &pooled, &c0s_of(&contribs[0]));
+    let got = decrypt_with_c0s(
+        &mut sites,
+        &q.request,
+        &q.pooled,
+        &c0s_of(&q.contributions[0]),
+    );
     assert!(
         all_differ(&got, &fixed_sums(&v[..1])),
         "site 1's values were revealed"
@@ -107,21 +128,10 @@ fn a_request_for_one_sites_contribution_is_refused_or_decrypts_to_noise() {
 
 #[test]
 fn a_replayed_request_or_ciphertext_is_refused() {
-    let mut sites = federation(3, "default", 0, 2);
-    let n = names(&sites);
-    let v = values(3);
-    let contribs = contribute_all(&mut sites, qid(1), &v);
-    let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
-    let shares: Vec<Vec<u8>> = sites
-        .iter_mut()
-        .map(|s| s.decrypt(&request).unwrap())
-        .collect();
-    assert_eq!(
-        analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(),
-        fixed_sums(&v)
-    );
+    let (mut sites, v, q) = honest_query();
+    assert_decrypts_to_the_sum(&mut sites, &q, &v);
     for s in &mut sites {
-        assert!(refused(s.decrypt(&request)).contains("already"));
+        assert!(refused(s.decrypt(&q.request)).contains("already"));
         assert_eq!(s.audit().len(), 1);
     }
 }
@@ -135,35 +145,21 @@ fn a_request_carries_no_polynomial_to_decrypt() {
     let mut sites = federation(3, "default", 0, 2);
     let n = names(&sites);
     let long: Vec<Vec<f64>> = (0..3).map(|i| vec![f64::from(i); 20_000]).collect();
-    let contribs = contribute_all(&mut sites, qid(1), &long);
-    let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
-    assert!(request.len() < 200 + 3 * 100, "{} bytes", request.len());
-    let mut smuggled = request.clone();
+    let q = pool_query(&mut sites, qid(1), &long, &n);
+    assert!(q.request.len() < 200 + 3 * 100, "{} bytes", q.request.len());
+    let mut smuggled = q.request.clone();
     smuggled.extend_from_slice(&vec![0u8; mhe::wire::poly_bytes(&params())]);
     assert!(matches!(
         sites[0].decrypt(&smuggled),
         Err(Error::Malformed(_))
     ));
-    let shares: Vec<Vec<u8>> = sites
-        .iter_mut()
-        .map(|s| s.decrypt(&request).unwrap())
-        .collect();
-    assert_eq!(
-        analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(),
-        fixed_sums(&long)
-    );
+    assert_decrypts_to_the_sum(&mut sites, &q, &long);
 }
 
 #[test]
 fn sealed_key_material_that_does_not_open_stops_key_generation() {
-    let mut sites: Vec<Site> = (0..3)
-        .map(|i| Site::new(&format!("site{}", i + 1), SESSION, "default").unwrap())
-        .collect();
-    let roster = roster_of(&sites);
-    let mut shares: Vec<Vec<u8>> = sites
-        .iter_mut()
-        .map(|s| s.join(&roster, 0, 2, &[]).unwrap())
-        .collect();
+    let mut sites = new_sites(3, "default");
+    let (_, mut shares) = join_all(&mut sites, 0, 2);
     // Every share seals key material for both peers, even without a threshold.
     for s in &shares {
         assert_eq!(KeygenShare::parse(s).unwrap().sealed.len(), 2);
@@ -183,18 +179,11 @@ fn a_second_request_with_another_decryptor_set_is_refused() {
     let mut sites = federation(3, "default", 2, 2);
     let n = names(&sites);
     let v = values(3);
-    let contribs = contribute_all(&mut sites, qid(1), &v);
-    let (pooled, request) = analyst::pool(&refs(&contribs), &n[..2]).unwrap();
-    let shares: Vec<Vec<u8>> = sites[..2]
-        .iter_mut()
-        .map(|s| s.decrypt(&request).unwrap())
-        .collect();
-    assert_eq!(
-        analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(),
-        fixed_sums(&v)
-    );
+    let q = pool_query(&mut sites, qid(1), &v, &n[..2]);
+    assert_decrypts_to_the_sum(&mut sites[..2], &q, &v);
     for (a, b) in [(0, 2), (1, 2)] {
-        let (_, other) = analyst::pool(&refs(&contribs), &[n[a].clone(), n[b].clone()]).unwrap();
+        let pair = [n[a].clone(), n[b].clone()];
+        let (_, other) = analyst::pool(&refs(&q.contributions), &pair).unwrap();
         assert!(refused(sites[a].decrypt(&other)).contains("already decrypted"));
     }
     assert_eq!(sites[0].audit().len(), 1);
@@ -202,18 +191,15 @@ fn a_second_request_with_another_decryptor_set_is_refused() {
 
 #[test]
 fn forged_attestations_and_substituted_ciphertexts_are_refused_or_decrypt_to_noise() {
-    let mut sites = federation(3, "default", 0, 2);
+    let (mut sites, v, q) = honest_query();
     let n = names(&sites);
-    let v = values(3);
     let p = params();
-    let contribs = contribute_all(&mut sites, qid(1), &v);
-    let (pooled, request) = analyst::pool(&refs(&contribs), &n).unwrap();
     // A forged signature on site 2's attestation.
-    let mut r = DecryptRequest::parse(&request).unwrap();
+    let mut r = DecryptRequest::parse(&q.request).unwrap();
     r.attestations[1].sig[7] ^= 0x10;
     assert!(refused(sites[0].decrypt(&r.encode(&p))).contains("signed"));
     // A forged digest with the genuine signature.
-    let mut r = DecryptRequest::parse(&request).unwrap();
+    let mut r = DecryptRequest::parse(&q.request).unwrap();
     r.attestations[2].cts_digest[0] ^= 1;
     assert!(refused(sites[1].decrypt(&r.encode(&p))).contains("signed"));
     // The site's own attestation replaced by another of its (signed) queries would
@@ -229,7 +215,7 @@ fn forged_attestations_and_substituted_ciphertexts_are_refused_or_decrypt_to_noi
         &encode(&p, &[1_i128 << 50; 8]).unwrap()[0],
         &mut rng,
     );
-    let c1 = Contribution::parse(&contribs[1]).unwrap();
+    let c1 = Contribution::parse(&q.contributions[1]).unwrap();
     let names_r = c1.names.clone();
     let replaced = Contribution::encode(
         &p,
@@ -239,7 +225,11 @@ fn forged_attestations_and_substituted_ciphertexts_are_refused_or_decrypt_to_noi
         std::slice::from_ref(&fake.polys().0.clone()),
         &c1.sig,
     );
-    let tampered = [contribs[0].clone(), replaced, contribs[2].clone()];
+    let tampered = [
+        q.contributions[0].clone(),
+        replaced,
+        q.contributions[2].clone(),
+    ];
     let (_, bad_request) = analyst::pool(&refs(&tampered), &n).unwrap();
     for s in &mut sites {
         let m = refused(s.decrypt(&bad_request));
@@ -249,10 +239,10 @@ fn forged_attestations_and_substituted_ciphertexts_are_refused_or_decrypt_to_noi
         );
     }
     // The honest shares combined with the substituted c0 in site 2's place: noise.
-    let mut forged = c0s_of(&contribs[0]);
+    let mut forged = c0s_of(&q.contributions[0]);
     forged[0].add_assign(fake.polys().0, &p);
-    add_all(&mut forged, &c0s_of(&contribs[2]));
-    let got = decrypt_with_c0s(&mut sites, &request, &pooled, &forged);
+    add_all(&mut forged, &c0s_of(&q.contributions[2]));
+    let got = decrypt_with_c0s(&mut sites, &q.request, &q.pooled, &forged);
     let mut truth = fixed_sums(&[v[0].clone(), v[2].clone()]);
     truth.iter_mut().for_each(|x| *x += 1_i128 << 50);
     assert!(all_differ(&got, &truth));
@@ -332,9 +322,7 @@ fn contributions_computed_from_other_arguments_do_not_pool_or_decrypt() {
 
 #[test]
 fn a_roster_with_an_unpinned_member_is_refused() {
-    let mut sites: Vec<Site> = (0..3)
-        .map(|i| Site::new(&format!("site{}", i + 1), SESSION, "default").unwrap())
-        .collect();
+    let mut sites = new_sites(3, "default");
     let roster = roster_of(&sites);
     let fp: Vec<String> = sites.iter().map(|s| s.fingerprint().unwrap()).collect();
     let m = refused(sites[0].join(&roster, 0, 2, &[fp[1].clone()]));
@@ -384,10 +372,9 @@ fn partial_sums_differences_and_scalings_of_the_pool_decrypt_to_noise() {
         .map(|r| r.iter().map(|&x| real_to_fixed(x).unwrap()).collect())
         .collect();
     let query = |sites: &mut [Site], q: u32| {
-        let c = contribute_all(sites, qid(q), &v);
-        let (pooled, request) = analyst::pool(&refs(&c), &n).unwrap();
-        let c0s: Vec<Vec<Poly>> = c.iter().map(|b| c0s_of(b)).collect();
-        (pooled, request, c0s)
+        let query = pool_query(sites, qid(q), &v, &n);
+        let c0s: Vec<Vec<Poly>> = query.contributions.iter().map(|b| c0s_of(b)).collect();
+        (query.pooled, query.request, c0s)
     };
     let pool_of = |c0s: &[Vec<Poly>], who: &[usize]| -> Vec<Poly> {
         let mut acc = c0s[who[0]].clone();

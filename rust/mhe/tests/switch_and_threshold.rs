@@ -11,64 +11,31 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{
-    TestRng, column_sums, contribute_all, federation, fixed_sums, int_vectors, names, qid, refs,
+    Parties, Query, TestRng, column_sums, decrypt_all, federation, fixed_sums, int_vectors, names,
+    pool_query, qid, refs,
 };
 use mhe::Error;
 use mhe::analyst;
-use mhe::ciphertext::{Ciphertext, decrypt, encrypt};
-use mhe::encoding::{decode, encode};
+use mhe::ciphertext::decrypt;
+use mhe::encoding::decode;
 use mhe::keys::{PublicKey, SecretKey};
 use mhe::messages::{DecryptRequest, Pooled};
 use mhe::noise;
 use mhe::params::Params;
 use mhe::protocols::{
-    Combiner, DecryptionLedger, KeySwitchProtocol, PublicKeyGenProtocol, PublicKeySwitchProtocol,
-    ShamirShare, Thresholdizer,
+    Combiner, DecryptionLedger, KeySwitchProtocol, PublicKeySwitchProtocol, ShamirShare,
+    Thresholdizer,
 };
-use mhe::sampling::{Crs, SecretRng};
 
-struct Setup {
-    params: Arc<Params>,
-    sks: Vec<SecretKey>,
-    pk: PublicKey,
-    rng: SecretRng,
-}
-
-fn setup(k: usize, seed: u8) -> Setup {
-    let params = Params::by_name("default").unwrap();
-    let mut rng = SecretRng::from_seed_insecure([seed; 32]);
-    let ckg = PublicKeyGenProtocol::new(params.clone());
-    let crp = ckg.sample_crp(&Crs::from_seed([seed; 32]));
-    let sks: Vec<SecretKey> = (0..k)
-        .map(|_| SecretKey::generate(&params, &mut rng))
-        .collect();
-    let shares: Vec<_> = sks
-        .iter()
-        .map(|sk| ckg.gen_share(sk, &crp, &mut rng))
-        .collect();
-    let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
-    Setup {
-        params,
-        sks,
-        pk,
-        rng,
-    }
-}
-
-fn pooled_ct(s: &mut Setup, values: &[Vec<i128>]) -> Ciphertext {
-    let mut acc: Option<Ciphertext> = None;
-    for v in values {
-        let pt = &encode(&s.params, v).unwrap()[0];
-        let ct = encrypt(&s.params, &s.pk, pt, &mut s.rng);
-        match acc.as_mut() {
-            None => acc = Some(ct),
-            Some(a) => a.add_assign(&ct, &s.params),
-        }
-    }
-    acc.unwrap()
+/// `k` parties of the `default` set, their randomness and CRP seeded with `seed`.
+fn setup(k: usize, seed: u8) -> Parties {
+    Parties::new(
+        &Params::by_name("default").unwrap(),
+        k,
+        [seed; 32],
+        [seed; 32],
+    )
 }
 
 #[test]
@@ -78,7 +45,7 @@ fn the_recipient_decrypts_the_public_key_switched_pool_and_no_single_share_revea
     let len = s.params.values_per_ciphertext();
     let values = int_vectors(&mut TestRng::new(21), k, len);
     let expected = column_sums(&values);
-    let ct = pooled_ct(&mut s, &values);
+    let ct = s.encrypt_and_pool_one(&values);
     let params = s.params.clone();
     let (sk_r, pk_r) = PublicKey::generate_pair(&params, &mut s.rng).unwrap();
     let pks = PublicKeySwitchProtocol::new(params.clone(), noise::flooding_bits(&params)).unwrap();
@@ -133,7 +100,7 @@ fn flooding_widths_outside_the_documented_window_are_refused() {
 }
 
 /// Thresholdized keys of a `t`-of-`n` setup: party j's threshold secret.
-fn thresholdize(s: &mut Setup, t: usize) -> Vec<SecretKey> {
+fn thresholdize(s: &mut Parties, t: usize) -> Vec<SecretKey> {
     let n = s.sks.len();
     let th = Thresholdizer::new(s.params.clone());
     let polys: Vec<_> = s
@@ -166,61 +133,52 @@ fn every_three_subset_of_a_three_of_five_protocol_setup_decrypts_and_two_do_not(
     let tsks = thresholdize(&mut s, t);
     let values = int_vectors(&mut TestRng::new(22), n, 40);
     let expected = column_sums(&values);
-    let params = s.params.clone();
-    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
     let subsets3 = subsets(n, t);
     assert_eq!(subsets3.len(), 10);
     for set in &subsets3 {
         // A fresh ciphertext per subset: a party never decrypts one twice.
-        let ct = pooled_ct(&mut s, &values);
-        let points: Vec<u64> = set.iter().map(|&i| i as u64 + 1).collect();
-        let shares: Vec<_> = set
-            .iter()
-            .map(|&i| {
-                let add = Combiner::new(params.clone(), i as u64 + 1, t)
-                    .gen_additive_share(&points, &tsks[i])
-                    .unwrap();
-                ks.gen_share(&add, None, &ct, &mut DecryptionLedger::new(), &mut s.rng)
-                    .unwrap()
-            })
-            .collect();
-        let got = decode(
-            &params,
-            &[ks.decrypt(&ct, &ks.aggregate_shares(shares.iter()))],
-            40,
-        )
-        .unwrap();
+        let got = threshold_decrypt(&mut s, &tsks, set, t, &values);
         assert_eq!(got, expected, "subset {set:?}");
     }
     for pair in subsets(n, t - 1) {
         let points: Vec<u64> = pair.iter().map(|&i| i as u64 + 1).collect();
         // The combiner refuses fewer than t points ...
-        let r =
-            Combiner::new(params.clone(), points[0], t).gen_additive_share(&points, &tsks[pair[0]]);
+        let r = Combiner::new(s.params.clone(), points[0], t)
+            .gen_additive_share(&points, &tsks[pair[0]]);
         assert!(matches!(r, Err(Error::InvalidArgument(_))));
         // ... and interpolating t-1 shares as if t were 2 gives noise, not the value.
-        let ct = pooled_ct(&mut s, &values);
-        let shares: Vec<_> = pair
-            .iter()
-            .map(|&i| {
-                let add = Combiner::new(params.clone(), i as u64 + 1, t - 1)
-                    .gen_additive_share(&points, &tsks[i])
-                    .unwrap();
-                ks.gen_share(&add, None, &ct, &mut DecryptionLedger::new(), &mut s.rng)
-                    .unwrap()
-            })
-            .collect();
-        let got = decode(
-            &params,
-            &[ks.decrypt(&ct, &ks.aggregate_shares(shares.iter()))],
-            40,
-        )
-        .unwrap();
+        let got = threshold_decrypt(&mut s, &tsks, &pair, t - 1, &values);
         assert!(
             got.iter().zip(&expected).all(|(a, b)| a != b),
             "pair {pair:?} decrypted"
         );
     }
+}
+
+/// The parties of `set` decrypt a fresh pool of `values` with their thresholdized
+/// keys `tsks`, each interpolating as if the threshold were `t`.
+fn threshold_decrypt(
+    s: &mut Parties,
+    tsks: &[SecretKey],
+    set: &[usize],
+    t: usize,
+    values: &[Vec<i128>],
+) -> Vec<i128> {
+    let ct = s.encrypt_and_pool_one(values);
+    let ks = KeySwitchProtocol::with_default_flooding(s.params.clone());
+    let points: Vec<u64> = set.iter().map(|&i| i as u64 + 1).collect();
+    let shares: Vec<_> = set
+        .iter()
+        .map(|&i| {
+            let add = Combiner::new(s.params.clone(), i as u64 + 1, t)
+                .gen_additive_share(&points, &tsks[i])
+                .unwrap();
+            ks.gen_share(&add, None, &ct, &mut DecryptionLedger::new(), &mut s.rng)
+                .unwrap()
+        })
+        .collect();
+    let pt = ks.decrypt(&ct, &ks.aggregate_shares(shares.iter()));
+    decode(&s.params, &[pt], values[0].len()).unwrap()
 }
 
 #[test]
@@ -232,21 +190,21 @@ fn every_three_subset_of_a_three_of_five_federation_decrypts() {
         .collect();
     let expected = fixed_sums(&values);
     for (q, set) in subsets(5, 3).iter().enumerate() {
-        let contribs = contribute_all(&mut sites, qid(q as u32), &values);
         let dec: Vec<String> = set.iter().map(|&i| n[i].clone()).collect();
-        let (pooled, request) = analyst::pool(&refs(&contribs), &dec).unwrap();
+        let query = pool_query(&mut sites, qid(q as u32), &values, &dec);
         let shares: Vec<Vec<u8>> = set
             .iter()
-            .map(|&i| sites[i].decrypt(&request).unwrap())
+            .map(|&i| sites[i].decrypt(&query.request).unwrap())
             .collect();
         assert_eq!(
-            analyst::combine_fixed(&pooled, &refs(&shares)).unwrap(),
+            analyst::combine_fixed(&query.pooled, &refs(&shares)).unwrap(),
             expected,
             "subset {set:?}"
         );
         // Sites outside the subset refuse (they are not decryptors).
         for i in (0..5).filter(|i| !set.contains(i)) {
-            assert!(matches!(sites[i].decrypt(&request), Err(Error::Refused(_))));
+            let r = sites[i].decrypt(&query.request);
+            assert!(matches!(r, Err(Error::Refused(_))));
         }
     }
 }
@@ -259,8 +217,7 @@ fn fewer_than_t_decryptors_are_refused_and_t_minus_one_shares_do_not_give_the_va
     let expected = fixed_sums(&values);
 
     // A request naming two decryptors is refused by both.
-    let contribs = contribute_all(&mut sites, qid(50), &values);
-    let (_, request) = analyst::pool(&refs(&contribs), &n[..2]).unwrap();
+    let request = pool_query(&mut sites, qid(50), &values, &n[..2]).request;
     for site in &mut sites[..2] {
         match site.decrypt(&request) {
             Err(Error::Refused(m)) => assert!(m.contains("threshold"), "{m}"),
@@ -269,11 +226,10 @@ fn fewer_than_t_decryptors_are_refused_and_t_minus_one_shares_do_not_give_the_va
     }
 
     // Three decryptors, but only two shares reach the analyst: no value.
-    let contribs = contribute_all(&mut sites, qid(51), &values);
-    let (pooled, request) = analyst::pool(&refs(&contribs), &n[..3]).unwrap();
-    let shares: Vec<Vec<u8>> = (0..2)
-        .map(|i| sites[i].decrypt(&request).unwrap())
-        .collect();
+    let Query {
+        pooled, request, ..
+    } = pool_query(&mut sites, qid(51), &values, &n[..3]);
+    let shares = decrypt_all(&mut sites[..2], &request);
     assert!(analyst::combine_fixed(&pooled, &refs(&shares)).is_err());
     let mut p = Pooled::parse(&pooled).unwrap();
     p.decryptors = vec![0, 1];
@@ -294,8 +250,7 @@ fn fewer_than_t_decryptors_are_refused_and_t_minus_one_shares_do_not_give_the_va
         expected
     );
     // A request rewritten to two decryptors is refused by a site that has not served.
-    let contribs = contribute_all(&mut sites, qid(52), &values);
-    let (_, request) = analyst::pool(&refs(&contribs), &n[..3]).unwrap();
+    let request = pool_query(&mut sites, qid(52), &values, &n[..3]).request;
     let mut r = DecryptRequest::parse(&request).unwrap();
     r.decryptors = vec![3, 4];
     assert!(matches!(

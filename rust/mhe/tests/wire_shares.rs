@@ -11,11 +11,14 @@
 
 mod common;
 
-use common::{SESSION, contribute_all, federation, names, qid, refs};
+use common::{
+    SESSION, decrypt_all, federation, finish_keygen, join_all, names, new_sites, pool_query, qid,
+    refs, secret_keys,
+};
 use mhe::analyst;
 use mhe::ciphertext::{Ciphertext, decrypt, encrypt};
 use mhe::encoding::{decode, encode};
-use mhe::keys::{PublicKey, SecretKey};
+use mhe::keys::PublicKey;
 use mhe::messages::{Contribution, DecryptRequest, DecryptShare, KeygenShare, Pooled};
 use mhe::noise;
 use mhe::params::Params;
@@ -52,9 +55,7 @@ fn every_protocol_share_round_trips_and_still_decrypts() {
         let mut rng = SecretRng::from_seed_insecure([31; 32]);
         let ckg = PublicKeyGenProtocol::new(params.clone());
         let crp = ckg.sample_crp(&Crs::from_seed([31; 32]));
-        let sks: Vec<SecretKey> = (0..k)
-            .map(|_| SecretKey::generate(&params, &mut rng))
-            .collect();
+        let sks = secret_keys(&params, k, &mut rng);
         // Key-generation shares (NTT form).
         let pk_shares: Vec<PublicKeyGenShare> = sks
             .iter()
@@ -154,42 +155,32 @@ fn every_message_of_a_federation_round_trips() {
     let params = Params::by_name("default").unwrap();
     let n = names(&sites);
     let values: Vec<Vec<f64>> = (0..3).map(|i| vec![f64::from(i); 300]).collect();
-    let contribs = contribute_all(&mut sites, qid(1), &values);
-    for b in &contribs {
+    let q = pool_query(&mut sites, qid(1), &values, &n[..2]);
+    for b in &q.contributions {
         let c = Contribution::parse(b).unwrap();
         assert_eq!(c.c0s.len(), 2);
         let again = Contribution::encode(&params, &SESSION, &c.statement, &c.names, &c.c0s, &c.sig);
         assert_eq!(&again, b);
     }
-    let (pooled, request) = analyst::pool(&refs(&contribs), &n[..2]).unwrap();
-    let r = DecryptRequest::parse(&request).unwrap();
-    assert_eq!(r.encode(&params), request);
-    let p = Pooled::parse(&pooled).unwrap();
-    assert_eq!(p.encode(&params), pooled);
-    let shares: Vec<Vec<u8>> = sites[..2]
-        .iter_mut()
-        .map(|s| s.decrypt(&request).unwrap())
-        .collect();
+    let r = DecryptRequest::parse(&q.request).unwrap();
+    assert_eq!(r.encode(&params), q.request);
+    let p = Pooled::parse(&q.pooled).unwrap();
+    assert_eq!(p.encode(&params), q.pooled);
+    let shares = decrypt_all(&mut sites[..2], &q.request);
     for b in &shares {
         let s = DecryptShare::parse(b).unwrap();
         assert_eq!(s.shares.len(), 2);
         assert_eq!(&s.encode(&params), b);
     }
-    let got = analyst::combine(&pooled, &refs(&shares)).unwrap();
+    let got = analyst::combine(&q.pooled, &refs(&shares)).unwrap();
     assert_eq!(got, vec![3.0; 300]);
 }
 
 #[test]
 fn keygen_shares_round_trip_and_every_site_confirms_the_same_key() {
     let params = Params::by_name("default").unwrap();
-    let mut sites: Vec<mhe::site::Site> = (0..3)
-        .map(|i| mhe::site::Site::new(&format!("site{}", i + 1), SESSION, "default").unwrap())
-        .collect();
-    let roster = common::roster_of(&sites);
-    let blobs: Vec<Vec<u8>> = sites
-        .iter_mut()
-        .map(|s| s.join(&roster, 2, 2, &[]).unwrap())
-        .collect();
+    let mut sites = new_sites(3, "default");
+    let (_, blobs) = join_all(&mut sites, 2, 2);
     let parsed: Vec<KeygenShare> = blobs
         .iter()
         .map(|b| KeygenShare::parse(b).unwrap())
@@ -211,7 +202,7 @@ fn keygen_shares_round_trip_and_every_site_confirms_the_same_key() {
     }
     // The parsed shares are what the sites sum: key generation finishes and every
     // site confirms the same collective key.
-    let confs = common::finish_keygen(&mut sites, &blobs);
+    let confs = finish_keygen(&mut sites, &blobs);
     let keys: Vec<[u8; 32]> = confs
         .iter()
         .map(|c| mhe::messages::Confirmation::parse(c).unwrap().key)

@@ -1,5 +1,6 @@
-//! Helpers shared by the integration tests: federations of sites, deterministic
-//! random values, and exact arithmetic modulo Q for the two-limb `default` set.
+//! Helpers shared by the integration tests (and `benches/mhe.rs`): parties of the
+//! protocols with their collective key, federations of sites, deterministic random
+//! values, and exact arithmetic modulo Q for the two-limb `default` set.
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -10,25 +11,158 @@
     missing_docs
 )]
 
+use std::sync::Arc;
+
 use mhe::analyst;
-use mhe::encoding::{MAX_ABS_INTEGER, MAX_ABS_REAL};
+use mhe::ciphertext::{Ciphertext, encrypt};
+use mhe::encoding::{MAX_ABS_INTEGER, MAX_ABS_REAL, Plaintext, decode, encode};
+use mhe::keys::{PublicKey, SecretKey};
 use mhe::params::Params;
+use mhe::protocols::{DecryptionLedger, KeySwitchProtocol, KeySwitchShare, PublicKeyGenProtocol};
 use mhe::ring::{Form, Poly};
+use mhe::sampling::{Crs, SecretRng};
 use mhe::site::Site;
 
 /// The session every test federation uses.
 pub const SESSION: [u8; 16] = [42u8; 16];
 
-/// Sites `site1..sitek` that finished key generation in one session.
-pub fn federation(k: usize, params: &str, threshold: usize, min_parties: usize) -> Vec<Site> {
-    let mut sites: Vec<Site> = (0..k)
+/// `k` secret keys drawn from `rng`.
+pub fn secret_keys(params: &Params, k: usize, rng: &mut SecretRng) -> Vec<SecretKey> {
+    (0..k).map(|_| SecretKey::generate(params, rng)).collect()
+}
+
+/// Parties of the protocol-level tests: their secret keys, the collective public key
+/// they generated, and the (insecurely seeded) randomness they go on drawing from.
+pub struct Parties {
+    pub params: Arc<Params>,
+    pub sks: Vec<SecretKey>,
+    pub pk: PublicKey,
+    pub rng: SecretRng,
+}
+
+impl Parties {
+    /// `k` parties whose keys are drawn from `SecretRng::from_seed_insecure(rng_seed)`,
+    /// with the key-generation CRP drawn from `Crs::from_seed(crs_seed)`.
+    pub fn new(params: &Arc<Params>, k: usize, rng_seed: [u8; 32], crs_seed: [u8; 32]) -> Self {
+        let mut rng = SecretRng::from_seed_insecure(rng_seed);
+        let sks = secret_keys(params, k, &mut rng);
+        Self::with_keys(params, sks, rng, crs_seed)
+    }
+
+    /// Parties holding `sks`: each sends its key-generation share (drawn from `rng`),
+    /// and the shares are summed into the collective public key.
+    pub fn with_keys(
+        params: &Arc<Params>,
+        sks: Vec<SecretKey>,
+        mut rng: SecretRng,
+        crs_seed: [u8; 32],
+    ) -> Self {
+        let ckg = PublicKeyGenProtocol::new(params.clone());
+        let crp = ckg.sample_crp(&Crs::from_seed(crs_seed));
+        let shares: Vec<_> = sks
+            .iter()
+            .map(|sk| ckg.gen_share(sk, &crp, &mut rng))
+            .collect();
+        let pk = ckg.gen_public_key(&ckg.aggregate_shares(shares.iter()), &crp);
+        Parties {
+            params: params.clone(),
+            sks,
+            pk,
+            rng,
+        }
+    }
+
+    /// Every party encrypts its vector of `values` under the collective key, and the
+    /// ciphertexts are summed position by position (one per plaintext).
+    pub fn encrypt_and_pool(&mut self, values: &[Vec<i128>]) -> Vec<Ciphertext> {
+        let p = &self.params;
+        let mut pooled: Option<Vec<Ciphertext>> = None;
+        for v in values {
+            let cts: Vec<Ciphertext> = encode(p, v)
+                .unwrap()
+                .iter()
+                .map(|pt| encrypt(p, &self.pk, pt, &mut self.rng))
+                .collect();
+            match pooled.as_mut() {
+                None => pooled = Some(cts),
+                Some(acc) => acc
+                    .iter_mut()
+                    .zip(&cts)
+                    .for_each(|(a, c)| a.add_assign(c, p)),
+            }
+        }
+        pooled.unwrap()
+    }
+
+    /// [`Parties::encrypt_and_pool`] for vectors that fit in one ciphertext.
+    pub fn encrypt_and_pool_one(&mut self, values: &[Vec<i128>]) -> Ciphertext {
+        let mut pooled = self.encrypt_and_pool(values);
+        assert_eq!(pooled.len(), 1, "the values take more than one ciphertext");
+        pooled.remove(0)
+    }
+
+    /// Every party's decryption share of `ct` (a key switch to the zero key, recorded
+    /// in the party's ledger), aggregated.
+    pub fn decryption_shares(
+        &mut self,
+        ks: &KeySwitchProtocol,
+        ct: &Ciphertext,
+        ledgers: &mut [DecryptionLedger],
+    ) -> KeySwitchShare {
+        assert_eq!(ledgers.len(), self.sks.len(), "one ledger per party");
+        let shares: Vec<KeySwitchShare> = self
+            .sks
+            .iter()
+            .zip(ledgers.iter_mut())
+            .map(|(sk, ledger)| ks.gen_share(sk, None, ct, ledger, &mut self.rng).unwrap())
+            .collect();
+        ks.aggregate_shares(shares.iter())
+    }
+
+    /// All parties decrypt the pooled ciphertexts together (each with one ledger for
+    /// all of them); the first `len` values.
+    pub fn decrypt_pooled(
+        &mut self,
+        ks: &KeySwitchProtocol,
+        cts: &[Ciphertext],
+        len: usize,
+    ) -> Vec<i128> {
+        let mut ledgers: Vec<DecryptionLedger> =
+            self.sks.iter().map(|_| DecryptionLedger::new()).collect();
+        let pts: Vec<Plaintext> = cts
+            .iter()
+            .map(|ct| ks.decrypt(ct, &self.decryption_shares(ks, ct, &mut ledgers)))
+            .collect();
+        decode(&self.params, &pts, len).unwrap()
+    }
+}
+
+/// Sites `site1..sitek` of one session, not yet joined.
+pub fn new_sites(k: usize, params: &str) -> Vec<Site> {
+    (0..k)
         .map(|i| Site::new(&format!("site{}", i + 1), SESSION, params).unwrap())
-        .collect();
-    let roster = roster_of(&sites);
-    let shares: Vec<Vec<u8>> = sites
+        .collect()
+}
+
+/// Every site joins the roster of all of them: the roster and the key-generation
+/// shares, in order.
+pub fn join_all(
+    sites: &mut [Site],
+    threshold: usize,
+    min_parties: usize,
+) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let roster = roster_of(sites);
+    let shares = sites
         .iter_mut()
         .map(|s| s.join(&roster, threshold, min_parties, &[]).unwrap())
         .collect();
+    (roster, shares)
+}
+
+/// Sites `site1..sitek` that finished key generation in one session.
+pub fn federation(k: usize, params: &str, threshold: usize, min_parties: usize) -> Vec<Site> {
+    let mut sites = new_sites(k, params);
+    let (_, shares) = join_all(&mut sites, threshold, min_parties);
     finish_keygen(&mut sites, &shares);
     sites
 }
@@ -70,6 +204,39 @@ pub fn contribute_all(sites: &mut [Site], query: [u8; 16], values: &[Vec<f64>]) 
         .iter_mut()
         .zip(values)
         .map(|(s, v)| s.contribute(query, "sum", "x", &n, v).unwrap())
+        .collect()
+}
+
+/// The blobs of one query: every site's contribution, and the pooled ciphertexts and
+/// the decryption request that the analyst builds from them.
+pub struct Query {
+    pub contributions: Vec<Vec<u8>>,
+    pub pooled: Vec<u8>,
+    pub request: Vec<u8>,
+}
+
+/// Every site contributes its values to `query`, and the analyst pools them for the
+/// sites named in `decryptors`.
+pub fn pool_query(
+    sites: &mut [Site],
+    query: [u8; 16],
+    values: &[Vec<f64>],
+    decryptors: &[String],
+) -> Query {
+    let contributions = contribute_all(sites, query, values);
+    let (pooled, request) = analyst::pool(&refs(&contributions), decryptors).unwrap();
+    Query {
+        contributions,
+        pooled,
+        request,
+    }
+}
+
+/// Every one of `sites` decrypts `request`: their shares, in order.
+pub fn decrypt_all(sites: &mut [Site], request: &[u8]) -> Vec<Vec<u8>> {
+    sites
+        .iter_mut()
+        .map(|s| s.decrypt(request).unwrap())
         .collect()
 }
 
