@@ -273,6 +273,44 @@ fn bench_set(c: &mut Criterion, set: &str) {
     g.finish();
 }
 
+/// A site's side of one query through the `Site` API (`default` set): its signed
+/// contribution of 8 values, and its decryption share, which includes computing the
+/// pooled `c1` of all K contributions from the group secret.
+fn bench_site(c: &mut Criterion) {
+    let mut g = c.benchmark_group("site query (default, 8 values)");
+    for k in [3usize, 10] {
+        let mut sites = common::federation(k, "default", 0, 2);
+        let names = common::names(&sites);
+        let values: Vec<Vec<f64>> = (0..k).map(|i| vec![i as f64 + 0.5; 8]).collect();
+        let mut next = 0u32;
+        g.bench_function(format!("contribute, {k} sites"), |b| {
+            b.iter(|| {
+                next += 1;
+                black_box(
+                    sites[0]
+                        .contribute(common::qid(next), "mean", "x", &names, &values[0])
+                        .unwrap(),
+                )
+            });
+        });
+        g.bench_function(format!("decrypt (pooled c1 computed), {k} sites"), |b| {
+            // Each share needs a fresh query: time the decryption alone.
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    next += 1;
+                    let q = common::pool_query(&mut sites, common::qid(next), &values, &names);
+                    let start = std::time::Instant::now();
+                    black_box(sites[0].decrypt(&q.request).unwrap());
+                    total += start.elapsed();
+                }
+                total
+            });
+        });
+    }
+    g.finish();
+}
+
 fn main() {
     print_sizes();
     let mut c = Criterion::default()
@@ -283,5 +321,6 @@ fn main() {
     for set in ["default", "large"] {
         bench_set(&mut c, set);
     }
+    bench_site(&mut c);
     c.final_summary();
 }
