@@ -160,8 +160,8 @@ srv_contribute <- function(party, site, query, kind, variables, sites, values) {
 # written exactly, so that every site of a query derives the same text.
 srv_call_text <- function(site) {
   calls <- sys.calls()
-  names <- vapply(calls, function(cl) paste(deparse(cl[[1]]), collapse = ""), "")
-  hits <- which(grepl("(^|::)mhe[A-Za-z]+DS$", names))
+  names <- vapply(calls, srv_call_name, "")
+  hits <- which(grepl("^mhe[A-Za-z]+DS$", names))
   if (!length(hits)) {
     mhe_server_abort(site, "a contribution must be made by a dsMHE server function")
   }
@@ -172,7 +172,14 @@ srv_call_text <- function(site) {
   text <- vapply(seq_along(args), function(k) {
     paste0(names(args)[k], " = ", srv_value_text(args[[k]]))
   }, "")
-  paste0(sub("^.*::", "", names[i]), "(", paste(text, collapse = ", "), ")")
+  paste0(names[i], "(", paste(text, collapse = ", "), ")")
+}
+
+# The name of the function a call calls, `f` or `pkg::f`; "" for anything else.
+srv_call_name <- function(cl) {
+  f <- cl[[1L]]
+  if (is.call(f) && length(f) == 3L && identical(f[[1L]], as.name("::"))) f <- f[[3L]]
+  if (is.name(f)) as.character(f) else ""
 }
 
 srv_value_text <- function(x) {
