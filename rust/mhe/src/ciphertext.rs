@@ -52,10 +52,10 @@ impl Ciphertext {
 /// `u` and Gaussian `e0, e1` (Mouchet et al., PETS 2021, Enc).
 pub fn encrypt(params: &Params, pk: &PublicKey, pt: &Plaintext, rng: &mut SecretRng) -> Ciphertext {
     let n = params.n();
-    let u = sampling::ternary(rng, n);
+    let u = sampling::small_poly_ntt(params, &sampling::ternary(rng, n));
     let e1 = sampling::gaussian(rng, n);
-    let c0 = encrypt_with_shared(params, pk, pt, &u, rng);
-    let c1 = crate::protocols::group_secret::c1_of(params, pk, &u, &e1);
+    let c0 = c0_with(params, pk, pt, &u, rng);
+    let c1 = c1_with(params, pk, &u, &e1);
     Ciphertext { c0, c1 }
 }
 
@@ -69,15 +69,33 @@ pub fn encrypt_with_shared(
     u: &[i64],
     rng: &mut SecretRng,
 ) -> Poly {
-    let n = params.n();
-    let u = sampling::small_poly_ntt(params, u);
-    let e0 = Poly::from_signed(params, &sampling::gaussian(rng, n));
+    c0_with(params, pk, pt, &sampling::small_poly_ntt(params, u), rng)
+}
+
+/// The `c1 = p1*u + e1` of an encryption with the given small coefficients of `u` and
+/// `e1` (for a pool: the sums of every contribution's), coefficient form.
+pub(crate) fn c1_with_shared(params: &Params, pk: &PublicKey, u: &[i64], e1: &[i64]) -> Poly {
+    c1_with(params, pk, &sampling::small_poly_ntt(params, u), e1)
+}
+
+/// `p0*u + e0 + Δm` for `u` in NTT form, fresh `e0`.
+fn c0_with(params: &Params, pk: &PublicKey, pt: &Plaintext, u: &Poly, rng: &mut SecretRng) -> Poly {
+    let e0 = Poly::from_signed(params, &sampling::gaussian(rng, params.n()));
     let mut c0 = pk.p0.clone();
-    c0.mul_assign_ntt(&u, params);
+    c0.mul_assign_ntt(u, params);
     c0.to_coeff(params);
     c0.add_assign(&e0, params);
     c0.add_assign(&scaled_plaintext(params, pt), params);
     c0
+}
+
+/// `p1*u + e1` for `u` in NTT form.
+fn c1_with(params: &Params, pk: &PublicKey, u: &Poly, e1: &[i64]) -> Poly {
+    let mut c1 = pk.p1.clone();
+    c1.mul_assign_ntt(u, params);
+    c1.to_coeff(params);
+    c1.add_assign(&Poly::from_signed(params, e1), params);
+    c1
 }
 
 /// `Δ*m` with `Δ = floor(Q/t)`, as an RNS polynomial.

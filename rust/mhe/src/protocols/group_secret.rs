@@ -28,6 +28,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::ciphertext::c1_with_shared;
 use crate::keys::PublicKey;
 use crate::params::Params;
 use crate::ring::Poly;
@@ -156,7 +157,7 @@ impl GroupSecretProtocol {
                 *acc += x;
             }
         }
-        c1_of(&self.params, pk, &u_sum, &e1_sum)
+        c1_with_shared(&self.params, pk, &u_sum, &e1_sum)
     }
 }
 
@@ -170,16 +171,6 @@ impl GroupSecret {
         h.update(self.0.as_ref());
         h.finalize().into()
     }
-}
-
-/// `p1*u + e1` in coefficient form.
-pub(crate) fn c1_of(params: &Params, pk: &PublicKey, u: &[i64], e1: &[i64]) -> Poly {
-    let u = sampling::small_poly_ntt(params, u);
-    let mut c1 = pk.p1.clone();
-    c1.mul_assign_ntt(&u, params);
-    c1.to_coeff(params);
-    c1.add_assign(&Poly::from_signed(params, e1), params);
-    c1
 }
 
 #[cfg(test)]
@@ -203,7 +194,7 @@ mod tests {
             let pt = &encode(&params, &[i128::from(site) + 10]).unwrap()[0];
             let r = proto.shared_randomness(&g, &[1; 16], &query, site, 0);
             let c0 = encrypt_with_shared(&params, &pk, pt, &r.u, &mut rng);
-            let ct = Ciphertext::from_polys(c0, c1_of(&params, &pk, &r.u, &r.e1));
+            let ct = Ciphertext::from_polys(c0, c1_with_shared(&params, &pk, &r.u, &r.e1));
             match pooled.as_mut() {
                 None => pooled = Some(ct),
                 Some(p) => p.add_assign(&ct, &params),
