@@ -458,16 +458,18 @@ impl Statement {
     /// The bytes that are signed, bound to parameters and session.
     pub fn signed_bytes(&self, params: &Params, session: &Id) -> Vec<u8> {
         let mut w = Writer::new(Kind::Contribution, params, session);
-        w.fixed(b"statement")
-            .u16(self.site)
-            .fixed(&self.query)
-            .fixed(&self.roster);
-        write_indices(&mut w, &self.set);
-        w.str(&self.kind)
-            .fixed(&self.args)
-            .u32(self.n_values)
-            .fixed(&self.cts_digest);
+        w.fixed(b"statement");
+        self.write_fields(&mut w);
+        w.fixed(&self.cts_digest);
         w.finish()
+    }
+
+    /// Writes the fields a contribution carries in the clear, in wire order (the
+    /// `c0`s' digest is not among them: the reader recomputes it).
+    fn write_fields(&self, w: &mut Writer) {
+        w.u16(self.site).fixed(&self.query).fixed(&self.roster);
+        write_indices(w, &self.set);
+        w.str(&self.kind).fixed(&self.args).u32(self.n_values);
     }
 }
 
@@ -516,9 +518,7 @@ impl Contribution {
         sig: &[u8; SIGNATURE_LEN],
     ) -> Vec<u8> {
         let mut w = Writer::new(Kind::Contribution, params, session);
-        w.u16(st.site).fixed(&st.query).fixed(&st.roster);
-        write_indices(&mut w, &st.set);
-        w.str(&st.kind).fixed(&st.args).u32(st.n_values);
+        st.write_fields(&mut w);
         w.u32(u32::try_from(names.len()).unwrap_or(u32::MAX));
         for n in names {
             w.str(n);
