@@ -389,7 +389,9 @@ impl Site {
         let th = Thresholdizer::new(self.params.clone());
         let mut pk_shares: Vec<PublicKeyGenShare> = Vec::with_capacity(n);
         let mut shamir: Vec<ShamirShare> = Vec::new();
-        let mut group_shares: Vec<GroupSecretShare> = Vec::with_capacity(n);
+        // Peers' shares of the group secret in roster order; `None` stands for this
+        // site's own, which stays where it is rather than being copied.
+        let mut group_shares: Vec<Option<GroupSecretShare>> = Vec::with_capacity(n);
         for (i, (share, sealed)) in bundle.entries.iter().enumerate() {
             let member = joined
                 .roster
@@ -422,7 +424,7 @@ impl Site {
                 &self.params,
             ));
             if share.site == joined.own {
-                group_shares.push(GroupSecretShare::from_bytes(*joined.group_own.as_bytes()));
+                group_shares.push(None);
                 continue;
             }
             let key = joined
@@ -437,7 +439,9 @@ impl Site {
                 ))
             })?;
             let mut r = Reader::bare(&plain);
-            group_shares.push(GroupSecretShare::from_bytes(r.array::<32>("group share")?));
+            group_shares.push(Some(GroupSecretShare::from_bytes(
+                r.array::<32>("group share")?,
+            )));
             if joined.threshold > 0 {
                 shamir.push(ShamirShare(r.poly(&self.params, Form::Ntt)?));
             }
@@ -468,7 +472,9 @@ impl Site {
         let group = GroupSecretProtocol::new(self.params.clone()).aggregate_shares(
             &self.session,
             &joined.roster.digest,
-            &group_shares,
+            group_shares
+                .iter()
+                .map(|s| s.as_ref().unwrap_or(&joined.group_own)),
         );
         let body = Confirmation::body(
             &self.params,
