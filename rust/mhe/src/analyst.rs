@@ -105,14 +105,14 @@ pub fn confirmations_check(confirmations: &[&[u8]]) -> Result<String> {
         if c.key != first.key || c.roster != first.roster || c.header != first.header {
             return Err(Error::Refused(format!(
                 "site {} derived a different collective key; setup must start again",
-                c.site + 1
+                site_number(c.site)
             )));
         }
         if c.group != first.group {
             return Err(Error::Refused(format!(
                 "site {} derived a different group secret (a site sealed different key \
                  material to different peers); setup must start again",
-                c.site + 1
+                site_number(c.site)
             )));
         }
     }
@@ -225,11 +225,17 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
     Ok((kept.encode(&params), request.encode(&params)))
 }
 
+/// The 1-based number of a roster index, for messages (widened: an index read from an
+/// untrusted blob may be `u16::MAX`).
+fn site_number(idx: u16) -> u32 {
+    u32::from(idx) + 1
+}
+
 fn name_of(names: &[String], idx: u16) -> String {
     names
         .get(usize::from(idx))
         .cloned()
-        .unwrap_or_else(|| format!("site {}", idx + 1))
+        .unwrap_or_else(|| format!("site {}", site_number(idx)))
 }
 
 /// Combines the decryption shares of every decrypting site with the pooled `c0`s and
@@ -261,7 +267,7 @@ pub fn combine_fixed(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<i128>> {
         if s.query != p.query || s.shares.len() != p.c0s.len() {
             return Err(Error::InvalidArgument(format!(
                 "decryption share of site {} is for another query",
-                s.site + 1
+                site_number(s.site)
             )));
         }
     }

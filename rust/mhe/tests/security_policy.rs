@@ -26,7 +26,7 @@ use mhe::analyst;
 use mhe::ciphertext::encrypt;
 use mhe::encoding::{encode, real_to_fixed};
 use mhe::keys::PublicKey;
-use mhe::messages::{Contribution, DecryptRequest, KeygenShare, Pooled};
+use mhe::messages::{Contribution, DecryptRequest, DecryptShare, KeygenShare, Pooled};
 use mhe::params::Params;
 use mhe::ring::Poly;
 use mhe::sampling::SecretRng;
@@ -435,4 +435,40 @@ fn partial_sums_differences_and_scalings_of_the_pool_decrypt_to_noise() {
         .map(|(a, b)| a.wrapping_sub(b))
         .collect();
     assert!(all_differ(&diff, &fixed[1]));
+}
+
+#[test]
+fn site_indices_at_the_top_of_their_range_give_errors_not_overflows() {
+    // Found by the decoder fuzz: a message naming site u16::MAX made the analyst's
+    // error messages overflow when numbering sites from 1.
+    let p = params();
+    let mut sites = federation(2, "default", 0, 2);
+    let n = names(&sites);
+    let v = values(2);
+    let c = contribute_all(&mut sites, qid(1), &v);
+    let mut forged = Contribution::parse(&c[1]).unwrap();
+    forged.statement.site = u16::MAX;
+    forged.statement.args[0] ^= 1;
+    let forged = Contribution::encode(
+        &p,
+        &SESSION,
+        &forged.statement,
+        &forged.names,
+        &forged.c0s,
+        &forged.sig,
+    );
+    let m = match analyst::pool(&refs(&[c[0].clone(), forged]), &n) {
+        Err(Error::InvalidArgument(m)) => m,
+        other => panic!("expected an error, got {:?}", other.map(|_| ())),
+    };
+    assert!(m.contains("site 65536"), "{m}");
+    // A decryption share for another query, from site u16::MAX.
+    let q = common::pool_query(&mut sites, qid(2), &v, &n);
+    let mut shares = common::decrypt_all(&mut sites, &q.request);
+    let mut s = DecryptShare::parse(&shares[1]).unwrap();
+    s.site = u16::MAX;
+    s.query = qid(3);
+    shares[1] = s.encode(&p);
+    let e = analyst::combine_fixed(&q.pooled, &refs(&shares)).unwrap_err();
+    assert!(e.to_string().contains("site 65536"), "{e}");
 }
