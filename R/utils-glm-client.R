@@ -222,6 +222,6 @@ glm_progress <- function(iter, dev, devold) {
   change <- abs(dev - devold) / (0.1 + abs(dev))
   cli::cli_inform(c(i = paste0(
     "Iteration ", iter, ": deviance ", format(dev, digits = 10),
-    " (relative change ", format(change, digits = 3), ", converged below ", glm_epsilon, ")"
+    " (relative change ", format(change, digits = 3), ")"
   )))
 }
