@@ -42,6 +42,7 @@ test_that("the builder pins Rust at or above the package's minimum and loads the
   need <- sub("rustc >= ", "", regmatches(req, regexpr("rustc >= [0-9]+\\.[0-9]+", req)))
   expect_length(need, 1L)
   expect_true(package_version(rust) >= package_version(need))
-  expect_true(any(grepl("R CMD INSTALL --library=/opt/dsmhe/library", lines, fixed = TRUE)))
+  expect_true(any(grepl("R CMD INSTALL --library=\"$DSMHE_LIB\"", lines, fixed = TRUE)))
+  expect_true(any(grepl("ENV DSMHE_LIB=/opt/dsmhe/library ", lines, fixed = TRUE)))
   expect_true(any(grepl("library(dsMHE)", lines, fixed = TRUE)))
 })
