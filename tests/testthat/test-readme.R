@@ -1,23 +1,23 @@
 # The README's two commands and the deployment vignette's Dockerfile (issue 15).
 # .ci/run runs the two commands from a fresh clone; these tests pin their form.
-# Needs the package source, found as in test-vendor.R: $DSMHE_SOURCE_DIR (set by
-# .ci/run and tools/check.sh), the source tree around tests/testthat, or R CMD
-# check's copy; skipped only when none is there.
+# Needs the repository (tools/ and .ci/ are not in the source package):
+# $DSMHE_SOURCE_DIR (set by .ci/run and tools/check.sh), else the checkout around
+# tests/testthat; skipped only when neither is there (a check of the tarball alone).
+
+readme_files <- c("README.md", "DESCRIPTION", ".ci/run", "tools/install-r-deps.R")
 
 readme_source <- function() {
   env <- Sys.getenv("DSMHE_SOURCE_DIR")
   if (nzchar(env)) {
-    if (!file.exists(file.path(env, "DESCRIPTION"))) {
-      stop("DSMHE_SOURCE_DIR=", env, " holds no DESCRIPTION", call. = FALSE)
+    # when CI says where the repository is, it must be there: never skip
+    missing <- readme_files[!file.exists(file.path(env, readme_files))]
+    if (length(missing)) {
+      stop("DSMHE_SOURCE_DIR=", env, " lacks ", paste(missing, collapse = ", "), call. = FALSE)
     }
     return(normalizePath(env))
   }
-  for (dir in c(file.path("..", ".."), file.path("..", "..", "00_pkg_src", "dsMHE"))) {
-    if (file.exists(file.path(dir, "README.md")) && file.exists(file.path(dir, "DESCRIPTION"))) {
-      return(normalizePath(dir))
-    }
-  }
-  NULL
+  dir <- file.path("..", "..")
+  if (all(file.exists(file.path(dir, readme_files)))) normalizePath(dir)
 }
 
 readme_commands <- function(src) {
