@@ -351,15 +351,15 @@ confint.mheGLM <- function(object, parm, level = 0.95, ...) {
     mhe_abort("{.arg level} must be a number between 0 and 1.", class = "input")
   }
   est <- stats::coef(object)
-  all <- names(est)
-  se <- stats::setNames(rep(NA_real_, length(all)), all)
+  terms <- names(est)
+  se <- stats::setNames(rep(NA_real_, length(terms)), terms)
   se[!object$aliased] <- object$coefficients[, "Std. Error"]
   if (missing(parm)) {
-    parm <- all
+    parm <- terms
   } else if (is.numeric(parm)) {
-    parm <- all[parm]
+    parm <- terms[parm]
   }
-  if (!is.character(parm) || anyNA(parm) || !all(parm %in% all)) {
+  if (!is.character(parm) || anyNA(parm) || !all(parm %in% terms)) {
     mhe_abort("{.arg parm} must name or number coefficients of the model.", class = "input")
   }
   probs <- c((1 - level) / 2, (1 + level) / 2)
