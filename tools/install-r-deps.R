@@ -4,9 +4,11 @@
 # missing ones go to the personal library.
 repos <- getOption("repos")
 if (is.null(repos) || identical(unname(repos["CRAN"]), "@CRAN@")) {
-  # R's own default mirror, the one install.packages() suggests first
-  repos <- c(CRAN = "https://cloud.r-project.org")
-  options(repos = repos)
+  # No mirror set: take the first of the list R ships with itself (no host is
+  # written here), as install.packages() would suggest it first.
+  utils::chooseCRANmirror(graphics = FALSE, ind = 1L,
+                          local.only = TRUE)
+  repos <- getOption("repos")
   message("CRAN mirror not set: using ", repos[["CRAN"]])
 }
 # R adds the personal library (R_LIBS_USER) to .libPaths() only when it exists at

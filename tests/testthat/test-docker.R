@@ -36,7 +36,8 @@ test_that("the final stage copies only the installed library and keeps the entry
 
 test_that("the builder pins Rust at or above the package's minimum and loads the package", {
   lines <- dockerfile_lines()
-  rust <- sub("^ARG RUST_VERSION=", "", grep("^ARG RUST_VERSION=", lines, value = TRUE))
+  rust <- sub("^ARG RUST_IMAGE=rust:([0-9.]+)-.*$", "\\1",
+              grep("^ARG RUST_IMAGE=rust:", lines, value = TRUE))
   expect_length(rust, 1L)
   req <- utils::packageDescription("dsMHE")$SystemRequirements
   need <- sub("rustc >= ", "", regmatches(req, regexpr("rustc >= [0-9]+\\.[0-9]+", req)))
