@@ -18,7 +18,8 @@ test_that("the Dockerfile pins its base image and builds in two stages from it",
   expect_length(base, 1L)
   expect_match(base, "^datashield/rock-base:[0-9]+\\.[0-9]+\\.[0-9]+-R[0-9.]+$")
   from <- grep("^FROM ", lines, value = TRUE)
-  expect_identical(from, c("FROM ${ROCK_BASE} AS builder", "FROM ${ROCK_BASE}"))
+  expect_identical(from, c("FROM ${RUST_IMAGE} AS rust", "FROM ${ROCK_BASE} AS builder",
+                           "FROM ${ROCK_BASE}"))
   expect_false(any(grepl("latest", lines, fixed = TRUE)))
 })
 
