@@ -8,11 +8,15 @@
 #' @param x A data frame name (`"D"`, all its columns, which must be numeric)
 #'   or a character vector of variables (`c("D$a", "D$b")`).
 #' @inheritParams ds.mheMean
-#' @returns A list: `cor`, `cov` (matrices), `means` (named vector), `n`
-#'   (complete cases); attribute `sites` as in [ds.mheMean()].
+#' @returns An object of class `mhe_cor`, a list: `cor`, `cov` (matrices),
+#'   `means` (named vector), `n` (complete cases), and dsBase's `Nvalid` (=
+#'   `n`), `Nmissing` (rows with a missing value in any of the columns) and
+#'   `Ntotal` (rows); attribute `sites` as in [ds.mheMean()]. It prints the
+#'   pooled correlation matrix, the counts and the sites.
 #' @family client functions
 #' @export
-ds.mheCor <- function(x, datasources = NULL) {
+ds.mheCor <- function(x, datasources = NULL, type = "combine") {
+  mhe_check_type(type, instead = "The pooled covariance matrix is in the result as {.field cov}.")
   conns <- mhe_conns(datasources)
   ok <- is.character(x) && length(x) >= 1L && !anyNA(x) && !anyDuplicated(x)
   if (!ok) {
@@ -40,10 +44,15 @@ ds.mheCor <- function(x, datasources = NULL) {
     p <- length(columns)
     first <- mhe_query(conns, "mheCorDS", list(x_arg, NULL), call = call)
     n <- first[p + 1L]
+    total <- mhe_count(first[p + 2L])
     means <- stats::setNames(first[seq_len(p)] / n, columns)
     second <- mhe_query(conns, "mheCorDS", list(x_arg, mhe_dbl_encode(means)), call = call)
     cross <- matrix(second[seq_len(p * p)], p, p, dimnames = list(columns, columns))
     cov <- cross / (n - 1)
-    list(cor = stats::cov2cor(cov), cov = cov, means = means, n = mhe_count(n))
+    n <- mhe_count(n)
+    structure(list(
+      cor = stats::cov2cor(cov), cov = cov, means = means, n = n,
+      Nvalid = n, Nmissing = total - n, Ntotal = total
+    ), class = "mhe_cor")
   })
 }

@@ -98,6 +98,10 @@
 #'   weights.
 #' @param offset `NULL` or the name of a column of `data` holding an offset.
 #' @param maxit Largest number of IRLS iterations (glm.control()'s default, 25).
+#' @param progress `TRUE` to report each IRLS iteration and its pooled
+#'   deviance (a message per iteration, as `viewIter = TRUE` in `ds.glm`),
+#'   `FALSE` for silence. By default on, unless
+#'   `options(datashield.progress = FALSE)`.
 #' @inheritParams ds.mheMean
 #' @returns An object of class `mheGLM`, a list: `coefficients` (matrix with
 #'   columns `Estimate`, `Std. Error`, `t value` and `Pr(>|t|)` for gaussian,
@@ -106,7 +110,10 @@
 #'   `iter`, `n` (observations with nonzero weight), `family` (its name),
 #'   `dispersion`, `cov.unscaled`, `aliased`, `rank`, `converged`, `formula`
 #'   (text), `data`, `weights`, `offset`, `sites` and `call`. [print()] shows
-#'   it as `summary(glm(...))` does; [coef()] and [vcov()] work.
+#'   it as `summary(glm(...))` does; [coef()], [vcov()], [confint()] (Wald
+#'   intervals, see [confint.mheGLM()]) and [summary()] work, and
+#'   [mheGLMratios()] gives odds ratios (binomial) or rate ratios (poisson)
+#'   with their intervals.
 #' @family client functions
 #' @export
 #' @examples
@@ -117,12 +124,16 @@
 #'           datasources = conns)
 #' }
 ds.mheGLM <- function(formula, family = "gaussian", data = "D", datasources = NULL,
-                      weights = NULL, offset = NULL, maxit = 25) {
+                      weights = NULL, offset = NULL, maxit = 25,
+                      progress = getOption("datashield.progress", TRUE)) {
   conns <- mhe_conns(datasources)
+  if (!rlang::is_bool(progress)) {
+    mhe_abort("{.arg progress} must be {.code TRUE} or {.code FALSE}.", class = "input")
+  }
   # Every round of one fit runs over the same sites: a dropout restarts the fit.
   fit <- mhe_run(conns, function(conns, call) {
     mhe_glm_run(formula, family, data, weights, offset, maxit, conns,
-                plaintext = FALSE, call = call)
+                plaintext = FALSE, progress = progress, call = call)
   })
   fit$call <- match.call()
   fit
@@ -132,7 +143,7 @@ ds.mheGLM <- function(formula, family = "gaussian", data = "D", datasources = NU
 # with each site's aggregates in the clear through mhePlainGLMDS().
 mhe_glm_run <- function(formula, family = "gaussian", data = "D", weights = NULL,
                         offset = NULL, maxit = 25, datasources = NULL,
-                        plaintext = FALSE, call = rlang::caller_env()) {
+                        plaintext = FALSE, progress = FALSE, call = rlang::caller_env()) {
   conns <- mhe_conns(datasources, call = call)
   spec <- glm_client_spec(formula, family, data, weights, offset, maxit, call)
   found <- mhe_aggregate(conns, call("mheGLMLevelsDS", spec$b64, spec$data), call = call)
@@ -155,10 +166,11 @@ mhe_glm_run <- function(formula, family = "gaussian", data = "D", weights = NULL
   }
   wtdmu <- if (spec$intercept && is.null(spec$offset)) first$sum_wy / first$sum_w
   fit <- glm_irls(first, function(beta) glm_round(spec, pool, "step", beta = beta, wtdmu = wtdmu),
-                  spec$maxit, call)
+                  spec$maxit, call, progress = progress)
   glm_warnings(spec, fit, call)
   null_deviance <- if (spec$intercept && !is.null(spec$offset)) {
-    glm_null_deviance(spec, pool, fit$beta, call)
+    if (progress) cli::cli_inform(c(i = "Null deviance: intercept-only fit with the offset."))
+    glm_null_deviance(spec, pool, fit$beta, call, progress)
   } else {
     fit$last$nulldev
   }
@@ -181,10 +193,10 @@ glm_round <- function(spec, pool, round, model = "full", beta = NULL, start = NU
 
 # glm() fits the intercept-only model with the offset for the null deviance,
 # from the full model's fitted values.
-glm_null_deviance <- function(spec, pool, beta, call) {
+glm_null_deviance <- function(spec, pool, beta, call, progress = FALSE) {
   first <- glm_round(spec, pool, "init", model = "null", start = beta)
   fit <- glm_irls(first, function(b) glm_round(spec, pool, "step", model = "null", beta = b),
-                  spec$maxit, call)
+                  spec$maxit, call, progress = progress)
   if (!fit$converged) {
     cli::cli_warn("Fitting to calculate the null deviance did not converge: increase {.arg maxit}?",
                   call = call)
@@ -260,6 +272,11 @@ glm_aic <- function(family, last, rank) {
 #' @export
 print.mheGLM <- function(x, digits = max(3L, getOption("digits") - 3L),
                          signif.stars = getOption("show.signif.stars"), ...) {
+  glm_print(x, digits = digits, signif.stars = signif.stars, ...)
+}
+
+# The body of print.mheGLM() and print.summary.mheGLM().
+glm_print <- function(x, digits, signif.stars, ...) {
   # print methods print: cat() as in print.summary.glm()
   if (!is.null(x$call)) {
     cat("\nCall:\n", paste(deparse(x$call), collapse = "\n"), "\n", sep = "")
@@ -294,4 +311,86 @@ coef.mheGLM <- function(object, ...) {
 #' @rawNamespace S3method(stats::vcov, mheGLM)
 vcov.mheGLM <- function(object, ...) {
   object$dispersion * object$cov.unscaled
+}
+
+#' Confidence intervals, summary and ratios of an encrypted GLM
+#'
+#' `confint()` gives Wald intervals from the pooled coefficients and their
+#' standard errors: \eqn{\hat\beta \pm q \cdot SE}, with `q` the normal
+#' quantile for binomial and poisson (as [stats::confint.default()] on the
+#' pooled `glm()`) and the t quantile with `df.residual` degrees of freedom
+#' for gaussian (as [stats::confint.lm()]: the dispersion is estimated).
+#' Profile-likelihood intervals (`confint()` on a `glm` object) would need the
+#' pooled likelihood at many points, a fit each; they are not offered.
+#'
+#' `summary()` returns the fit with the scaled covariance matrix and, for
+#' binomial and poisson, the ratios of [mheGLMratios()]; it prints like the
+#' fit, followed by the ratios.
+#'
+#' @param object A result of [ds.mheGLM()].
+#' @param parm Coefficients: names or indices; all by default.
+#' @param level Confidence level.
+#' @param ... Unused.
+#' @returns `confint()`: a matrix with one row per coefficient (`NA` for an
+#'   aliased one) and columns for the lower and upper limits, labelled in
+#'   percent as in [stats::confint()]. `summary()`: an object of class
+#'   `summary.mheGLM`, the fit with `cov.scaled` and `ratios` (`NULL` for
+#'   gaussian).
+#' @seealso [mheGLMratios()] for odds ratios and rate ratios.
+#' @rawNamespace S3method(stats::confint, mheGLM)
+#' @name mheGLM-methods
+#' @examples
+#' \dontrun{
+#' fit <- ds.mheGLM(DIS_DIAB ~ PM_BMI_CONTINUOUS, family = "binomial")
+#' confint(fit)
+#' summary(fit)
+#' }
+confint.mheGLM <- function(object, parm, level = 0.95, ...) {
+  ok <- is.numeric(level) && length(level) == 1L && !is.na(level) && level > 0 && level < 1
+  if (!ok) {
+    mhe_abort("{.arg level} must be a number between 0 and 1.", class = "input")
+  }
+  est <- stats::coef(object)
+  terms <- names(est)
+  se <- stats::setNames(rep(NA_real_, length(terms)), terms)
+  se[!object$aliased] <- object$coefficients[, "Std. Error"]
+  if (missing(parm)) {
+    parm <- terms
+  } else if (is.numeric(parm)) {
+    parm <- terms[parm]
+  }
+  if (!is.character(parm) || anyNA(parm) || !all(parm %in% terms)) {
+    mhe_abort("{.arg parm} must name or number coefficients of the model.", class = "input")
+  }
+  probs <- c((1 - level) / 2, (1 + level) / 2)
+  q <- if (object$family == "gaussian") {
+    stats::qt(probs, object$df.residual)
+  } else {
+    stats::qnorm(probs)
+  }
+  ci <- est[parm] + outer(se[parm], q)
+  dimnames(ci) <- list(parm, paste0(trimws(formatC(100 * probs, format = "fg", digits = 3)), " %"))
+  ci
+}
+
+#' @rdname mheGLM-methods
+#' @export
+summary.mheGLM <- function(object, ...) {
+  out <- unclass(object)
+  out$cov.scaled <- vcov.mheGLM(object)
+  out["ratios"] <- list(if (object$family != "gaussian") mheGLMratios(object))
+  structure(out, class = "summary.mheGLM")
+}
+
+#' @export
+print.summary.mheGLM <- function(x, digits = max(3L, getOption("digits") - 3L),
+                                 signif.stars = getOption("show.signif.stars"), ...) {
+  glm_print(x, digits = digits, signif.stars = signif.stars, ...)
+  if (!is.null(x$ratios)) {
+    what <- colnames(x$ratios)[1L]
+    cat(what, "s with Wald ", attr(x$ratios, "level") * 100, "% intervals:\n", sep = "")
+    print(x$ratios[, 1:3, drop = FALSE], digits = digits)
+    cat("\n")
+  }
+  invisible(x)
 }

@@ -27,7 +27,8 @@
 #'   draws it. Attribute `sites` as in [ds.mheMean()].
 #' @family client functions
 #' @export
-ds.mheHistogram <- function(x, breaks = 10, datasources = NULL) {
+ds.mheHistogram <- function(x, breaks = 10, datasources = NULL, type = "combine") {
+  mhe_check_type(type, instead = "{.code plot()} the result for the pooled histogram.")
   conns <- mhe_conns(datasources)
   x <- mhe_check_variable(x)
   ok <- is.numeric(breaks) && length(breaks) >= 1L && all(is.finite(breaks))

@@ -8,9 +8,17 @@
 #' @param x Numeric variable on the sites, e.g. `"D$age"`.
 #' @param datasources A list of DataSHIELD connections; `NULL` (default) finds
 #'   them with [DSI::datashield.connections_find()].
-#' @returns A list: `mean`, `n` (valid values), `n_missing`; its attribute
+#' @param type `"combine"` (the default, also spelled `"combined"`,
+#'   `"combines"` or `"c"` as in dsBaseClient): the pooled result. dsBase's
+#'   `"split"` (one result per site) is refused with an error of class
+#'   `dsMHE_error_split`: per-site results are what dsMHE exists not to
+#'   reveal.
+#' @returns An object of class `mhe_mean`, a list: `mean`, `n` (valid
+#'   values), `n_missing`, and dsBase's names for the counts, `Nvalid` (=
+#'   `n`), `Nmissing` (= `n_missing`) and `Ntotal`; `variable`. Its attribute
 #'   `sites` names the sites that contributed (see [ds.mheSetup()] on sites
-#'   that fail in a t-of-N session).
+#'   that fail in a t-of-N session). It prints the pooled mean, the counts and
+#'   the sites.
 #' @family client functions
 #' @export
 #' @examples
@@ -18,11 +26,17 @@
 #' ds.mheSetup(conns)
 #' ds.mheMean("D$LAB_TSC", datasources = conns)
 #' }
-ds.mheMean <- function(x, datasources = NULL) {
+ds.mheMean <- function(x, datasources = NULL, type = "combine") {
+  mhe_check_type(type, instead = "For the spread use {.fn ds.mheVar}; for the distribution {.fn ds.mheHistogram}.")
   conns <- mhe_conns(datasources)
   x <- mhe_check_variable(x)
   mhe_run(conns, function(conns, call) {
     v <- mhe_query(conns, "mheMeanDS", list(x), call = call)
-    list(mean = v[1] / v[2], n = mhe_count(v[2]), n_missing = mhe_count(v[3]))
+    n <- mhe_count(v[2])
+    n_missing <- mhe_count(v[3])
+    structure(list(
+      mean = v[1] / v[2], n = n, n_missing = n_missing,
+      Nvalid = n, Nmissing = n_missing, Ntotal = n + n_missing, variable = x
+    ), class = "mhe_mean")
   })
 }

@@ -32,6 +32,11 @@
 #' @param params Name of the parameter set (see the Rust crate's docs).
 #' @param threshold `NULL` (all sites needed to decrypt) or the number `t` of
 #'   sites that together can decrypt.
+#' @param progress `TRUE` to show a progress bar over the setup steps (the
+#'   key shares and bundles counted per site), `FALSE` for none. By default
+#'   on, unless `options(datashield.progress = FALSE)`. The bar is cli's: it
+#'   appears once setup has taken longer than `cli.progress_show_after`
+#'   (2 s by default).
 #' @returns Invisibly, an object of class `mhe_session`: `session` (id),
 #'   `sites`, `params`, `threshold`, `fingerprints` (each site's verification
 #'   key, named by site), `key` (fingerprint of the collective public key) and
@@ -43,9 +48,13 @@
 #' session <- ds.mheSetup(conns)
 #' session
 #' }
-ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL) {
+ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL,
+                        progress = getOption("datashield.progress", TRUE)) {
   conns <- mhe_conns(datasources)
   sites <- names(conns)
+  if (!rlang::is_bool(progress)) {
+    mhe_abort("{.arg progress} must be {.code TRUE} or {.code FALSE}.", class = "input")
+  }
   if (!is.character(params) || length(params) != 1L || !grepl(mhe_name_pattern, params)) {
     mhe_abort("{.arg params} must be the name of a parameter set.", class = "input")
   }
@@ -61,14 +70,18 @@ ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL
   }
   threshold_arg <- if (is.null(threshold)) 0L else as.integer(threshold)
   mhe_session_forget(conns)
+  step <- mhe_setup_progress(progress, length(sites))
 
   session <- rs_call(rs_random_id())
+  step("creating the parties at the sites")
   mhe_assign(conns, "mhe.party", mhe_calls(conns, function(site) {
     call("mheInitDS", session, params, site)
   }))
+  step("collecting the sites' identities")
   identities <- mhe_aggregate(conns, call("mheIdentityDS"))
   roster <- rs_call(rs_roster_build(unname(identities[sites])))
 
+  step("relaying the roster; the sites make their key shares")
   roster_arg <- mhe_send_blob(conns, roster)
   joined <- mhe_aggregate(conns, mhe_calls(conns, function(site) {
     call("mheJoinDS", roster_arg[[site]], threshold_arg)
@@ -76,13 +89,18 @@ ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL
   shares <- lapply(joined[sites], `[[`, "share")
   pinned <- vapply(joined[sites], function(j) isTRUE(j$pinned), TRUE)
 
-  bundles <- lapply(sites, function(site) rs_call(rs_keygen_bundle(unname(shares), site)))
+  bundles <- lapply(sites, function(site) {
+    step(paste("bundling the key shares for", site))
+    rs_call(rs_keygen_bundle(unname(shares), site))
+  })
   names(bundles) <- sites
+  step("the sites derive the collective key")
   bundle_arg <- mhe_send_blobs(conns, bundles)
   confirmations <- mhe_aggregate(conns, mhe_calls(conns, function(site) {
     call("mheFinalizeDS", bundle_arg[[site]])
   }))
   key <- rs_call(rs_confirmations_check(unname(confirmations[sites])))
+  step(NULL)
 
   info <- rs_call(rs_roster_info(roster))
   fingerprints <- stats::setNames(as.character(info$fingerprint), info$site)[sites]
@@ -119,4 +137,29 @@ print.mhe_session <- function(x, ...) {
     cli::cli_bullets(c(" " = "{.strong {site}}: {x$fingerprints[[site]]} ({pin})"))
   }
   invisible(x)
+}
+
+# A cli progress bar over the setup: four steps plus one per site (its key
+# bundle). Returns step(status): advance to the next step with that status;
+# step(NULL) ends the bar. Without progress, step() does nothing.
+mhe_setup_progress <- function(progress, n_sites, .envir = parent.frame()) {
+  if (!progress) {
+    return(function(status) invisible(NULL))
+  }
+  bar <- cli::cli_progress_bar(
+    name = "dsMHE setup", total = 4L + n_sites, clear = TRUE,
+    format = "{cli::pb_name} {cli::pb_bar} {cli::pb_current}/{cli::pb_total} {cli::pb_status}",
+    .envir = .envir
+  )
+  started <- FALSE
+  function(status) {
+    if (is.null(status)) {
+      cli::cli_progress_done(id = bar, .envir = .envir)
+    } else {
+      cli::cli_progress_update(id = bar, status = status, inc = if (started) 1L else 0L,
+                               .envir = .envir)
+      started <<- TRUE
+    }
+    invisible(NULL)
+  }
 }

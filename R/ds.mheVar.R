@@ -7,12 +7,29 @@
 #' `ds.var(type = "combine")`.
 #'
 #' @inheritParams ds.mheMean
-#' @returns A list: `var` (sample variance, denominator `n - 1`), `mean`, `n`;
-#'   attribute `sites` as in [ds.mheMean()].
+#' @returns An object of class `mhe_var`, a list: `var` (sample variance,
+#'   denominator `n - 1`), `mean`, `n`, and dsBase's `Nvalid` (= `n`),
+#'   `Nmissing` and `Ntotal`; `variable`. Attribute `sites` as in
+#'   [ds.mheMean()]. It prints the pooled variance, the counts and the sites.
 #' @family client functions
 #' @export
-ds.mheVar <- function(x, datasources = NULL) {
+ds.mheVar <- function(x, datasources = NULL, type = "combine") {
+  mhe_check_type(type, instead = "For the mean and its counts use {.fn ds.mheMean}.")
   conns <- mhe_conns(datasources)
   x <- mhe_check_variable(x)
-  mhe_run(conns, function(conns, call) mhe_pooled_var(conns, "mheVarDS", x, call = call))
+  mhe_run(conns, function(conns, call) {
+    m <- mhe_query(conns, "mheVarDS", list(x, NULL), call = call)
+    n <- mhe_count(m[2])
+    n_missing <- mhe_count(m[3])
+    mean <- m[1] / m[2]
+    var <- if (n < 2) {
+      NA_real_
+    } else {
+      mhe_query(conns, "mheVarDS", list(x, mhe_dbl_encode(mean)), call = call)[1] / (m[2] - 1)
+    }
+    structure(list(
+      var = var, mean = mean, n = n,
+      Nvalid = n, Nmissing = n_missing, Ntotal = n + n_missing, variable = x
+    ), class = "mhe_var")
+  })
 }

@@ -172,7 +172,9 @@ glm_converged <- function(dev, devold) {
 # glm.fit()'s loop: `first` is the pooled init round, `run(beta)` a pooled
 # step round. Returns the coefficients (aliased ones 0), the last solve, the
 # last round (at the coefficients), the iterations and whether it converged.
-glm_irls <- function(first, run, maxit, call) {
+# With `progress`, one message per iteration with the pooled deviance (as
+# ds.glm's viewIter).
+glm_irls <- function(first, run, maxit, call, progress = FALSE) {
   fail <- function(problem) mhe_abort("{problem}", class = "fit", call = call)
   if (first$invalid > 0) {
     fail("The sites can't find valid starting values for the fit.")
@@ -204,6 +206,7 @@ glm_irls <- function(first, run, maxit, call) {
       }
       boundary <- TRUE
     }
+    if (progress) glm_progress(iter, current$dev, devold)
     if (glm_converged(current$dev, devold)) {
       conv <- TRUE
       break
@@ -213,4 +216,12 @@ glm_irls <- function(first, run, maxit, call) {
     system <- current
   }
   list(beta = beta, solve = fit, last = current, iter = iter, converged = conv, boundary = boundary)
+}
+
+glm_progress <- function(iter, dev, devold) {
+  change <- abs(dev - devold) / (0.1 + abs(dev))
+  cli::cli_inform(c(i = paste0(
+    "Iteration ", iter, ": deviance ", format(dev, digits = 10),
+    " (relative change ", format(change, digits = 3), ")"
+  )))
 }

@@ -155,11 +155,13 @@ srv_columns <- function(x, env, site) {
 # round 2: c(centred cross products (p x p, column-major), n).
 local_cor <- function(x, env, site, means = NULL) {
   m <- srv_columns(x, env, site)
+  rows <- nrow(m)
   m <- m[stats::complete.cases(m), , drop = FALSE]
   n <- nrow(m)
   srv_check_valid(n, paste0("complete cases of ", x), site)
   if (is.null(means)) {
-    return(c(colSums(m), n))
+    # column sums, complete cases, all rows (the client's Ntotal)
+    return(c(colSums(m), n, rows))
   }
   if (length(means) != ncol(m)) {
     mhe_server_abort(site, paste0("`means` must hold ", ncol(m), " numbers"))

@@ -3,6 +3,7 @@
 #  1. with no cargo anywhere (not on the PATH, not in ~/.cargo/bin), installation
 #     stops at configure with the message to the server administrator;
 #  2. with a Rust older than Cargo.toml's rust-version, the same, naming the version.
+#  3. configure leaves out of PKG_LIBS a native library that the linker lacks.
 # Usage: bash tools/test-configure.sh dsMHE_<version>.tar.gz
 set -euo pipefail
 
@@ -70,5 +71,33 @@ fi
 grep -q "dsMHE cannot be installed: rustc 1.75.0 (.*) is older than 1\.[0-9]*\." "$work/log" ||
   { cat "$work/log"; fail "no message about the old rustc"; }
 grep "dsMHE cannot be installed" "$work/log"
+
+echo "test-configure: 3. a native library the linker lacks is left out of PKG_LIBS"
+# configure only, in an unpacked copy of the tarball, with a rustc that names
+# one more native library (one no linker has) for static libraries.
+real_rustc="$(command -v rustc || echo "$HOME/.cargo/bin/rustc")"
+real_cargo="$(command -v cargo || echo "$HOME/.cargo/bin/cargo")"
+mkdir -p "$work/extra" "$work/src"
+printf '#!/bin/sh\nexec "%s" "$@"\n' "$real_cargo" >"$work/extra/cargo"
+{
+  echo '#!/bin/sh'
+  echo 'case " $* " in'
+  echo '  *" --print native-static-libs "*)'
+  echo "    \"$real_rustc\" \"\$@\" 2>&1 | sed 's/native-static-libs: /native-static-libs: -ldsmhe_no_such_library /' >&2 ;;"
+  echo "  *) exec \"$real_rustc\" \"\$@\" ;;"
+  echo 'esac'
+} >"$work/extra/rustc"
+chmod +x "$work/extra/cargo" "$work/extra/rustc"
+tar -xzf "$tarball" -C "$work/src"
+(cd "$work/src/dsMHE" && PATH="$work/extra:$PATH" ./configure) >"$work/log" 2>&1 ||
+  { cat "$work/log"; fail "configure failed"; }
+grep -q "the linker does not take -ldsmhe_no_such_library: left out" "$work/log" ||
+  { cat "$work/log"; fail "no message about the library left out"; }
+libs="$(sed -n 's/^PKG_LIBS = //p' "$work/src/dsMHE/src/Makevars")"
+case "$libs" in
+  *dsmhe_no_such_library*) fail "PKG_LIBS keeps a library the linker lacks: $libs" ;;
+  *-lpthread*) echo "PKG_LIBS = $libs" ;;
+  *) fail "PKG_LIBS lost the native libraries: $libs" ;;
+esac
 
 echo "test-configure: OK"
