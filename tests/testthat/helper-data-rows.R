@@ -41,6 +41,7 @@ rows_data <- function() {
       event_f12 = factor(event + 1L, levels = 1:2),
       status_f12 = factor(status + 1L, levels = 1:2),
       tgrid, ev_big, arm2,
+      sep50 = as.integer(age > 50), # perfectly separated by age
       ev_big_f01 = factor(ev_big, levels = 0:1),
       ev_big_f12 = factor(ev_big + 1L, levels = 1:2),
       coded = factor(sample(c("0", "1"), n, TRUE), levels = c("0", "1")),

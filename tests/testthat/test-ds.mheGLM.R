@@ -169,9 +169,15 @@ test_that("perfect separation is a clear error where glm() warns", {
     invokeRestart("muffleWarning")
   })
   expect_true(any(grepl("fitted probabilities numerically 0 or 1 occurred", warned)))
-  err <- expect_error(ds.mheGLM(sep ~ x, family = "binomial", maxit = 8, datasources = conns),
+  rows <- rows_federation()
+  err <- expect_error(ds.mheGLM(sep50 ~ age, family = "binomial", maxit = 8, datasources = rows),
                       class = "dsMHE_error_separation")
   expect_match(conditionMessage(err), "fitted probabilities are numerically 0 or 1")
+  # at site c (12 rows) the diverging fit first puts its working weights on
+  # fewer than nfilter.tab rows, which the site refuses
+  err <- expect_error(ds.mheGLM(sep ~ x, family = "binomial", maxit = 8, datasources = conns),
+                      class = "dsMHE_error_refused")
+  expect_match(conditionMessage(err), "c: refused: nfilter.tab: the IRLS working weights")
 })
 
 test_that("sites refuse too many parameters, concentrated columns and row-selecting levels", {
@@ -264,7 +270,7 @@ test_that("the model-matrix columns are counted from the terms before anything i
   expect_identical(count("y ~ a * b * c + x", c(a = 3, b = 4, c = 5)), 121)
   expect_identical(count("y ~ 0 + a + x", c(a = 3)), 4)
   expect_error(count("y ~ a * b * c", c(a = 30, b = 4, c = 5)),
-               "the model would have 931 columns (every level of each factor counted); a site fits at most 200",
+               "the model would have 930 columns (every level of each factor counted); a site fits at most 200",
                fixed = TRUE)
   # 60 columns to the third order: refused while expanding, in well under a second
   wide <- paste0("y ~ (", paste0("x", 1:60, collapse = " + "), ")^3")
