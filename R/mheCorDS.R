@@ -23,7 +23,7 @@ mheCorDS <- function(x, means = NULL, query, sites) {
     means <- srv_doubles(means, site, "means")
   }
   kind <- if (is.null(means)) "cor-means" else "cor-cross"
-  variables <- strsplit(x, ",", fixed = TRUE)[[1]]
-  srv_contribute(party, site, query, kind, variables, sites, local_cor(x, env, site, means),
+  values <- local_cor(x, env, site, means) # validates x
+  srv_contribute(party, site, query, kind, strsplit(x, ",", fixed = TRUE)[[1]], sites, values,
                  call = match.call())
 }

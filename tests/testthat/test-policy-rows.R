@@ -164,14 +164,17 @@ parties <- lapply(c("a", "b"), function(site) {
 roster <- dsMHE:::rs_roster_build(lapply(parties, dsMHE:::rs_party_identity))
 shares <- lapply(parties, dsMHE:::rs_party_join, roster = roster, threshold = 0L,
                  min_parties = 2L, pinned = character())
-dsMHE:::rs_party_finalize(parties[[1]], dsMHE:::rs_keygen_bundle(shares, "a"))
+invisible(dsMHE:::rs_party_finalize(parties[[1]], dsMHE:::rs_keygen_bundle(shares, "a")))
 env <- new.env()
 env$mhe.party <- parties[[1]]
 set.seed(1)
-env$D <- data.frame(x = rnorm(300), f = factor(sample(c("u", "v"), 300, TRUE)),
-                    g = factor(sample(c("p", "q"), 300, TRUE)), time = rexp(300),
-                    event = rbinom(300, 1, 0.5),
-                    grp = factor(sample(paste0("g", 1:200), 300, TRUE), levels = paste0("g", 1:200)))
+n <- 6000
+D <- data.frame(x = rnorm(n), y = rnorm(n), f = factor(sample(c("u", "v"), n, TRUE)),
+                g = factor(sample(c("p", "q"), n, TRUE)), time = rexp(n),
+                event = rbinom(n, 1, 0.5),
+                grp = factor(rep(paste0("g", 1:200), length.out = n), levels = paste0("g", 1:200)))
+for (k in 1:60) D[[paste0("x", k)]] <- rnorm(n)
+env$D <- D
 b64 <- function(text) dsMHE:::rs_b64_encode(charToRaw(text))
 run <- function(label, expr) {
   message <- tryCatch({ force(expr); "no error" }, error = function(e) conditionMessage(e))
