@@ -91,3 +91,14 @@ test_that("levels that are values must each be frequent enough", {
   label <- ds.mheTable("D$label", datasources = conns, useNA = "no")
   expect_identical(as.vector(label$table), nrow(pooled(conns)))
 })
+
+test_that("a factor coded 0/1 (as Opal assigns it) tabulates as its numeric codes do", {
+  conns <- rows_federation()
+  all <- pooled(conns)
+  coded <- ds.mheTable("D$coded", "D$event", datasources = conns, useNA = "no")
+  expected <- table(all$coded, all$event)
+  expect_identical(as.vector(coded$table), as.vector(expected))
+  expect_identical(dimnames(coded$table), list(`D$coded` = c("0", "1"), `D$event` = c("0", "1")))
+  expect_equal(unname(coded$chisq$statistic), unname(stats::chisq.test(expected)$statistic),
+               tolerance = 1e-12)
+})
