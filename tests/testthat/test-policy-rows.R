@@ -180,18 +180,21 @@ run <- function(label, expr) {
   message <- tryCatch({ force(expr); "no error" }, error = function(e) conditionMessage(e))
   cat(label, ": ", gsub("[[:space:]]+", " ", message), "\\n", sep = "")
 }
-query <- dsMHE:::rs_random_id()
+id <- function() dsMHE:::rs_random_id()
+glm_round <- function(text) {
+  call("mheGLMDS", b64(text), "gaussian", "D", query = id(), sites = "a,b")
+}
 formula <- paste0("y ~ (", paste0("I(x+", 1:60, ")", collapse = " + "), ")^10")
-run("formula", eval(call("mheGLMLevelsDS", b64(formula), "D"), env))
+run("formula", eval(glm_round(formula), env))
 wide <- paste0("x ~ (", paste0("x", 1:60, collapse = " + "), ")^3")
-run("wide", eval(call("mheGLMLevelsDS", b64(wide), "D"), env))
+run("wide", eval(glm_round(wide), env))
 run("table", eval(call("mheTableDS", "D$f", "D$g",
     rlevels = dsMHE:::mhe_levels_encode(paste0("l", 1:1000)),
-    clevels = dsMHE:::mhe_levels_encode(paste0("m", 1:1000)), query = query, sites = "a,b"), env))
+    clevels = dsMHE:::mhe_levels_encode(paste0("m", 1:1000)), query = id(), sites = "a,b"), env))
 run("survival", eval(call("mheSurvfitDS", "D$time", "D$event", group = "D$grp",
     levels = dsMHE:::mhe_levels_encode(paste0("g", 1:200)),
     grid = dsMHE:::mhe_dbl_encode(seq_len(10000)), coding = "01", mode = "counts",
-    query = query, sites = "a,b"), env))
+    query = id(), sites = "a,b"), env))
 cat("done\\n")
 '
   out <- paste(run_limited(script, memory_kb = 3e6), collapse = "\n")
