@@ -6,9 +6,10 @@
 #'
 #' 1. the pooled mean and standard deviation (two encrypted rounds, as
 #'    [ds.mheVar()]);
-#' 2. a grid of 50 cells over mean +- k sd (k = 4, then 16, 64, ...) plus an
+#' 2. a grid of 20 cells over mean +- k sd (k = 4, then 16, 64, ...) plus an
 #'    underflow and an overflow cell, where each site contributes only 0 or 1
-#'    per cell (whether it has any value there), widened while the pooled
+#'    per cell (whether it has at least `nfilter.tab` values there: a site
+#'    needs `20 * nfilter.tab` valid values for this grid), widened while the pooled
 #'    underflow or overflow is nonzero. The analyst learns, per grid cell, how
 #'    many sites have data in it, never a count or an exact value;
 #' 3. `pretty()` breaks over the non-empty grid cells, about `breaks` cells.
@@ -21,7 +22,8 @@
 #'
 #' @inheritParams ds.mheMean
 #' @param breaks One number (about how many cells) or a vector of break
-#'   points, used as given.
+#'   points, used as given (at most 1001; each site accepts at most
+#'   `n / nfilter.tab` cells for its `n` valid values).
 #' @returns An object of class `histogram` (as `hist(plot = FALSE)`):
 #'   `breaks`, `counts`, `density`, `mids`, `xname`, `equidist`. `plot()`
 #'   draws it. Attribute `sites` as in [ds.mheMean()].
@@ -33,7 +35,7 @@ ds.mheHistogram <- function(x, breaks = 10, datasources = NULL, type = "combine"
   x <- mhe_check_variable(x)
   ok <- is.numeric(breaks) && length(breaks) >= 1L && all(is.finite(breaks))
   if (!ok || (length(breaks) == 1L && breaks < 1) ||
-      (length(breaks) > 1L && any(diff(breaks) <= 0)) || length(breaks) > 10001L) {
+      (length(breaks) > 1L && any(diff(breaks) <= 0)) || length(breaks) > 1001L) {
     mhe_abort(
       "{.arg breaks} must be a number of cells or increasing break points.",
       class = "input"
@@ -80,7 +82,7 @@ mhe_histogram_breaks <- function(conns, x, n, call = rlang::caller_env()) {
   }
   width <- if (is.finite(moments$var) && moments$var > 0) sqrt(moments$var) else max(abs(moments$mean), 1)
   k <- 4
-  cells <- 50L
+  cells <- 20L
   for (i in 1:12) {
     grid <- seq(moments$mean - k * width, moments$mean + k * width, length.out = cells + 1L)
     sites_with <- mhe_query(conns, "mheHistogramDS", list(x, mhe_dbl_encode(grid), "range"), call = call)

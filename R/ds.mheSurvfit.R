@@ -17,9 +17,9 @@
 #' actuarial, life-table rule for grouped times; censored times at the end
 #' point are at risk there, as in `survfit()`). Hence:
 #'
-#' - when every observed time is a grid point (e.g. whole days `1:1100` for
-#'   data in whole days up to 1100), nothing lies strictly inside an interval
-#'   and the object equals `survfit()`'s: `time`, `n.risk`, `n.event`,
+#' - when every observed time is a grid point (e.g. monthly visits), nothing
+#'   lies strictly inside an interval and, where no site holds a small cell
+#'   (see "Disclosure at the sites"), the object equals `survfit()`'s: `time`, `n.risk`, `n.event`,
 #'   `n.censor`, `surv`, `std.err`, `cumhaz`, `std.chaz` and the limits;
 #' - otherwise the curve is a life table at the grid's resolution: event
 #'   times are rounded up to the grid, and censored times inside an interval
@@ -62,12 +62,15 @@
 #'
 #' @section Disclosure at the sites:
 #' Each site checks `time` (numeric, finite, non-negative), `event` (logical,
-#' or numeric coded 0/1 or 1/2, not both), and `group` (a factor, character,
+#' or coded 0/1 or 1/2, not both, as numbers or as a factor with those
+#' levels, as Opal assigns a categorical variable), and `group` (a factor, character,
 #' logical or whole-number variable; its levels are agreed as in
 #' [ds.mheTable()], with dsBase's level checks). Rows with a missing `time`,
-#' `event` or `group` are left out, as `survfit()` does. A site refuses when
-#' it has fewer than `nfilter.tab` complete rows in total, or in a stratum,
-#' but not zero. No site's counts are ever decrypted, only pooled ones.
+#' `event` or `group` are left out, as `survfit()` does. Nothing is refused on the strength of the data: a
+#' stratum with fewer than `nfilter.tab` complete rows at a site is left out
+#' there, and every count `0 < count < nfilter.tab` a site holds (events,
+#' censored times, times beyond the grid, event codes) is set to 0. No
+#' site's counts are ever decrypted, only pooled ones.
 #' The coding of `event` is agreed on the pooled data, as [survival::Surv()]
 #' would decide on the row-bound data: 1/2 when some site has a 2, else 0/1.
 #'
@@ -79,10 +82,14 @@
 #'   complete rows are dropped, and with a single stratum left the result
 #'   has no strata, as with `survfit()`.
 #' @param times `NULL` (default: a grid chosen from the data, see "The time
-#'   grid"), or increasing, non-negative grid points (at most 10001), used as
-#'   given: a public grid.
+#'   grid"), or increasing, non-negative grid points, used as given: a public
+#'   grid. Each site accepts at most `n / nfilter.tab` points for its `n`
+#'   complete rows (and at most 10000), and sets every count `0 < count <
+#'   nfilter.tab` it holds to 0, so the curve equals `survfit()` only where
+#'   every site's cells are empty or hold at least `nfilter.tab` rows.
 #' @param bins About how many cells the coarse grid of the default has
-#'   (used only when `times` is `NULL`).
+#'   (used only when `times` is `NULL`). Each site accepts at most
+#'   `n / nfilter.tab` grid points for its `n` complete rows.
 #' @param conf.int Level of the pointwise confidence intervals.
 #' @param conf.type `"log-log"` (default), `"log"` or `"plain"`, as in
 #'   [survival::survfit.formula()].
@@ -98,13 +105,13 @@
 #' @examples
 #' \dontrun{
 #' ds.mheSetup(conns)
-#' fit <- ds.mheSurvfit("D$time", "D$status", "D$sex", times = 1:1100,
+#' fit <- ds.mheSurvfit("D$time", "D$status", "D$sex", times = seq(50, 1100, 50),
 #'                      datasources = conns)
 #' summary(fit, times = c(180, 365))
 #' plot(fit)
 #' }
 ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times = NULL,
-                          bins = 20, conf.int = 0.95,
+                          bins = 15, conf.int = 0.95,
                           conf.type = c("log-log", "log", "plain")) {
   rlang::check_installed("survival", reason = "for the methods of `survfit` objects.")
   fit_call <- match.call()
@@ -163,12 +170,12 @@ km_check_times <- function(times, call = rlang::caller_env()) {
   if (is.null(times)) {
     return(NULL)
   }
-  ok <- is.numeric(times) && length(times) >= 1L && length(times) <= 10001L &&
+  ok <- is.numeric(times) && length(times) >= 1L && length(times) <= 10000L &&
     all(is.finite(times)) && times[1] >= 0 && all(diff(times) > 0)
   if (!ok) {
     mhe_abort(c(
       "{.arg times} must be {.code NULL} or increasing, non-negative grid points.",
-      i = "At most 10001 points."
+      i = "At most 10000 points."
     ), class = "input", call = call)
   }
   as.double(times)

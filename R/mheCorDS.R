@@ -1,9 +1,10 @@
 #' Encrypted contribution to a pooled correlation matrix (server side)
 #'
 #' Over the complete cases of the columns: first round (`means = NULL`) the
-#' column sums and the number of complete cases (refused when below
-#' `nfilter.tab`); second round the cross products of the columns centred at
-#' the pooled means.
+#' column sums and the number of complete cases; second round the cross
+#' products of the columns centred at the pooled means. Fewer than
+#' `nfilter.tab` complete cases contribute zeros; a column concentrated on
+#' fewer than `nfilter.tab` rows contributes its median (as [mheMeanDS()]).
 #'
 #' @inheritParams mheMeanDS
 #' @param x A data frame name (`"D"`) or variables separated by commas
@@ -22,5 +23,7 @@ mheCorDS <- function(x, means = NULL, query, sites) {
     means <- srv_doubles(means, site, "means")
   }
   kind <- if (is.null(means)) "cor-means" else "cor-cross"
-  srv_contribute(party, site, query, kind, x, sites, local_cor(x, env, site, means))
+  values <- local_cor(x, env, site, means) # validates x
+  srv_contribute(party, site, query, kind, strsplit(x, ",", fixed = TRUE)[[1]], sites, values,
+                 call = match.call())
 }

@@ -3,9 +3,14 @@
 #' Used by [ds.mheGLM()]. The site parses and checks the formula (see
 #' [mheGLMLevelsDS()]), builds the model from `data` as `glm()` would (complete
 #' cases; categorical variables as factors with the agreed `levels`;
-#' treatment contrasts), applies dsBase's glm disclosure checks (at most
-#' `nfilter.glm` parameters per observation; no binary outcome, model-matrix
-#' column, weight or offset with a class below `nfilter.tab`), and encrypts:
+#' treatment contrasts), applies its disclosure checks (at most
+#' `nfilter.glm` parameters per observation, as dsBase; the outcome, every
+#' model-matrix column, the weights and the offset must each spread over at
+#' least `nfilter.tab` effective rows, `(sum |d|)^2 / sum(d^2)` with `d` the
+#' deviations from the column's median, which for a binary column is dsBase's
+#' small-class rule; the IRLS working weights `W` of the round must spread
+#' likewise, `(sum W)^2 / sum(W^2) >= nfilter.tab`, so that no coefficients
+#' chosen by the analyst put the weight on one row), and encrypts:
 #' the upper triangle of \eqn{X'WX} and \eqn{X'Wz} at the current linear
 #' predictor, then the deviance there, whether the step is out of bounds, the
 #' number of rows and of rows with nonzero weight, the sums of weights times
@@ -40,6 +45,6 @@ mheGLMDS <- function(formula, family, data, weights = NULL, offset = NULL, level
   sites <- srv_sites(sites, site)
   local <- glm_site_values(env, site, formula, family, data, weights, offset, levels,
                            round, model, beta, start, wtdmu)
-  srv_contribute(party, site, query, paste0("glm-", model, "-", round), local$text, sites,
-                 local$values)
+  srv_contribute(party, site, query, paste0("glm-", model, "-", round), local$variables, sites,
+                 local$values, call = match.call())
 }

@@ -16,10 +16,18 @@
 #'   of censored times equal to each interval's end point, of censored times
 #'   strictly inside each interval, and of times beyond the last grid point.
 #'
-#' The site refuses when its number of complete rows, or of complete rows in
-#' a stratum, is below `nfilter.tab` but not zero. `time` must be numeric,
-#' finite and non-negative; `event` logical or numeric coded 0/1
-#' (censored/event) or 1/2, as [survival::Surv()] accepts.
+#' Nothing is refused on the strength of the data: the rows of a stratum
+#' with fewer than `nfilter.tab` complete rows are left out, and every count
+#' (rows and event codes per stratum, events, censored times, times beyond
+#' the grid) with `0 < count < nfilter.tab` is set to 0, so that no answer
+#' depends on whether one row has a property. The levels must include every
+#' level `group` has at the site. Grids are bounded by the site: at most
+#' `n / nfilter.tab` points (`n` its complete rows; at least one) and 10,000,
+#' at most 100 strata, and at most 100,000 strata x points; each refusal
+#' names its limit. `time` must be numeric, finite and non-negative; `event`
+#' logical, or coded 0/1 (censored/event) or 1/2 as [survival::Surv()]
+#' accepts, as numbers or as a factor with those levels (as Opal assigns a
+#' categorical variable).
 #'
 #' @inheritParams mheMeanDS
 #' @param time Numeric variable of follow-up times, e.g. `"D$time"`.
@@ -51,14 +59,17 @@ mheSurvfitDS <- function(time, event, group = NULL, levels = NULL, grid = NULL,
     coding <- srv_string(coding, site, "coding", "^(01|12)$", 2L, "\"01\" or \"12\"")
   }
   data <- local_surv_data(env, site, time, event, group, levels)
+  if (mode %in% c("bins", "counts")) {
+    srv_surv_check_grid(data, site, grid)
+  }
   values <- switch(mode,
     status = local_surv_status(data, scale = FALSE),
     scale = local_surv_status(data, scale = TRUE),
     bins = local_surv_bins(data, site, grid, coding),
     counts = local_surv_counts(data, site, grid, coding)
   )
-  variables <- paste(c(time, event, group), collapse = ",")
-  srv_contribute(party, site, query, paste0("survfit-", mode), variables, sites, values)
+  srv_contribute(party, site, query, paste0("survfit-", mode), c(time, event, group), sites,
+                 values, call = match.call())
 }
 
 srv_surv_grid <- function(grid, site) {
@@ -66,8 +77,8 @@ srv_surv_grid <- function(grid, site) {
     mhe_server_abort(site, "`grid` must be given")
   }
   grid <- srv_doubles(grid, site, "grid")
-  if (length(grid) > 10001L || grid[1] < 0 || any(diff(grid) <= 0)) {
-    mhe_server_abort(site, "`grid` must hold 1 to 10001 increasing, non-negative numbers")
+  if (length(grid) > 10000L || grid[1] < 0 || any(diff(grid) <= 0)) {
+    mhe_refuse(site, "`grid` must hold 1 to 10000 increasing, non-negative numbers")
   }
   grid
 }

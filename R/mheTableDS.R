@@ -1,7 +1,13 @@
 #' Encrypted contribution to a pooled table (server side)
 #'
-#' Counts of `rvar` (by `cvar`) over the given levels, `NA` excluded. Refuses
-#' when a nonzero cell count is below `nfilter.tab` (dsBase `tableDS` rule).
+#' Counts of `rvar` (by `cvar`) over the given levels plus one `NA` slot per
+#' variable, last: `(length(rlevels) + 1) x (length(clevels) + 1)` counts,
+#' column-major. The given levels must include every level the variable has
+#' at the site (for a factor, its levels: metadata), so that no row is ever
+#' dropped; otherwise the site refuses. A table has at most 10,000 cells,
+#' checked before anything is counted. Each cell count `0 < count <
+#' nfilter.tab` is set to 0 (dsBase's `histogramDS2` rule), never refused, so
+#' that no answer depends on whether one row has a property.
 #'
 #' @inheritParams mheMeanDS
 #' @param rvar,cvar Categorical variables; `cvar` may be `NULL`.
@@ -22,8 +28,7 @@ mheTableDS <- function(rvar, cvar = NULL, rlevels, clevels = NULL, query, sites)
     clevels <- srv_levels(clevels, site, "clevels")
   }
   values <- local_table(env, site, rvar, cvar, rlevels, clevels)
-  variables <- paste(c(rvar, cvar), collapse = ",")
-  srv_contribute(party, site, query, "table", variables, sites, values)
+  srv_contribute(party, site, query, "table", c(rvar, cvar), sites, values, call = match.call())
 }
 
 srv_levels <- function(x, site, arg) {

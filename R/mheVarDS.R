@@ -1,7 +1,8 @@
 #' Encrypted contribution to a pooled variance (server side)
 #'
 #' Two rounds: without `mean`, as [mheMeanDS()]; with the pooled `mean`, the
-#' sum of squared deviations of the valid values from it and their number.
+#' sum of squared deviations of the valid values from it and their number,
+#' with [mheMeanDS()]'s rules (the same values in both rounds).
 #'
 #' @inheritParams mheMeanDS
 #' @param mean `NULL` (first round) or the pooled mean as the hex of its
@@ -16,8 +17,10 @@ mheVarDS <- function(x, mean = NULL, query, sites) {
   query <- srv_query(query, site)
   sites <- srv_sites(sites, site)
   if (is.null(mean)) {
-    return(srv_contribute(party, site, query, "var-mean", x, sites, local_mean(x, env, site)))
+    return(srv_contribute(party, site, query, "var-mean", x, sites, local_mean(x, env, site),
+                        call = match.call()))
   }
   mean <- srv_doubles(mean, site, "mean", n = 1L)
-  srv_contribute(party, site, query, "var-ss", x, sites, local_ss(x, env, site, mean))
+  srv_contribute(party, site, query, "var-ss", x, sites, local_ss(x, env, site, mean),
+                 call = match.call())
 }

@@ -1,31 +1,41 @@
-# GLM formulas: transport and allow-list --------------------------------------
+# GLM formulas: transport and a small formula language -------------------------
 #
 # A formula cannot travel as R code (Opal's grammar refuses `~`, spaces and
 # nested calls), so the client sends the deparsed text as base64url. Both the
 # client (early, clear errors) and every site (the rule that counts) parse it
-# and walk the expression against an allow-list before anything evaluates it:
+# against a small language before anything evaluates it:
 #
-# - model terms: column names, `0` or `1` (intercept), and the formula
-#   operators `+ - : * ( )` and `^` with a whole-number power;
-# - inside the functions log(), exp(), sqrt(), log1p(), expm1(), abs() and I():
-#   column names, finite numbers and the arithmetic `+ - * / ^ ( )`.
+# - model terms: column names, `0` or `1` (the intercept, with `+` or `-`),
+#   the operators `+ - : * ( )`, and `(...)^k` with k from 1 to 3;
+# - a transform of ONE column: log(x), sqrt(x), exp(x), log1p(x), expm1(x),
+#   abs(x), I(x^2) and I(x^3); nothing else inside a function;
+# - interactions of at most 3 variables.
 #
-# Anything else (a call to any other function, `$`, a string, a named
-# argument, `.`) is refused with an error naming it. Column names must look
-# like `LAB_TSC` (letters, digits, `.` and `_`), so that they travel as plain
-# strings. The formula is then given `baseenv()` as its environment, so that
-# model.frame() finds only base's functions and the columns of `data`.
+# No free numeric constant can enter a column, so no argument builds a column
+# that selects a row (`I(y * exp(-1e6 * (id - 7)^2))`). Anything else (a call
+# to any other function, `$`, a string, a named argument, `.`) is refused with
+# an error naming it. Column names must look like `LAB_TSC` (letters, digits,
+# `.` and `_`), so that they travel as plain strings. The terms are expanded
+# here, without terms(), and their number bounded, so that the site can count
+# the model-matrix columns (`glm_count_columns()`) before building anything.
+# The formula is given `baseenv()` as its environment, so that model.frame()
+# finds only base's functions and the columns of `data`.
 
-glm_functions <- c("log", "exp", "sqrt", "log1p", "expm1", "abs", "I")
+glm_functions <- c("log", "sqrt", "exp", "log1p", "expm1", "abs", "I")
+glm_powers <- 2:3
 glm_column_pattern <- "^[A-Za-z.][A-Za-z0-9._]*$"
 glm_formula_max_chars <- 10000L
 glm_formula_max_depth <- 100L
+glm_max_columns <- 200L
+glm_max_order <- 3L
 
 # Parse and check formula text; `fail(problem)` raises the error (client or
-# site). Returns list(formula, text, response, bare, arith): the formula
-# (environment baseenv()), its normalised text, the response if it is a bare
-# column (else NULL), the columns used as terms and those used inside
-# functions.
+# site). Returns list(formula, text, response, bare, arith, terms,
+# intercept): the formula (environment baseenv()), its normalised text, the
+# response if it is a bare column (else NULL), the columns used as terms and
+# those used inside transforms, the expanded terms (each a character vector
+# of its variables: column names or transform texts) and whether the model
+# has an intercept.
 glm_formula_parse <- function(text, fail) {
   ok <- is.character(text) && length(text) == 1L && !is.na(text) &&
     nchar(text, type = "bytes") <= glm_formula_max_chars && validUTF8(text)
@@ -37,37 +47,50 @@ glm_formula_parse <- function(text, fail) {
   if (!is.call(f) || !identical(f[[1L]], as.name("~")) || length(f) != 3L) {
     fail("`formula` must be one two-sided formula such as `y ~ x + f`")
   }
-  lhs <- glm_walk(f[[2L]], arith = !is.name(f[[2L]]), depth = 0L, fail = fail)
-  if (!length(c(lhs$bare, lhs$arith))) {
-    fail("the response of `formula` must be a column, or a function of columns")
+  lhs <- f[[2L]]
+  response <- if (is.name(lhs)) {
+    glm_walk_name(as.character(lhs), fail)
+  } else if (is.call(lhs)) {
+    glm_transform(lhs, fail)
   }
-  rhs <- glm_walk(f[[3L]], arith = FALSE, depth = 0L, fail = fail)
-  formula <- stats::as.formula(f, env = baseenv())
+  if (is.null(response)) {
+    fail("the response of `formula` must be a column, or a transform of one column")
+  }
+  rhs <- glm_expand(f[[3L]], depth = 0L, fail = fail)
+  vars <- unique(unlist(rhs$terms))
+  arith <- c(if (!is.name(lhs)) response, rhs$columns[vars[vars %in% names(rhs$columns)]])
   list(
-    formula = formula,
+    formula = stats::as.formula(f, env = baseenv()),
     text = paste(deparse(f, width.cutoff = 500L), collapse = " "),
-    response = if (is.name(f[[2L]])) as.character(f[[2L]]),
-    bare = unique(c(lhs$bare, rhs$bare)),
-    arith = unique(c(lhs$arith, rhs$arith))
+    response = if (is.name(lhs)) response,
+    bare = unique(c(if (is.name(lhs)) response, setdiff(vars, names(rhs$columns)))),
+    arith = unique(unname(arith)),
+    terms = rhs$terms,
+    intercept = !isFALSE(rhs$intercept)
   )
 }
 
-# Walk one expression; returns the column names met, as list(bare, arith).
-glm_walk <- function(e, arith, depth, fail) {
+# Expand the right-hand side into its terms, as terms() would, with bounds:
+# list(terms, intercept (NA when not said), columns (transform text ->
+# column)).
+glm_expand <- function(e, depth, fail) {
   if (depth > glm_formula_max_depth) {
     fail(paste0("`formula` is nested more than ", glm_formula_max_depth, " levels deep"))
   }
-  if (is.name(e)) {
-    return(glm_walk_name(as.character(e), arith, fail))
+  node <- function(terms = list(), intercept = NA, columns = character()) {
+    list(terms = terms, intercept = intercept, columns = columns)
   }
-  if (is.numeric(e) && length(e) == 1L && is.finite(e)) {
-    if (!arith && !e %in% c(0, 1)) {
-      fail("a number among the terms of a formula must be 0 or 1 (the intercept); use I() for arithmetic")
-    }
-    return(list(bare = character(), arith = character()))
+  if (is.numeric(e) && length(e) == 1L && e %in% c(0, 1)) {
+    return(node(intercept = e == 1))
+  }
+  if (is.numeric(e)) {
+    fail("a number among the terms of a formula must be 0 or 1 (the intercept)")
+  }
+  if (is.name(e)) {
+    return(node(terms = list(glm_walk_name(as.character(e), fail))))
   }
   if (!is.call(e)) {
-    fail("a formula may hold only column names, numbers, operators and allowed functions")
+    fail("a formula may hold only column names, 0 or 1, operators and allowed transforms")
   }
   fn <- if (is.name(e[[1L]])) as.character(e[[1L]]) else "(an expression)"
   args <- as.list(e)[-1L]
@@ -75,41 +98,147 @@ glm_walk <- function(e, arith, depth, fail) {
     fail(paste0("named arguments are not allowed in a formula (in `", glm_short(fn), "()`)"))
   }
   n <- length(args)
-  allowed <- if (arith) {
-    (fn %in% c("+", "-") && n %in% 1:2) || (fn %in% c("*", "/", "^") && n == 2L) ||
-      (fn == "(" && n == 1L) || (fn %in% glm_functions && n == 1L) ||
-      (fn == "log" && n == 2L)
-  } else {
-    (fn %in% c("+", "-") && n %in% 1:2) || (fn %in% c(":", "*") && n == 2L) ||
-      (fn == "(" && n == 1L) || (fn %in% glm_functions && n == 1L) ||
-      (fn == "log" && n == 2L) || fn == "^"
+  sub <- function(k) glm_expand(args[[k]], depth + 1L, fail)
+  if (fn %in% glm_functions) {
+    column <- glm_transform(e, fail)
+    text <- paste(deparse(e, width.cutoff = 500L), collapse = " ")
+    return(node(terms = list(text), columns = stats::setNames(column, text)))
   }
-  if (!allowed) {
-    fail(glm_refusal(fn))
+  if (fn == "(" && n == 1L) {
+    return(sub(1L))
   }
-  inner <- arith || fn %in% glm_functions
-  if (!arith && fn == "^") {
+  if (fn == "+" && n == 1L) {
+    return(sub(1L))
+  }
+  if (fn == "-" && n == 1L) {
+    one <- args[[1L]]
+    if (!(is.numeric(one) && length(one) == 1L && one %in% c(0, 1))) {
+      fail("a unary minus in a formula applies only to 0 or 1 (`-1`: no intercept)")
+    }
+    return(node(intercept = one == 0))
+  }
+  if (fn %in% c("+", "-", ":", "*") && n == 2L) {
+    a <- sub(1L)
+    b <- sub(2L)
+    columns <- c(a$columns, b$columns)
+    columns <- columns[!duplicated(names(columns))]
+    if (fn %in% c(":", "*") && (!is.na(a$intercept) || !is.na(b$intercept))) {
+      fail("0 or 1 can't be part of an interaction")
+    }
+    terms <- switch(fn,
+      "+" = glm_union(a$terms, b$terms, fail),
+      "-" = a$terms[!glm_term_keys(a$terms) %in% glm_term_keys(b$terms)],
+      ":" = glm_cross(a$terms, b$terms, fail),
+      "*" = glm_union(glm_union(a$terms, b$terms, fail), glm_cross(a$terms, b$terms, fail), fail)
+    )
+    intercept <- switch(fn,
+      "+" = if (is.na(b$intercept)) a$intercept else b$intercept,
+      "-" = if (is.na(b$intercept)) a$intercept else !b$intercept,
+      NA
+    )
+    return(list(terms = terms, intercept = intercept, columns = columns))
+  }
+  if (fn == "^" && n == 2L) {
     power <- args[[2L]]
-    ok <- n == 2L && is.numeric(power) && length(power) == 1L && is.finite(power) &&
-      power == round(power) && power >= 1 && power <= 10
-    if (!ok) fail("the power of a formula term `(...)^k` must be a whole number from 1 to 10")
-    args <- args[1L]
+    ok <- is.numeric(power) && length(power) == 1L && is.finite(power) &&
+      power == round(power) && power >= 1 && power <= glm_max_order
+    if (!ok) {
+      fail(paste0("the power of a formula term `(...)^k` must be a whole number from 1 to ", glm_max_order))
+    }
+    a <- sub(1L)
+    if (!is.na(a$intercept)) fail("0 or 1 can't be part of an interaction")
+    terms <- a$terms
+    for (k in seq_len(power - 1L)) terms <- glm_union(terms, glm_cross(terms, a$terms, fail), fail)
+    return(list(terms = terms, intercept = NA, columns = a$columns))
   }
-  found <- lapply(args, glm_walk, arith = inner, depth = depth + 1L, fail = fail)
-  list(
-    bare = unlist(lapply(found, `[[`, "bare")),
-    arith = unlist(lapply(found, `[[`, "arith"))
-  )
+  fail(glm_refusal(fn))
 }
 
-glm_walk_name <- function(name, arith, fail) {
+glm_term_keys <- function(terms) vapply(terms, paste, "", collapse = ":")
+
+glm_bound_terms <- function(terms, fail) {
+  if (length(terms) > glm_max_columns) {
+    fail(paste0(
+      "the formula expands to more than ", glm_max_columns, " terms; a model has at most ",
+      glm_max_columns, " columns"
+    ))
+  }
+  terms
+}
+
+glm_union <- function(a, b, fail) {
+  terms <- c(a, b)
+  glm_bound_terms(terms[!duplicated(glm_term_keys(terms))], fail)
+}
+
+# All interactions of a term of `a` with a term of `b` (variables sorted).
+glm_cross <- function(a, b, fail) {
+  glm_bound_terms(a, fail)
+  glm_bound_terms(b, fail)
+  terms <- list()
+  for (x in a) for (y in b) {
+    term <- sort(unique(c(x, y)))
+    if (length(term) > glm_max_order) {
+      fail(paste0("an interaction in a formula has at most ", glm_max_order, " variables"))
+    }
+    terms[[length(terms) + 1L]] <- term
+  }
+  glm_bound_terms(terms[!duplicated(glm_term_keys(terms))], fail)
+}
+
+# A transform of one column: f(x) for f in glm_functions but I(), or I(x^k)
+# for k in glm_powers. Returns the column's name.
+glm_transform <- function(e, fail) {
+  fn <- if (is.name(e[[1L]])) as.character(e[[1L]]) else "(an expression)"
+  if (!fn %in% glm_functions) {
+    fail(glm_refusal(fn))
+  }
+  args <- as.list(e)[-1L]
+  if (!is.null(names(args)) && any(nzchar(names(args)))) {
+    fail(paste0("named arguments are not allowed in a formula (in `", glm_short(fn), "()`)"))
+  }
+  inner <- if (length(args) == 1L) args[[1L]]
+  if (fn == "I") {
+    ok <- is.call(inner) && identical(inner[[1L]], as.name("^")) && length(inner) == 3L &&
+      is.name(inner[[2L]]) && is.numeric(inner[[3L]]) && length(inner[[3L]]) == 1L &&
+      inner[[3L]] %in% glm_powers
+    if (!ok) {
+      fail("I() in a formula takes only a power of one column: I(x^2) or I(x^3)")
+    }
+    return(glm_walk_name(as.character(inner[[2L]]), fail))
+  }
+  if (!is.name(inner)) {
+    fail(paste0("`", fn, "()` in a formula takes exactly one column name, such as `", fn, "(x)`"))
+  }
+  glm_walk_name(as.character(inner), fail)
+}
+
+glm_walk_name <- function(name, fail) {
   if (identical(name, ".")) {
     fail("`.` (all columns) is not supported in a formula: name the columns")
   }
   if (!grepl(glm_column_pattern, name)) {
     fail(paste0("`", glm_short(name), "` is not a column name (letters, digits, `.` and `_`)"))
   }
-  if (arith) list(bare = character(), arith = name) else list(bare = name, arith = character())
+  name
+}
+
+# The number of model-matrix columns, counted from the expanded terms and the
+# number of levels of each categorical variable (`nlevels`, named), every
+# level counted (an upper bound of what contrasts keep); refused above
+# glm_max_columns before anything is built.
+glm_count_columns <- function(parsed, nlevels, fail) {
+  width <- function(term) prod(vapply(term, function(v) {
+    if (v %in% names(nlevels)) max(1, nlevels[[v]]) else 1
+  }, 1))
+  total <- as.numeric(parsed$intercept) + sum(vapply(parsed$terms, width, 1))
+  if (total > glm_max_columns) {
+    fail(paste0(
+      "the model would have ", format(total, scientific = FALSE), " columns (every level ",
+      "of each factor counted); a site fits at most ", glm_max_columns
+    ))
+  }
+  total
 }
 
 glm_refusal <- function(fn) {
@@ -120,8 +249,9 @@ glm_refusal <- function(fn) {
   }
   paste0(
     "`", glm_short(fn), "()` is not allowed in a formula: only column names, ",
-    "the operators + - * : ^ ( ), 0 or 1, and ",
-    paste0(glm_functions, "()", collapse = ", "), " with arithmetic inside"
+    "the operators + - * : ( ) and (...)^k (k <= ", glm_max_order, "), 0 or 1, ",
+    "and the transforms of one column ",
+    paste0(setdiff(glm_functions, "I"), "(x)", collapse = ", "), ", I(x^2), I(x^3)"
   )
 }
 

@@ -82,6 +82,11 @@ glm_site_levels <- function(env, site, formula, data) {
     mhe_server_abort(site, paste0("`", inner[1L], "` is categorical: it can't be used inside a function"))
   }
   categorical <- vars[class %in% c("factor", "character")]
+  # count the columns from the site's own level counts before reading levels
+  held <- vapply(categorical, function(v) length(srv_site_levels(df[[v]])), 1)
+  logical <- vars[class == "logical"]
+  held <- c(held, stats::setNames(rep(2, length(logical)), logical))
+  glm_count_columns(parsed, held, function(problem) mhe_refuse(site, problem))
   levels <- lapply(categorical, function(v) local_levels(paste0(data, "$", v), env, site)$levels)
   names(levels) <- categorical
   list(class = class, levels = levels)
@@ -111,6 +116,9 @@ glm_site_model <- function(env, site, parsed, family, data, weights, offset, lev
   if (!setequal(categorical, names(levels)) || any(class[parsed$arith] %in% c("factor", "character"))) {
     mhe_server_abort(site, "`levels` must be given for every categorical variable of the formula, and only for those")
   }
+  logical <- vars[class == "logical"]
+  glm_count_columns(parsed, c(lengths(levels), stats::setNames(rep(2, length(logical)), logical)),
+                    function(problem) mhe_refuse(site, problem))
   w <- srv_glm_vector(weights, df, data, site, "weights") %||% rep(1, nrow(df))
   o <- srv_glm_vector(offset, df, data, site, "offset") %||% rep(0, nrow(df))
   sub <- df[vars]
@@ -128,6 +136,9 @@ glm_site_model <- function(env, site, parsed, family, data, weights, offset, lev
   }
   counts <- unlist(lapply(names(levels), function(v) tabulate(mf[[v]], nbins = length(levels[[v]]))))
   X <- glm_design(mf, site)
+  if (ncol(X) > glm_max_columns) {
+    mhe_refuse(site, paste0("the model has ", ncol(X), " columns; a site fits at most ", glm_max_columns))
+  }
   model <- list(X = X, w = w[keep], o = o[keep], family = glm_family(family),
                 intercept = attr(attr(mf, "terms"), "intercept") > 0L,
                 counts = as.double(counts))
@@ -190,8 +201,14 @@ glm_try <- function(site, what, expr) {
 
 # dsBase's glm checks (glmDS1, glmDS2), over the rows that enter the fit
 # (complete cases with nonzero weight): at most nfilter.glm parameters per
-# row; no binary outcome, model-matrix column, weight or offset with a class
-# of fewer than nfilter.tab rows.
+# row; and the spread rule: the outcome, every model-matrix column, the
+# weights and the offset must each spread over at least nfilter.tab effective
+# rows (`srv_spread()`), which for a binary column is dsBase's rule (its
+# smaller class has at least nfilter.tab rows) and which no tiny perturbation
+# of a column fools. A GLM refuses rather than zeroes such a column: the
+# formula language holds no constant, so such a column comes from the data
+# itself or from a variable built to isolate rows, and a fit with the column
+# replaced would be a different model reported under the analyst's formula.
 glm_disclosure <- function(model, site, weights, offset) {
   used <- model$w != 0
   n <- sum(used)
@@ -204,17 +221,11 @@ glm_disclosure <- function(model, site, weights, offset) {
     ))
   }
   tab <- mhe_nfilter("nfilter.tab")
-  small <- function(v) {
-    v <- v[used]
-    first <- v != v[1L]
-    if (!length(v) || !any(first)) return(FALSE)
-    second <- v != v[which.max(first)]
-    if (any(first & second)) return(FALSE) # three values or more
-    min(sum(!first), sum(first)) < tab
-  }
+  small <- function(v) n > 0 && srv_spread(v[used]) < tab
   rule <- function(what) {
     mhe_refuse(site, paste0(
-      "nfilter.tab: ", what, " is binary with a class of fewer than nfilter.tab (", tab, ") observations"
+      "nfilter.tab: ", what, " concentrates on fewer than nfilter.tab (", tab,
+      ") observations (effective rows of its deviation from the median)"
     ))
   }
   if (small(model$y)) rule("the outcome")
@@ -228,7 +239,7 @@ glm_disclosure <- function(model, site, weights, offset) {
 # One IRLS round at the site (as one iteration of glm.fit()): at the current
 # linear predictor (from mustart in the "init" round, from `beta` in a "step"
 # round), the deviance and the next weighted least-squares system.
-glm_local_values <- function(model, round, null, beta, start, wtdmu) {
+glm_local_values <- function(model, round, null, beta, start, wtdmu, site) {
   fam <- model$family
   X <- if (null) matrix(1, nrow(model$X), 1L) else model$X
   y <- model$y
@@ -246,7 +257,7 @@ glm_local_values <- function(model, round, null, beta, start, wtdmu) {
   size <- p * (p + 1L) / 2L + p
   valid <- glm_valid(fam, eta, mu)
   dev <- if (valid) sum(fam$dev.resids(y, mu, w)) else NA
-  system <- if (valid && is.finite(dev)) glm_wls_system(X, y, w, o, eta, mu, fam)
+  system <- if (valid && is.finite(dev)) glm_wls_system(X, y, w, o, eta, mu, fam, site)
   eps <- 10 * .Machine$double.eps
   boundary <- switch(fam$family,
     binomial = any(mu > 1 - eps) || any(mu < eps),
@@ -275,7 +286,10 @@ glm_valid <- function(fam, eta, mu) {
 }
 
 # Upper triangle of X'WX and X'Wz over the informative rows, as glm.fit().
-glm_wls_system <- function(X, y, w, o, eta, mu, fam) {
+# Refused when the working weights concentrate on fewer than nfilter.tab
+# rows, (sum W)^2 / sum W^2 < nfilter.tab: coefficients chosen by the analyst
+# (beta) could otherwise put the weight on one row and read it from X'WX.
+glm_wls_system <- function(X, y, w, o, eta, mu, fam, site) {
   mu_eta <- fam$mu.eta(eta)
   varmu <- fam$variance(mu)
   good <- w > 0 & mu_eta != 0
@@ -284,6 +298,14 @@ glm_wls_system <- function(X, y, w, o, eta, mu, fam) {
   }
   z <- (eta - o)[good] + (y - mu)[good] / mu_eta[good]
   W <- w[good] * mu_eta[good]^2 / varmu[good]
+  top <- if (length(W)) max(W) else 0
+  tab <- mhe_nfilter("nfilter.tab")
+  if (length(W) && (!is.finite(top) || top <= 0 || sum(W / top)^2 / sum((W / top)^2) < tab)) {
+    mhe_refuse(site, paste0(
+      "nfilter.tab: the IRLS working weights at these coefficients concentrate on fewer than ",
+      "nfilter.tab (", tab, ") observations"
+    ))
+  }
   Xg <- X[good, , drop = FALSE]
   xwx <- crossprod(Xg, Xg * W)
   c(xwx[upper.tri(xwx, diag = TRUE)], crossprod(Xg, W * z))
@@ -310,7 +332,7 @@ glm_nulldev_part <- function(model, wtdmu) {
 }
 
 # Validate a round's arguments, build the model, check disclosure, compute.
-# Returns list(values, text) (text: the formula, for the audit log).
+# Returns list(values, variables) (every data column the round reads).
 glm_site_values <- function(env, site, formula, family, data, weights, offset, levels,
                             round, model, beta, start, wtdmu) {
   parsed <- srv_glm_formula(formula, site)
@@ -341,6 +363,7 @@ glm_site_values <- function(env, site, formula, family, data, weights, offset, l
       mhe_server_abort(site, "`wtdmu` must be a possible mean for the family")
     }
   }
-  values <- glm_local_values(m, round, null, beta, start, wtdmu)
-  list(values = values, text = paste0(data, ": ", parsed$text))
+  values <- glm_local_values(m, round, null, beta, start, wtdmu, site)
+  columns <- unique(c(parsed$bare, parsed$arith, weights, offset))
+  list(values = values, variables = paste0(data, "$", columns))
 }

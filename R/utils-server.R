@@ -143,36 +143,37 @@ srv_type <- function(x) {
 # The contribution is signed over the digest of the server call's arguments
 # (`srv_call_text()`), so that one query cannot mix contributions computed from
 # different arguments (say `D$x` at one site and `D$y` at the others); the same
-# text is the audit log's record of what was computed.
-srv_contribute <- function(party, site, query, kind, variables, sites, values) {
+# text is the audit log's record of what was computed. `variables` is every
+# variable the statistic reads (`"D$age"`; for a GLM each data column of the
+# formula, the weights and the offset), `call` the server function's own
+# `match.call()`: the signing input is passed, never searched for.
+srv_contribute <- function(party, site, query, kind, variables, sites, values, call) {
   if (!all(is.finite(values))) {
-    mhe_server_abort(site, paste0(variables, " yields a value that is not finite"))
+    mhe_server_abort(site, paste0(
+      paste(variables, collapse = ", "), " yields a value that is not finite"
+    ))
   }
-  arguments <- srv_call_text(site)
+  arguments <- srv_call_text(call, site)
   rs_call(
     rs_party_contribute(party, query, kind, arguments, sites, as.double(values)),
     site = site
   )
 }
 
-# The innermost call of a dsMHE server function (`mhe...DS`) on the stack, as
-# canonical text: its name and every argument but `query` and `sites`, values
-# written exactly, so that every site of a query derives the same text.
-srv_call_text <- function(site) {
-  calls <- sys.calls()
-  names <- vapply(calls, srv_call_name, "")
-  hits <- which(grepl("^mhe[A-Za-z]+DS$", names))
-  if (!length(hits)) {
+# A dsMHE server function's matched call as canonical text: its name and every
+# argument but `query` and `sites`, values written exactly, so that every site
+# of a query derives the same text from the same arguments.
+srv_call_text <- function(call, site) {
+  name <- if (is.call(call)) srv_call_name(call) else ""
+  if (!grepl("^mhe[A-Za-z]+DS$", name)) {
     mhe_server_abort(site, "a contribution must be made by a dsMHE server function")
   }
-  i <- max(hits)
-  call <- match.call(sys.function(i), calls[[i]])
   args <- as.list(call)[-1]
   args <- args[!names(args) %in% c("query", "sites")]
   text <- vapply(seq_along(args), function(k) {
     paste0(names(args)[k], " = ", srv_value_text(args[[k]]))
   }, "")
-  paste0(names[i], "(", paste(text, collapse = ", "), ")")
+  paste0(name, "(", paste(text, collapse = ", "), ")")
 }
 
 # The name of the function a call calls, `f` or `pkg::f`; "" for anything else.

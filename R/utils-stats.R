@@ -1,34 +1,78 @@
 # Local aggregates: what each site computes before encrypting ----------------
 #
-# Shared by the encrypted server functions and by the plaintext baseline
-# `mhePlainSumDS()`, so that both compute exactly the same vector and apply the
-# same disclosure rules (dsBase's, read through `mhe_nfilter()`).
+# Shared by the encrypted server functions and by the plaintext baseline of
+# the benchmark (inst/bench/bench-r.R), so that both compute exactly the same
+# vector and apply the same disclosure rules (read through `mhe_nfilter()`).
+#
+# The rules never refuse on the strength of the data: a refusal that depends
+# on whether a row has a property would itself answer that question. What a
+# site holds too little of is zeroed instead (dsBase's histogramDS2 rule),
+# so the answer is the same whatever the probed row holds:
+#
+# - a variable with `0 < n valid < nfilter.tab` contributes nothing: its
+#   values count as missing (sum 0, n 0);
+# - a variable whose deviation from its median is carried by fewer than
+#   `nfilter.tab` effective rows (`srv_spread()`) contributes its median in
+#   every valid row: a column built to carry one person's value (an
+#   indicator, `y * exp(-(id - 7)^2)`, ...) then says nothing about it, and
+#   the site's `n` is unchanged, so the rule does not answer either;
+# - a cell (table, histogram, survival count) with `0 < count < nfilter.tab`
+#   is set to 0.
 
-srv_check_valid <- function(n_valid, x, site) {
-  nfilter <- mhe_nfilter("nfilter.tab")
-  if (n_valid > 0 && n_valid < nfilter) {
-    mhe_refuse(site, paste0(
-      "nfilter.tab: `", x, "` has fewer valid values than nfilter.tab (", nfilter, ")"
-    ))
+# The effective number of rows carrying the deviation of `v` (valid values)
+# from its median: (sum |d|)^2 / sum d^2, between 1 (one row carries it all)
+# and length(v) (all deviations equal). A tiny perturbation added to every row
+# (`+ 1e-300 * id`) does not move it: the measure weighs rows by how much of
+# the deviation they carry. A constant column spreads over all its rows.
+srv_spread <- function(v) {
+  if (!length(v)) {
+    return(0)
   }
-  invisible(n_valid)
+  d <- abs(v - stats::median(v))
+  top <- max(d)
+  if (!is.finite(top)) {
+    return(0)
+  }
+  if (top == 0) {
+    return(length(v))
+  }
+  d <- d / top
+  sum(d)^2 / sum(d^2)
 }
 
-# c(sum of the valid values, number valid, number missing)
+# The valid values of a column as the site uses them: none when fewer than
+# nfilter.tab are valid; the median in every row when the column concentrates
+# on fewer than nfilter.tab rows; else the values themselves.
+srv_usable <- function(v) {
+  nfilter <- mhe_nfilter("nfilter.tab")
+  if (length(v) < nfilter) {
+    return(numeric())
+  }
+  if (srv_spread(v) < nfilter) {
+    return(rep(stats::median(v), length(v)))
+  }
+  v
+}
+
+# c(sum of the usable values, their number, number of other rows)
 local_mean <- function(x, env, site) {
   v <- srv_numeric(x, env, site)
-  missing <- is.na(v)
-  n_valid <- sum(!missing)
-  srv_check_valid(n_valid, x, site)
-  c(sum(v[!missing]), n_valid, sum(missing))
+  usable <- srv_usable(v[!is.na(v)])
+  c(sum(usable), length(usable), length(v) - length(usable))
 }
 
-# c(sum of squared deviations from `mean`, number valid)
+# c(sum of squared deviations of the usable values from `mean`, their number)
 local_ss <- function(x, env, site, mean) {
   v <- srv_numeric(x, env, site)
-  v <- v[!is.na(v)]
-  srv_check_valid(length(v), x, site)
-  c(sum((v - mean)^2), length(v))
+  usable <- srv_usable(v[!is.na(v)])
+  c(sum((usable - mean)^2), length(usable))
+}
+
+# Set each count `0 < count < nfilter.tab` to 0.
+srv_zero_small <- function(counts) {
+  nfilter <- mhe_nfilter("nfilter.tab")
+  counts[counts > 0 & counts < nfilter] <- 0
+  counts
 }
 
 srv_categorical <- function(x, env, site, arg = "x") {
@@ -78,27 +122,52 @@ local_levels <- function(x, env, site) {
   list(levels = levels, numeric = is.numeric(value) || is.logical(value))
 }
 
-# Cell counts (column-major) of the table of rvar (by cvar), levels given.
+# Tables hold at most this many cells (the NA slots included), checked
+# before anything is allocated.
+mhe_table_max_cells <- 10000
+
+# The levels a categorical variable holds at this site: a factor's levels
+# (metadata), else its distinct values.
+srv_site_levels <- function(value) {
+  if (is.factor(value)) levels(value) else unique(as.character(value[!is.na(value)]))
+}
+
+# Slot of each row among `levels`, NA last (slot length(levels) + 1). The
+# given levels must include every level the site holds: no row is dropped.
+srv_table_slots <- function(value, levels, x, site) {
+  held <- srv_site_levels(value)
+  if (!all(held %in% levels)) {
+    mhe_refuse(site, paste0(
+      "the levels given for `", x, "` must include every level it has here ",
+      "(a table drops no row): ask for its levels with mheLevelsDS"
+    ))
+  }
+  slot <- match(as.character(value), levels)
+  slot[is.na(slot)] <- length(levels) + 1L
+  slot
+}
+
+# Cell counts of rvar (by cvar) over the given levels plus a last NA slot per
+# dimension, column-major; small cells set to 0.
 local_table <- function(env, site, rvar, cvar, rlevels, clevels) {
-  r <- factor(srv_categorical(rvar, env, site, "rvar"), levels = rlevels)
-  counts <- if (is.null(cvar)) {
-    table(r, useNA = "no")
-  } else {
+  nr <- length(rlevels) + 1L
+  nc <- if (is.null(cvar)) 1L else length(clevels) + 1L
+  if (nr * nc > mhe_table_max_cells) {
+    mhe_refuse(site, paste0(
+      "a table has at most ", mhe_table_max_cells, " cells (NA slots included); ",
+      "this one would have ", nr * nc
+    ))
+  }
+  r <- srv_table_slots(srv_categorical(rvar, env, site, "rvar"), rlevels, rvar, site)
+  index <- r
+  if (!is.null(cvar)) {
     cv <- srv_categorical(cvar, env, site, "cvar")
     if (length(cv) != length(r)) {
       mhe_server_abort(site, paste0("`", rvar, "` and `", cvar, "` must have the same length"))
     }
-    table(r, factor(cv, levels = clevels), useNA = "no")
+    index <- r + nr * (srv_table_slots(cv, clevels, cvar, site) - 1L)
   }
-  counts <- as.vector(counts)
-  nfilter <- mhe_nfilter("nfilter.tab")
-  if (any(counts > 0 & counts < nfilter)) {
-    mhe_refuse(site, paste0(
-      "nfilter.tab: a cell of the table of `", paste(c(rvar, cvar), collapse = "` by `"),
-      "` has a count below nfilter.tab (", nfilter, ")"
-    ))
-  }
-  as.double(counts)
+  as.double(srv_zero_small(tabulate(index, nbins = nr * nc)))
 }
 
 # Breaks fuzzed as graphics::hist() does (right-closed, lowest included).
@@ -107,23 +176,40 @@ hist_fuzz <- function(breaks) {
   breaks + c(-fuzz, rep.int(fuzz, length(breaks) - 1L))
 }
 
+# A histogram has at most this many cells (hard cap, before any data is read).
+mhe_histogram_max_cells <- 1000L
+
+# At most max(1, n / nfilter.tab) cells for a site with n valid values: no grid
+# finer than the data can fill with cells of nfilter.tab rows.
+srv_check_cells <- function(cells, n, site, what) {
+  nfilter <- mhe_nfilter("nfilter.tab")
+  bound <- max(1, floor(n / nfilter))
+  if (cells > bound) {
+    mhe_refuse(site, paste0(
+      "nfilter.tab: ", what, " has ", cells, " cells; at most n / nfilter.tab = ", bound,
+      " here (n = ", n, " valid rows, nfilter.tab = ", nfilter, ")"
+    ))
+  }
+  invisible(cells)
+}
+
 # mode "range": 0/1 per cell (with underflow first and overflow last): whether
-# this site has any value there. mode "counts": counts, cells with
-# 0 < count < nfilter.tab set to 0 (dsBase histogramDS2), then the number of
-# cells so suppressed.
+# this site has at least nfilter.tab values there. mode "counts": counts,
+# cells with 0 < count < nfilter.tab set to 0 (dsBase histogramDS2), then the
+# number of cells so suppressed. Over the usable values (`srv_usable()`).
 local_histogram <- function(x, env, site, breaks, mode) {
   v <- srv_numeric(x, env, site)
   v <- v[!is.na(v)]
   nb <- length(breaks) - 1L
+  srv_check_cells(nb, length(v), site, "the histogram")
+  v <- srv_usable(v)
   idx <- findInterval(v, hist_fuzz(breaks), left.open = TRUE, rightmost.closed = TRUE)
   counts <- tabulate(idx + 1L, nbins = nb + 2L) # underflow, cells, overflow
+  kept <- srv_zero_small(counts)
   if (mode == "range") {
-    return(as.double(counts > 0))
+    return(as.double(kept > 0))
   }
-  nfilter <- mhe_nfilter("nfilter.tab")
-  small <- counts > 0 & counts < nfilter
-  counts[small] <- 0
-  as.double(c(counts, sum(small)))
+  as.double(c(kept, sum(kept != counts)))
 }
 
 # The numeric columns named by `x`: "D" (all columns of a data frame) or
@@ -152,13 +238,18 @@ srv_columns <- function(x, env, site) {
 }
 
 # Round 1 (means NULL): c(column sums, n) over complete cases;
-# round 2: c(centred cross products (p x p, column-major), n).
+# round 2: c(centred cross products (p x p, column-major), n). Fewer than
+# nfilter.tab complete cases contribute nothing (zeros); a column that
+# concentrates on fewer than nfilter.tab rows is its median in every row.
 local_cor <- function(x, env, site, means = NULL) {
   m <- srv_columns(x, env, site)
   rows <- nrow(m)
   m <- m[stats::complete.cases(m), , drop = FALSE]
+  if (nrow(m) < mhe_nfilter("nfilter.tab")) {
+    m <- m[0L, , drop = FALSE]
+  }
+  for (j in seq_len(ncol(m))) m[, j] <- srv_usable(m[, j])
   n <- nrow(m)
-  srv_check_valid(n, paste0("complete cases of ", x), site)
   if (is.null(means)) {
     # column sums, complete cases, all rows (the client's Ntotal)
     return(c(colSums(m), n, rows))

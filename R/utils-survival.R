@@ -12,17 +12,23 @@
 
 # Server side -----------------------------------------------------------------
 
-# The event indicator as 0, 1 or 2 (logical: 0/1), NA kept.
+# The event indicator as 0, 1 or 2 (logical: 0/1), NA kept. A factor whose
+# levels are codes ("0", "1"; "1", "2"; or a subset), as Opal assigns a
+# categorical variable, is read as those numbers.
 srv_surv_status <- function(event, env, site) {
   value <- srv_object(event, env, site, "event")
   if (is.logical(value) && !is.data.frame(value)) {
     return(as.double(value))
   }
+  if (is.factor(value) && all(levels(value) %in% c("0", "1", "2"))) {
+    value <- as.double(as.character(value))
+  }
   ok <- is.numeric(value) && !is.factor(value) && !is.data.frame(value) &&
     all(is.na(value) | value %in% c(0, 1, 2))
   if (!ok) {
     mhe_server_abort(site, paste0(
-      "`", event, "` must be logical or coded 0/1 or 1/2 (censored/event)"
+      "`", event, "` must be logical, or coded 0/1 or 1/2 (censored/event) as numbers or ",
+      "as a factor with those levels"
     ))
   }
   value <- as.double(value)
@@ -43,34 +49,40 @@ srv_surv_time <- function(time, env, site) {
   value
 }
 
-# The complete rows: times, event codes, stratum numbers (1 without group),
-# with the site's nfilter.tab rule on the rows and on each stratum.
+# At most this many strata, and strata x grid points, before any allocation.
+mhe_surv_max_strata <- 100L
+mhe_surv_max_cells <- 1e5
+
+# The complete rows: times, event codes, stratum numbers (1 without group).
+# Nothing is refused on the strength of the data: the rows of a stratum with
+# fewer than nfilter.tab complete rows are left out (all of them when the
+# site has fewer than nfilter.tab complete rows), as a small cell is zeroed.
 local_surv_data <- function(env, site, time, event, group, levels) {
+  n_strata <- if (is.null(group)) 1L else length(levels)
+  if (n_strata > mhe_surv_max_strata) {
+    mhe_refuse(site, paste0("a survival curve has at most ", mhe_surv_max_strata, " strata"))
+  }
   t <- srv_surv_time(time, env, site)
   status <- srv_surv_status(event, env, site)
   if (length(status) != length(t)) {
     mhe_server_abort(site, paste0("`", time, "` and `", event, "` must have the same length"))
   }
-  n_strata <- 1L
   stratum <- rep(1L, length(t))
   if (!is.null(group)) {
     g <- srv_categorical(group, env, site, "group")
     if (length(g) != length(t)) {
       mhe_server_abort(site, paste0("`", time, "` and `", group, "` must have the same length"))
     }
-    n_strata <- length(levels)
-    stratum <- as.integer(factor(g, levels = levels))
+    if (!all(srv_site_levels(g) %in% levels)) {
+      mhe_refuse(site, paste0(
+        "the levels given for `", group, "` must include every level it has here"
+      ))
+    }
+    stratum <- match(as.character(g), levels)
   }
   ok <- !is.na(t) & !is.na(status) & !is.na(stratum)
-  srv_check_valid(sum(ok), paste0("complete rows of ", time, " and ", event), site)
   sizes <- tabulate(stratum[ok], nbins = n_strata)
-  nfilter <- mhe_nfilter("nfilter.tab")
-  if (any(sizes > 0 & sizes < nfilter)) {
-    mhe_refuse(site, paste0(
-      "nfilter.tab: a stratum of `", group, "` has fewer complete rows than nfilter.tab (",
-      nfilter, ")"
-    ))
-  }
+  ok <- ok & !is.na(stratum) & srv_zero_small(sizes)[stratum] > 0
   list(time = t[ok], status = status[ok], stratum = stratum[ok], n_strata = n_strata)
 }
 
@@ -82,8 +94,20 @@ surv_tabulate <- function(point, stratum, n_points, n_strata) {
 local_surv_status <- function(data, scale) {
   by <- function(keep) tabulate(data$stratum[keep], nbins = data$n_strata)
   rows <- rep(TRUE, length(data$time))
-  counts <- rbind(by(rows), by(data$status == 0), by(data$status == 2))
+  counts <- rbind(by(rows), srv_zero_small(by(data$status == 0)), srv_zero_small(by(data$status == 2)))
   c(as.vector(counts), if (scale) sum(data$time))
+}
+
+# The grid: at most max(1, n / nfilter.tab) points for a site with n complete
+# rows, and strata x points bounded, so no grid is finer than the data.
+srv_surv_check_grid <- function(data, site, grid) {
+  m <- length(grid)
+  if (m * data$n_strata > mhe_surv_max_cells) {
+    mhe_refuse(site, paste0(
+      "a survival curve has at most ", mhe_surv_max_cells, " strata x grid points"
+    ))
+  }
+  srv_check_cells(m, length(data$time), site, "the survival grid")
 }
 
 surv_is_event <- function(data, site, coding) {
@@ -104,9 +128,8 @@ local_surv_bins <- function(data, site, grid, coding) {
   point <- surv_event_point(data$time[event], grid)
   inside <- point <= m
   counts <- surv_tabulate(point[inside], data$stratum[event][inside], m, data$n_strata)
-  nfilter <- mhe_nfilter("nfilter.tab")
-  counts[counts > 0 & counts < nfilter] <- 0
-  c(counts, as.double(any(data$time > grid[m])))
+  beyond <- srv_zero_small(sum(data$time > grid[m]))
+  c(srv_zero_small(counts), as.double(beyond > 0))
 }
 
 # Per stratum: events in each of the m intervals; censored times at each end
@@ -124,7 +147,7 @@ local_surv_counts <- function(data, site, grid, coding) {
     matrix(count(within & !at_point & !event), nrow = m),
     tabulate(data$stratum[!within], nbins = data$n_strata)
   )
-  as.double(cells)
+  as.double(srv_zero_small(cells))
 }
 
 # Client side -----------------------------------------------------------------

@@ -2,6 +2,12 @@
 # DataSHIELD aggregate of the same per-site vector (mhePlainSumDS, the
 # baseline: what dsBase's meanDS/tableDS would disclose), over DSLite.
 #
+# The plaintext methods are NOT part of the package (inst/DATASHIELD declares
+# none: a site must never publish a per-site aggregate in the clear). They
+# are defined here and registered only in this benchmark's own DSLite
+# configuration, as script methods over the package's local-aggregate code,
+# so that baseline and encrypted statistics compute exactly the same vector.
+#
 # Rscript inst/bench/bench-r.R [runs] [part]
 # part "stats" (mean, table, correlation over 3 and 10 sites x 1e5 rows each),
 # "glm" (a 10-covariate binomial GLM over 3 sites x 1e5 rows: ds.mheGLM()
@@ -22,6 +28,46 @@ runs <- if (length(args)) as.integer(args[1]) else 5L
 part <- if (length(args) > 1L) args[2] else "all"
 stopifnot(part %in% c("all", "stats", "glm"))
 rows <- 1e5
+
+# The plaintext baseline methods (DSLite "script" methods: evaluated in the
+# site's session, where `parent.frame()` is the session environment).
+mhePlainSumDS <- function(x, kind = "mean") {
+  env <- parent.frame()
+  site <- "this site"
+  switch(kind,
+    mean = dsMHE:::local_mean(x, env, site),
+    table = {
+      levels <- dsMHE:::local_levels(x, env, site)$levels
+      dsMHE:::local_table(env, site, x, NULL, levels, NULL)
+    },
+    cor = dsMHE:::local_cor(x, env, site),
+    stop("kind must be mean, table or cor")
+  )
+}
+
+mhePlainGLMDS <- function(formula, family, data, weights = NULL, offset = NULL, levels = NULL,
+                          round = "init", model = "full", beta = NULL, start = NULL,
+                          wtdmu = NULL) {
+  dsMHE:::glm_site_values(parent.frame(), "this site", formula, family, data, weights, offset,
+                          levels, round, model, beta, start, wtdmu)$values
+}
+
+# dsMHE's declared methods plus the plaintext baseline.
+bench_config <- function() {
+  config <- defaultDSConfiguration(include = "dsMHE")
+  methods <- config$AggregateMethods
+  for (name in c("mhePlainSumDS", "mhePlainGLMDS")) {
+    row <- methods[1L, , drop = FALSE]
+    row$name <- name
+    row$value <- paste(deparse(get(name)), collapse = "\n")
+    row$package <- NA
+    row$version <- NA
+    row$class <- "script"
+    methods <- rbind(methods, row)
+  }
+  config$AggregateMethods <- methods
+  config
+}
 
 sent <- new.env()
 sent$bytes <- 0
@@ -60,8 +106,7 @@ login <- function(data) {
   servers <- new.env(parent = emptyenv())
   builder <- newDSLoginBuilder()
   for (i in seq_along(data)) {
-    server <- newDSLiteServer(tables = list(D = data[[i]]),
-                              config = defaultDSConfiguration(include = "dsMHE"))
+    server <- newDSLiteServer(tables = list(D = data[[i]]), config = bench_config())
     record(server)
     assign(paste0("server", i), server, envir = servers)
     builder$append(server = sprintf("site%02d", i), url = paste0("server", i),

@@ -101,3 +101,27 @@ test_that("blobs above the chunk size travel through the party's buffer", {
   expect_gt(length(uploads), 0L)
   expect_true(all(vapply(uploads, function(r) nchar(r$expr[[4]]) <= 128, TRUE)))
 })
+
+test_that("the signed call text is built from the server function's own matched call", {
+  text <- dsMHE:::srv_call_text
+  # the same arguments give the same text whatever the call's form
+  a <- text(quote(mheMeanDS(x = "D$age", query = "q1", sites = "s1,s2")), "s1")
+  b <- text(quote(dsMHE::mheMeanDS(x = "D$age", query = "q2", sites = "s2,s3")), "s2")
+  expect_identical(a, 'mheMeanDS(x = "D$age")')
+  expect_identical(a, b)
+  expect_identical(text(quote(mheVarDS(x = "D$a", mean = "3fe0000000000000", query = "q")), "s"),
+                   'mheVarDS(x = "D$a", mean = "3fe0000000000000")')
+  expect_identical(text(quote(mheGLMDS(formula = "eQ", family = "binomial", maxit = 2.5)), "s"),
+                   'mheGLMDS(formula = "eQ", family = "binomial", maxit = 2.5)')
+  # only a dsMHE server function's call signs a contribution
+  for (call in list(quote(mean(x = 1)), quote(f()(x = 1)), "mheMeanDS", NULL)) {
+    expect_error(text(call, "s1"), "a contribution must be made by a dsMHE server function",
+                 class = "dsMHE_error")
+  }
+  # each server function passes match.call(): the text names its arguments
+  body <- lapply(c("mheMeanDS", "mheVarDS", "mheTableDS", "mheHistogramDS", "mheCorDS",
+                   "mheGLMDS", "mheSurvfitDS"), function(f) {
+    paste(deparse(body(get(f, envir = asNamespace("dsMHE")))), collapse = "\n")
+  })
+  expect_true(all(grepl("call = match.call()", body, fixed = TRUE)))
+})

@@ -103,10 +103,11 @@ test_that("failures at successive stages add up: one warning, then the error nam
 
 test_that("a refusal still stops a t-of-N query with the site's error", {
   conns <- federation("four")
-  refuse <- function() ds.mheMean("D$age", datasources = conns)
-  # valid ages: site1 129, site2 143 (both refuse), site3 160, site4 174
-  old <- options(nfilter.tab = 150)
-  on.exit(options(old))
+  # valid ages: site1 129, site2 143, site3 160, site4 174; with nfilter.tab
+  # 3, a histogram of 45 cells is finer than site1 accepts (43)
+  refuse <- function() {
+    ds.mheHistogram("D$age", breaks = seq(0, 100, length.out = 46), datasources = conns)
+  }
   expect_no_warning(err <- tryCatch(refuse(), error = identity))
   expect_s3_class(err, "dsMHE_error_refused")
   expect_match(conditionMessage(err), "site1: refused: nfilter.tab", fixed = TRUE)

@@ -223,7 +223,7 @@ test_that("malformed calls through DSLite give errors naming the site, and the s
   }
   funs <- c("mheJoinDS", "mheFinalizeDS", "mheUploadDS", "mheColnamesDS", "mheLevelsDS",
             "mheMeanDS", "mheVarDS", "mheTableDS", "mheHistogramDS", "mheCorDS",
-            "mheDecryptDS", "mhePlainSumDS")
+            "mheDecryptDS", "mheSurvfitDS", "mheGLMDS")
   unnamed <- character()
   for (i in seq_len(72L)) {
     fun <- funs[[(i - 1L) %% length(funs) + 1L]]

@@ -1,0 +1,206 @@
+# Issue 13: what the analyst's ARGUMENTS can isolate. Each test reproduces a
+# finding of the review (it failed on the code before the fix) and shows the
+# site's rule: nothing plaintext is published, no argument isolates a row, no
+# answer depends on one row (small cells are zeroed, never refused), and
+# bounds are checked before anything is allocated. Data: helper-data-rows.R.
+
+hex <- function(x) dsMHE:::mhe_dbl_encode(x)
+b64 <- function(text) dsMHE:::rs_b64_encode(charToRaw(text))
+all_sites <- function(conns) paste(names(conns), collapse = ",")
+
+test_that("no plaintext method is declared, and one cannot be called through DSLite (finding 1)", {
+  declared <- unlist(opal_declared(), use.names = FALSE)
+  expect_true("mheMeanDS" %in% declared)
+  expect_false(any(grepl("Plain", declared)))
+  expect_false(exists("mhePlainSumDS", envir = asNamespace("dsMHE"), inherits = FALSE))
+  expect_false(exists("mhePlainGLMDS", envir = asNamespace("dsMHE"), inherits = FALSE))
+  conns <- unrecorded_login(rows_data()[1:2])
+  on.exit(DSI::datashield.logout(conns))
+  expect_error(DSI::datashield.aggregate(conns["r2"], call("mhePlainSumDS", "D$y", "mean")))
+  expect_match(paste(unlist(DSI::datashield.errors()), collapse = "\n"),
+               "does not allow expression: mhePlainSumDS")
+})
+
+test_that("a column built to carry one row's value says nothing about it (finding 4)", {
+  conns <- rows_federation()
+  # probe_a and probe_b differ only in the value row 7 holds (123.456 or
+  # 654.321), plus 1e-300 * id in every row so that they do not look binary
+  a <- ds.mheMean("D$probe_a", datasources = conns)
+  b <- ds.mheMean("D$probe_b", datasources = conns)
+  expect_identical(a, b)
+  expect_lt(abs(a$mean * a$n), 1e-6)
+  expect_identical(a$n, 600L)
+  expect_identical(ds.mheVar("D$probe_a", datasources = conns),
+                   ds.mheVar("D$probe_b", datasources = conns))
+  # the probe has no variance left: cov2cor() warns about its zero diagonal
+  cor_a <- suppressWarnings(ds.mheCor(c("D$probe_a", "D$y"), datasources = conns))
+  cor_b <- suppressWarnings(ds.mheCor(c("D$probe_b", "D$y"), datasources = conns))
+  expect_identical(unname(cor_a$cov), unname(cor_b$cov))
+  expect_identical(unname(cor_a$cov[1, ]), c(0, 0))
+  breaks <- c(-1, 0.5, 1000)
+  expect_identical(ds.mheHistogram("D$probe_a", breaks = breaks, datasources = conns)$counts,
+                   ds.mheHistogram("D$probe_b", breaks = breaks, datasources = conns)$counts)
+  # a well-spread column is used as it is: exact
+  expect_rel_equal(ds.mheMean("D$y", datasources = conns)$mean, mean(pooled(conns)$y))
+})
+
+test_that("the effective rows of a column's deviation are not fooled by tiny perturbations", {
+  spread <- dsMHE:::srv_spread
+  id <- 1:200
+  expect_lt(spread(123 * exp(-1e6 * (id - 7)^2) + 1e-300 * id), 1.01)
+  expect_lt(spread(50 + 123 * (id == 7) + 1e-9 * id), 1.01)
+  expect_equal(spread(as.numeric(id <= 2)), 2)
+  expect_equal(spread(rep(4, 10)), 10)
+  expect_gt(spread(stats::qnorm(ppoints(200))), 100)
+  expect_identical(spread(c(1, Inf, 3)), 0)
+})
+
+test_that("a GLM cannot isolate a row through its formula or a built column (finding 4)", {
+  conns <- rows_federation()
+  text <- "I(y * exp(-1e6 * (id - 7)^2) + 1e-300 * id) ~ 1"
+  err <- expect_error(ds.mheGLM(text, datasources = conns), class = "dsMHE_error_input")
+  expect_match(conditionMessage(err), "I() in a formula takes only a power of one column", fixed = TRUE)
+  for (site in names(conns)) {
+    expect_refused(conns[site], call("mheGLMLevelsDS", b64(text), "D"),
+                   paste0(site, ": refused: I\\(\\) in a formula takes only a power"))
+  }
+  err <- expect_error(ds.mheGLM(probe_a ~ 1, datasources = conns), class = "dsMHE_error_refused")
+  expect_match(conditionMessage(err), "r1: refused: nfilter.tab: the outcome concentrates on fewer than nfilter.tab")
+  err <- expect_error(ds.mheGLM(y ~ age + probe_a, datasources = conns), class = "dsMHE_error_refused")
+  expect_match(conditionMessage(err), "the model matrix column `probe_a` concentrates")
+})
+
+test_that("an IRLS round whose working weights concentrate on one row is refused (finding 5)", {
+  conns <- rows_federation()
+  step <- function(beta) {
+    call("mheGLMDS", formula = b64("status ~ id + income + age"), family = "binomial", data = "D",
+         round = "step", beta = hex(beta), query = dsMHE:::rs_random_id(), sites = all_sites(conns))
+  }
+  # the working weight sits on the row with id 7 at every site
+  errors <- expect_site_error(DSI::datashield.aggregate(conns, step(c(-7000, 1000, 0, 0))), conns,
+                              "refused: nfilter.tab: the IRLS working weights at these coefficients concentrate")
+  expect_named(errors, names(conns), ignore.order = TRUE)
+  # coefficients near the fit spread the weights: the round is computed
+  fit <- stats::glm(status ~ id + income + age, stats::binomial(), pooled(conns))
+  blobs <- DSI::datashield.aggregate(conns, step(unname(stats::coef(fit))))
+  expect_true(all(vapply(blobs, is.raw, TRUE)))
+})
+
+test_that("levels cannot select rows, and a small cell is zeroed so probes do not answer (finding 6)", {
+  conns <- rows_federation()
+  # levels naming one value of `id`: every site refuses, whatever row 7 holds
+  expr <- call("mheTableDS", rvar = "D$id", rlevels = dsMHE:::mhe_levels_encode("7"),
+               query = dsMHE:::rs_random_id(), sites = all_sites(conns))
+  errors <- expect_site_error(DSI::datashield.aggregate(conns, expr), conns,
+                              "must include every level it has here")
+  expect_named(errors, names(conns), ignore.order = TRUE)
+  # the sex of one row, asked by crossing sex with an indicator of that row:
+  # the indicator's cells are zeroed, so the answer is the same for a woman
+  # (pick_f) and a man (pick_m)
+  f <- ds.mheTable("D$sex", "D$pick_f", datasources = conns)
+  m <- ds.mheTable("D$sex", "D$pick_m", datasources = conns)
+  expect_identical(unname(f$table[, "yes"]), unname(m$table[, "yes"]))
+  expect_true(all(f$table[, "yes"] == 0))
+  expect_identical(f$Ntotal, m$Ntotal)
+})
+
+test_that("fine grids are bounded by the site and their small cells zeroed (finding 7)", {
+  conns <- rows_federation()
+  all <- pooled(conns)
+  # 10,000 analyst breaks, or 1001 cells: refused before any data is read,
+  # naming the limit
+  histogram <- function(breaks) {
+    call("mheHistogramDS", "D$y", breaks = hex(breaks), mode = "range",
+         query = dsMHE:::rs_random_id(), sites = all_sites(conns))
+  }
+  expect_site_error(DSI::datashield.aggregate(conns, histogram(seq(0, 100, length.out = 10001))),
+                    conns, "`breaks` must have at most 170000 characters")
+  expect_site_error(DSI::datashield.aggregate(conns, histogram(seq(0, 100, length.out = 1002))),
+                    conns, "a histogram has at most 1000 cells")
+  # range mode cannot pin the pooled maximum: a cell holding one value is empty
+  top <- max(all$y)
+  v <- dsMHE:::mhe_query(conns, "mheHistogramDS", list("D$y", hex(c(top - 10, top - 1e-6, top + 1e-6)),
+                                                      "range"))
+  expect_identical(v[3], 0)
+  # survival counts on a one-year grid of ages: no pooled count of 1 or 2
+  v <- dsMHE:::mhe_query(conns, "mheSurvfitDS", list(
+    time = "D$age", event = "D$event", grid = hex(20:80), coding = "01", mode = "counts"
+  ))
+  expect_true(all(v == 0 | v >= 3))
+  exact <- table(cut(all$age[all$event == 1], c(-Inf, 20:80), right = TRUE))
+  expect_true(any(exact %in% 1:2)) # the exact table would show small cells
+  # a grid finer than the site's rows can fill is refused, naming the limit
+  expr <- call("mheSurvfitDS", "D$age", "D$event", grid = hex(seq(20, 100, by = 0.5)),
+               coding = "01", mode = "counts", query = dsMHE:::rs_random_id(),
+               sites = all_sites(conns))
+  expect_site_error(DSI::datashield.aggregate(conns, expr), conns,
+                    "the survival grid has 161 cells; at most n / nfilter.tab = 66")
+})
+
+# Run `script` in a child R process with the test session's library paths
+# under a virtual-memory limit (KB); returns its output lines.
+run_limited <- function(script, memory_kb) {
+  file <- tempfile(fileext = ".R")
+  writeLines(script, file)
+  on.exit(unlink(file))
+  rscript <- file.path(R.home("bin"), "Rscript")
+  command <- paste0("ulimit -v ", format(memory_kb, scientific = FALSE), " && exec ",
+                    shQuote(rscript), " --vanilla ", shQuote(file), " 2>&1")
+  withr_env <- Sys.getenv("R_LIBS", unset = NA)
+  Sys.setenv(R_LIBS = paste(.libPaths(), collapse = .Platform$path.sep))
+  on.exit(if (is.na(withr_env)) Sys.unsetenv("R_LIBS") else Sys.setenv(R_LIBS = withr_env), add = TRUE)
+  suppressWarnings(system2("bash", c("-c", shQuote(command)), stdout = TRUE, stderr = TRUE))
+}
+
+test_that("malicious resource requests are refused by their named limit under a memory limit (finding 8)", {
+  script <- '
+suppressPackageStartupMessages(library(dsMHE))
+session <- dsMHE:::rs_random_id()
+parties <- lapply(c("a", "b"), function(site) {
+  party <- dsMHE:::rs_party_new(site, session, "default")
+  attr(party, "mhe_site") <- site
+  party
+})
+roster <- dsMHE:::rs_roster_build(lapply(parties, dsMHE:::rs_party_identity))
+shares <- lapply(parties, dsMHE:::rs_party_join, roster = roster, threshold = 0L,
+                 min_parties = 2L, pinned = character())
+invisible(dsMHE:::rs_party_finalize(parties[[1]], dsMHE:::rs_keygen_bundle(shares, "a")))
+env <- new.env()
+env$mhe.party <- parties[[1]]
+set.seed(1)
+n <- 6000
+D <- data.frame(x = rnorm(n), y = rnorm(n), f = factor(sample(c("u", "v"), n, TRUE)),
+                g = factor(sample(c("p", "q"), n, TRUE)), time = rexp(n),
+                event = rbinom(n, 1, 0.5),
+                grp = factor(rep(paste0("g", 1:200), length.out = n), levels = paste0("g", 1:200)))
+for (k in 1:60) D[[paste0("x", k)]] <- rnorm(n)
+env$D <- D
+b64 <- function(text) dsMHE:::rs_b64_encode(charToRaw(text))
+run <- function(label, expr) {
+  message <- tryCatch({ force(expr); "no error" }, error = function(e) conditionMessage(e))
+  cat(label, ": ", gsub("[[:space:]]+", " ", message), "\\n", sep = "")
+}
+id <- function() dsMHE:::rs_random_id()
+glm_round <- function(text) {
+  call("mheGLMDS", b64(text), "gaussian", "D", query = id(), sites = "a,b")
+}
+formula <- paste0("y ~ (", paste0("I(x+", 1:60, ")", collapse = " + "), ")^10")
+run("formula", eval(glm_round(formula), env))
+wide <- paste0("x ~ (", paste0("x", 1:60, collapse = " + "), ")^3")
+run("wide", eval(glm_round(wide), env))
+run("table", eval(call("mheTableDS", "D$f", "D$g",
+    rlevels = dsMHE:::mhe_levels_encode(paste0("l", 1:1000)),
+    clevels = dsMHE:::mhe_levels_encode(paste0("m", 1:1000)), query = id(), sites = "a,b"), env))
+run("survival", eval(call("mheSurvfitDS", "D$time", "D$event", group = "D$grp",
+    levels = dsMHE:::mhe_levels_encode(paste0("g", 1:200)),
+    grid = dsMHE:::mhe_dbl_encode(seq_len(10000)), coding = "01", mode = "counts",
+    query = id(), sites = "a,b"), env))
+cat("done\\n")
+'
+  out <- paste(run_limited(script, memory_kb = 3e6), collapse = "\n")
+  expect_match(out, "formula: .*must be a whole number from 1 to 3")
+  expect_match(out, "wide: .*expands to more than 200 terms")
+  expect_match(out, "table: .*a table has at most 10000 cells")
+  expect_match(out, "survival: .*a survival curve has at most 100 strata")
+  expect_match(out, "done")
+})
