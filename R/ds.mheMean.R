@@ -2,7 +2,10 @@
 #'
 #' Each site encrypts the sum of the valid values of `x`, their number and the
 #' number missing; only the pooled sums are decrypted. A site with
-#' `0 < n valid < nfilter.tab` refuses, as dsBase's `meanDS` does. The
+#' `0 < n valid < nfilter.tab` contributes zeros (its rows count as missing),
+#' so that no answer depends on whether one row is valid; a column whose
+#' deviations from its median sit on fewer than `nfilter.tab` rows contributes
+#' its median in every valid row. The
 #' plaintext counterpart is `ds.mean(type = "combine")`.
 #'
 #' @param x Numeric variable on the sites, e.g. `"D$age"`.

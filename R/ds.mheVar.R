@@ -3,7 +3,7 @@
 #' Two encrypted rounds for numerical accuracy: the pooled mean first, then
 #' the pooled sum of squared deviations from it (the mean travels to the sites
 #' exactly, as the hex of its bytes). Missing values are dropped; a site with
-#' `0 < n valid < nfilter.tab` refuses. The plaintext counterpart is
+#' `0 < n valid < nfilter.tab` contributes zeros, as in [ds.mheMean()]. The plaintext counterpart is
 #' `ds.var(type = "combine")`.
 #'
 #' @inheritParams ds.mheMean
