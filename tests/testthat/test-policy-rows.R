@@ -25,13 +25,15 @@ test_that("a column built to carry one row's value says nothing about it (findin
   conns <- rows_federation()
   # probe_a and probe_b differ only in the value row 7 holds (123.456 or
   # 654.321), plus 1e-300 * id in every row so that they do not look binary
+  # the results name their variable; everything else must be the same
+  released <- function(r) unclass(r)[setdiff(names(r), "variable")]
   a <- ds.mheMean("D$probe_a", datasources = conns)
   b <- ds.mheMean("D$probe_b", datasources = conns)
-  expect_identical(a, b)
+  expect_identical(released(a), released(b))
   expect_lt(abs(a$mean * a$n), 1e-6)
   expect_identical(a$n, 600L)
-  expect_identical(ds.mheVar("D$probe_a", datasources = conns),
-                   ds.mheVar("D$probe_b", datasources = conns))
+  expect_identical(released(ds.mheVar("D$probe_a", datasources = conns)),
+                   released(ds.mheVar("D$probe_b", datasources = conns)))
   # the probe has no variance left: cov2cor() warns about its zero diagonal
   cor_a <- suppressWarnings(ds.mheCor(c("D$probe_a", "D$y"), datasources = conns))
   cor_b <- suppressWarnings(ds.mheCor(c("D$probe_b", "D$y"), datasources = conns))
