@@ -4,7 +4,7 @@
 
 use crate::ciphertext::Ciphertext;
 use crate::encoding::{decode, fixed_to_real};
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusalKind, Result};
 use crate::identity::fingerprint;
 use crate::messages::{
     Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeygenBundle,
@@ -103,17 +103,23 @@ pub fn confirmations_check(confirmations: &[&[u8]]) -> Result<String> {
         .ok_or_else(|| Error::InvalidArgument("no confirmations".into()))?;
     for c in &parsed {
         if c.key != first.key || c.roster != first.roster || c.header != first.header {
-            return Err(Error::Refused(format!(
-                "site {} derived a different collective key; setup must start again",
-                site_number(c.site)
-            )));
+            return Err(Error::refused(
+                RefusalKind::Mismatch,
+                format!(
+                    "site {} derived a different collective key; setup must start again",
+                    site_number(c.site)
+                ),
+            ));
         }
         if c.group != first.group {
-            return Err(Error::Refused(format!(
-                "site {} derived a different group secret (a site sealed different key \
+            return Err(Error::refused(
+                RefusalKind::Mismatch,
+                format!(
+                    "site {} derived a different group secret (a site sealed different key \
                  material to different peers); setup must start again",
-                site_number(c.site)
-            )));
+                    site_number(c.site)
+                ),
+            ));
         }
     }
     Ok(hex(first.key.get(..16).unwrap_or(&[])))

@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusalKind, Result};
 use crate::identity::SIGNATURE_LEN;
 use crate::params::{MAX_PARTIES, Params};
 use crate::ring::{Form, Poly};
@@ -167,25 +167,28 @@ impl Roster {
         for _ in 0..n {
             let id = Identity::parse(r.bytes("identity")?)?;
             if id.header.session != header.session || id.header.params_id != header.params_id {
-                return Err(Error::Refused(format!(
-                    "identity of '{}' belongs to another session",
-                    id.name
-                )));
+                return Err(Error::refused(
+                    RefusalKind::Mismatch,
+                    format!("identity of '{}' belongs to another session", id.name),
+                ));
             }
             crate::identity::verify(&id.vk, &id.signed, &id.sig).map_err(|_| {
-                Error::Refused(format!(
-                    "identity of '{}' is not signed by its key",
-                    id.name
-                ))
+                Error::refused(
+                    RefusalKind::BadAttestation,
+                    format!("identity of '{}' is not signed by its key", id.name),
+                )
             })?;
             if members
                 .iter()
                 .any(|m| m.name == id.name || m.vk == id.vk || m.dh == id.dh)
             {
-                return Err(Error::Refused(format!(
-                    "site '{}' or its keys appear twice in the roster",
-                    id.name
-                )));
+                return Err(Error::refused(
+                    RefusalKind::DuplicateMember,
+                    format!(
+                        "site '{}' or its keys appear twice in the roster (one site is one member)",
+                        id.name
+                    ),
+                ));
             }
             members.push(id);
         }

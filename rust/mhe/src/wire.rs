@@ -141,9 +141,7 @@ impl Writer {
     }
     /// Appends a polynomial, each limb packed at its modulus's bit width.
     pub fn poly(&mut self, p: &Poly, params: &Params) -> &mut Self {
-        for (i, row) in p.rows().enumerate() {
-            pack_row(&mut self.buf, row, params.limb_bits(i));
-        }
+        write_poly(&mut self.buf, p, params);
         self
     }
     /// The bytes so far.
@@ -153,6 +151,14 @@ impl Writer {
     /// The finished blob.
     pub fn finish(self) -> Vec<u8> {
         self.buf
+    }
+}
+
+/// Appends `p` to `out` as [`Writer::poly`] does, for buffers that are not a blob,
+/// such as a pre-sized `Zeroizing` buffer of secret material ([`poly_bytes`] long).
+pub fn write_poly(out: &mut Vec<u8>, p: &Poly, params: &Params) {
+    for (i, row) in p.rows().enumerate() {
+        pack_row(out, row, params.limb_bits(i));
     }
 }
 
