@@ -10,8 +10,10 @@
 #' 3. each site receives the bundle of all shares, derives the collective key
 #'    and confirms its digest (`mheFinalizeDS()`); the digests must agree.
 #'
-#' Sites whose admin did not pin their peers (server option `mhe.peers`)
-#' accept any roster the analyst relays; setup then warns.
+#' A site joins only the roster its admin pinned (server option `mhe.peers`),
+#' or, if its admin opted in with `mhe.allow.unpinned`, any roster the analyst
+#' relays; setup then warns. A threshold needs each site's admin to allow it
+#' (`mhe.min.threshold`).
 #'
 #' @section Sites that fail:
 #' With `threshold = t` < N, a statistic survives sites that fail (a server
@@ -99,7 +101,7 @@ ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL
     unpinned <- sites[!pinned]
     cli::cli_warn(c(
       "{cli::qty(length(unpinned))}Site{?s} {.val {unpinned}} did not pin {?its/their} peers.",
-      i = "Roster membership then rests on trust in the analyst who relays it.",
+      i = "Roster membership then rests on trust in the analyst who relays it: an unpinned federation cannot rule out that the analyst stands in for the other sites and reads a site's aggregates.",
       i = "Site admins can pin the roster with the server option {.code mhe.peers}."
 ), class = c("dsMHE_warning_unpinned", "dsMHE_warning"))
   }

@@ -150,7 +150,8 @@ srv_contribute <- function(party, site, query, kind, variables, sites, values) {
   }
   arguments <- srv_call_text(site)
   rs_call(
-    rs_party_contribute(party, query, kind, arguments, sites, as.double(values)),
+    rs_party_contribute(party, query, kind, arguments, unlist(strsplit(as.character(variables), ",")), sites,
+                        as.double(values)),
     site = site
   )
 }
