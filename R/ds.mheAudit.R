@@ -8,8 +8,8 @@
 #' @inheritParams ds.mheMean
 #' @returns A data frame, one row per decryption share per site: `site`,
 #'   then `time`, `query`, `kind`, `variables`, `sites` (comma-separated
-#'   contributing sites), `decryptors` and `digest` (hex of the decrypted
-#'   ciphertexts' digest).
+#'   contributing sites), `decryptors`, `digest` (hex of the decrypted
+#'   ciphertexts' digest) and `call` (the server call that computed it).
 #' @family client functions
 #' @export
 ds.mheAudit <- function(datasources = NULL) {

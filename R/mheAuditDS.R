@@ -5,7 +5,7 @@
 #'
 #' @returns A data frame, one row per decryption share this site produced in
 #'   this session: `time` (POSIXct), `query`, `kind`, `variables`, `sites`,
-#'   `decryptors`, `digest`.
+#'   `decryptors`, `digest`, `call` (the server call, as text).
 #' @family server functions
 #' @export
 mheAuditDS <- function() {
@@ -13,7 +13,7 @@ mheAuditDS <- function() {
   site <- srv_site(party)
   log <- as.data.frame(rs_call(rs_party_audit(party), site = site), stringsAsFactors = FALSE)
   log <- log[log$event == "decryption",
-             c("time", "query", "kind", "variables", "sites", "decryptors", "digest"),
+             c("time", "query", "kind", "variables", "sites", "decryptors", "digest", "call"),
              drop = FALSE]
   rownames(log) <- NULL
   log$time <- as.POSIXct(log$time, origin = "1970-01-01", tz = "UTC")

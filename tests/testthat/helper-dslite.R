@@ -223,6 +223,15 @@ fresh_federation <- function(data = cnsim_data(), setup = TRUE, options = list()
   conns
 }
 
+# A fresh "four" (4 sites, threshold 3, their admins' mhe.min.threshold 3),
+# with fresh audit files: for tests whose releases would tie variables to sets
+# that later tests on the shared federation use.
+fresh_four <- function() {
+  data <- four_site_data()
+  opts <- stats::setNames(rep(list(list(mhe.min.threshold = 3L)), 4L), names(data))
+  fresh_federation(data, options = opts, threshold = 3)
+}
+
 # The audit file of one DSLite site.
 site_audit_file <- function(conns, site) {
   server <- dslite_server(conns, site)

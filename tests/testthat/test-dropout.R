@@ -6,12 +6,6 @@
 # out; a site that fails at decryption keeps contributing, and t of the four
 # decrypt.
 
-fresh_four <- function() {
-  data <- four_site_data()
-  opts <- stats::setNames(rep(list(list(mhe.min.threshold = 3L)), 4L), names(data))
-  fresh_federation(data, options = opts, threshold = 3)
-}
-
 test_that("a site that fails at encryption after the others contributed is not left out", {
   conns <- fresh_four()
   DSI::datashield.rm(conns["site2"], "D")

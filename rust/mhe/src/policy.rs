@@ -227,14 +227,23 @@ pub fn check_set(facts: &SessionFacts, indices: &[u16]) -> Result<Vec<u16>> {
             "this site is not in the query's site list",
         );
     }
-    let least = facts.min_parties.max(1).max(facts.threshold);
-    if set.len() < least {
+    let min_parties = facts.min_parties.max(1);
+    if set.len() < min_parties {
         return refuse(
             RefusalKind::BelowMinParties,
             format!(
-                "the query names {} sites; this site needs at least {least} \
-                 (mhe.min.parties and the threshold)",
+                "the query names {} sites; mhe.min.parties is {min_parties}",
                 set.len()
+            ),
+        );
+    }
+    if set.len() < facts.threshold {
+        return refuse(
+            RefusalKind::BelowMinParties,
+            format!(
+                "the query names {} sites; the threshold is {} (it could never be decrypted)",
+                set.len(),
+                facts.threshold
             ),
         );
     }
@@ -440,7 +449,6 @@ pub fn check_decryptors(facts: &SessionFacts, set: &[u16], decryptors: &[u16]) -
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, clippy::panic, reason = "tests")]
 mod tests {
     use super::*;
 

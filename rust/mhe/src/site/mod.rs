@@ -172,6 +172,9 @@ fn refused(kind: RefusalKind, msg: impl Into<String>) -> Error {
 fn state_error(stage: SetupStage, wanted: SetupStage) -> Error {
     let msg = match (stage, wanted) {
         (SetupStage::Wiped, _) => "this session's keys were wiped",
+        (SetupStage::Created, SetupStage::Ready) => {
+            "key generation is not finished (call ds.mheSetup())"
+        }
         (SetupStage::Created, _) => "key generation has not started (call ds.mheSetup())",
         (SetupStage::Joined, SetupStage::Created) => {
             "this site already joined a roster in this session; start a new session"

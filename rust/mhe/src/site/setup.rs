@@ -389,7 +389,6 @@ pub(super) fn seal_aad(session: &Id, from: u16, to: u16, roster: &Digest32) -> V
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
     use crate::params::Params;
