@@ -245,14 +245,64 @@ pub fn read(path: &Path) -> Result<Vec<AuditRecord>> {
     parse(&bytes).map_err(|(line, what)| audit_error(path, format!("line {line}: {what}")))
 }
 
+/// Reads the complete lines appended to the audit file at `path` since byte `offset`
+/// (the first of them is line `lines + 1`), and returns their records and the offset
+/// after the last complete line. A last line still being written is left for the next
+/// read. Sites read their ledger this way, so each contribution parses only what is
+/// new.
+///
+/// # Errors
+/// [`Error::Refused`] of kind `Audit` for a file that cannot be read, is larger than
+/// [`MAX_FILE_BYTES`], is shorter than `offset` (an append-only file that shrank), or
+/// has a line that does not parse.
+pub fn read_new(path: &Path, offset: u64, lines: usize) -> Result<(Vec<AuditRecord>, u64)> {
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && offset == 0 => {
+            return Ok((Vec::new(), 0));
+        }
+        Err(e) => return Err(audit_error(path, e)),
+    };
+    let len = f.metadata().map_err(|e| audit_error(path, e))?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(audit_error(
+            path,
+            format!("larger than {MAX_FILE_BYTES} bytes (archive it and start a new one)"),
+        ));
+    }
+    if len < offset {
+        return Err(audit_error(
+            path,
+            "it is shorter than when this site last read it",
+        ));
+    }
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset))
+        .map_err(|e| audit_error(path, e))?;
+    let mut bytes = Vec::new();
+    f.take(len - offset)
+        .read_to_end(&mut bytes)
+        .map_err(|e| audit_error(path, e))?;
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let records = parse_from(bytes.get(..complete).unwrap_or(&[]), lines)
+        .map_err(|(line, what)| audit_error(path, format!("line {line}: {what}")))?;
+    Ok((records, offset + complete as u64))
+}
+
 /// Parses the bytes of an audit file; an error gives the line number and the problem.
 ///
 /// # Errors
 /// `(line, problem)` for the first line that does not parse.
 pub fn parse(bytes: &[u8]) -> core::result::Result<Vec<AuditRecord>, (usize, String)> {
+    parse_from(bytes, 0)
+}
+
+fn parse_from(
+    bytes: &[u8],
+    lines_before: usize,
+) -> core::result::Result<Vec<AuditRecord>, (usize, String)> {
     let mut out = Vec::new();
     let mut rest = bytes;
-    let mut line_no = 0usize;
+    let mut line_no = lines_before;
     while !rest.is_empty() {
         line_no += 1;
         let Some(end) = rest.iter().position(|&b| b == b'\n') else {
@@ -332,6 +382,28 @@ mod tests {
             assert_eq!(dmode, 0o700);
         }
         assert!(read(&dir.join("missing.log")).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn new_lines_are_read_incrementally_and_a_shrunk_file_is_refused() {
+        let dir = std::env::temp_dir().join(format!("mhe-audit-tail-{}", std::process::id()));
+        let path = dir.join("audit.log");
+        let (none, off) = read_new(&path, 0, 0).unwrap();
+        assert!(none.is_empty() && off == 0);
+        append(&path, &record()).unwrap();
+        let (one, off) = read_new(&path, 0, 0).unwrap();
+        assert_eq!(one.len(), 1);
+        // a line being written is left for later
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"v1\tpartial").unwrap();
+        let (nothing, same) = read_new(&path, off, 1).unwrap();
+        assert!(nothing.is_empty() && same == off);
+        std::fs::write(&path, b"").unwrap();
+        match read_new(&path, off, 1) {
+            Err(Error::Refused(r)) => assert_eq!(r.kind, RefusalKind::Audit),
+            other => panic!("{other:?}"),
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

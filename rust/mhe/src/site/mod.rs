@@ -130,6 +130,15 @@ enum Stage {
     Wiped,
 }
 
+/// The site's earlier releases, read from its audit file up to `offset` (`lines`
+/// lines).
+#[derive(Default)]
+struct ReleaseCache {
+    offset: u64,
+    lines: usize,
+    releases: Vec<Release>,
+}
+
 struct QueryRecord {
     kind: String,
     call: String,
@@ -153,6 +162,7 @@ pub struct Site {
     queries: HashMap<Id, QueryRecord>,
     ledger: DecryptionLedger,
     audit: Vec<AuditRecord>,
+    releases: ReleaseCache,
     buffers: HashMap<String, (Vec<u8>, usize)>,
 }
 
@@ -258,6 +268,7 @@ impl Site {
             queries: HashMap::new(),
             ledger: DecryptionLedger::new(),
             audit: Vec::new(),
+            releases: ReleaseCache::default(),
             buffers: HashMap::new(),
         })
     }
@@ -322,19 +333,31 @@ impl Site {
         &self.audit
     }
 
-    /// This site's earlier releases: its own records in the audit file (every session
-    /// that wrote to it), or this session's when the policy names no file.
-    fn releases(&self, joined: &Joined) -> Result<Vec<Release>> {
+    /// Brings this site's earlier releases up to date: its own records in the audit
+    /// file (every session that wrote to it; only the lines appended since the last
+    /// read are parsed), or this session's when the policy names no file.
+    fn refresh_releases(&mut self, audit_file: Option<&std::path::Path>) -> Result<&[Release]> {
         let own = self.ledger_identity()?;
-        let records = match &joined.policy.audit_file {
-            Some(path) => audit::read(path)?,
-            None => self.audit.clone(),
-        };
-        Ok(records
-            .iter()
-            .filter(|r| r.site == own)
-            .filter_map(AuditRecord::release)
-            .collect())
+        let mine = |r: &&AuditRecord| r.site == own;
+        match audit_file {
+            Some(path) => {
+                let c = &mut self.releases;
+                let (new, offset) = audit::read_new(path, c.offset, c.lines)?;
+                c.offset = offset;
+                c.lines += new.len();
+                c.releases
+                    .extend(new.iter().filter(mine).filter_map(AuditRecord::release));
+            }
+            None => {
+                self.releases.releases = self
+                    .audit
+                    .iter()
+                    .filter(mine)
+                    .filter_map(AuditRecord::release)
+                    .collect();
+            }
+        }
+        Ok(&self.releases.releases)
     }
 
     /// Writes `record` to the audit file (if any) and keeps it for this session.

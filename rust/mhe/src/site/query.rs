@@ -76,7 +76,9 @@ impl Site {
         let set = policy::check_set(&joined.facts(), &indices)?;
         let variables = policy::check_variables(spec.variables)?;
         let set_ids = joined.ids_of(&set);
-        policy::check_ledger(self.releases(joined)?.iter(), &variables, &set_ids)?;
+        let audit_file = joined.policy.audit_file.clone();
+        let earlier = self.refresh_releases(audit_file.as_deref())?;
+        policy::check_ledger(earlier, &variables, &set_ids)?;
         let fixed = values
             .iter()
             .map(|&x| real_to_fixed(x))
@@ -123,7 +125,6 @@ impl Site {
             Vec::new(),
             hex(&st.cts_digest),
         )?;
-        let audit_file = joined.policy.audit_file.clone();
         self.log(audit_file.as_deref(), line)?;
         self.queries.insert(query, record);
         Ok(blob)
