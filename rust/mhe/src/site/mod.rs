@@ -424,9 +424,17 @@ impl Site {
     }
 
     /// Zeroizes and drops every secret now; the site can do nothing afterwards. The
-    /// audit records stay (they hold no secret), and so does the audit file.
+    /// stage (signing and key-agreement keys, secret-key share, pairwise keys, group
+    /// secret, threshold share) is dropped, and the generator that made them is
+    /// replaced by a fresh one from the OS, so that its state leads back to nothing
+    /// this site made. The audit records stay (they hold no secret), and so does the
+    /// audit file.
     pub fn wipe(&mut self) {
         self.stage = Stage::Wiped;
         self.buffers.clear();
+        self.queries.clear();
+        if let Ok(fresh) = SecretRng::from_os() {
+            self.rng = fresh;
+        }
     }
 }
