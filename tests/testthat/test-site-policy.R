@@ -147,3 +147,17 @@ test_that("one site logged in twice with its long-term key is refused", {
   conns <- fresh_federation(setup = FALSE, options = opts)
   expect_error(ds.mheSetup(conns), class = "dsMHE_error_refused_duplicate_member")
 })
+
+test_that("the policy options are checked, and the audit file defaults to the user's data directory", {
+  old <- options(mhe.audit.file = NULL, mhe.min.threshold = NULL, mhe.allow.unpinned = NULL)
+  on.exit(options(old))
+  expect_identical(dsMHE:::mhe_audit_file("siteA"),
+                   file.path(tools::R_user_dir("dsMHE", "data"), "audit.log"))
+  expect_identical(dsMHE:::mhe_min_threshold("siteA"), -1L)
+  expect_false(dsMHE:::mhe_allow_unpinned())
+  options(mhe.min.threshold = 1, mhe.audit.file = "")
+  expect_error(dsMHE:::mhe_min_threshold("siteA"), "siteA: the server option `mhe.min.threshold`",
+               class = "dsMHE_error_input")
+  expect_error(dsMHE:::mhe_audit_file("siteA"), "siteA: the server option `mhe.audit.file`",
+               class = "dsMHE_error_input")
+})
