@@ -194,8 +194,15 @@ fn audit_error(path: &Path, what: impl std::fmt::Display) -> Error {
     )
 }
 
-/// Appends `record` to the audit file at `path` and flushes it to the disk, creating
-/// the file (mode 0600) and its directory (mode 0700) when missing.
+/// Appends `record` to the audit file at `path` in one write and flushes it to the
+/// operating system, creating the file (mode 0600) and its directory (mode 0700) when
+/// missing.
+///
+/// The line is in the kernel's file cache when this returns, so it survives a crash
+/// of the R process or of Rock; it is not forced to the disk (`fdatasync`), which
+/// measured 0.3 ms per line on an idle machine and 2 to 3 ms under load, 10 to 20% of
+/// a 3-site pooled mean in DSLite: a power loss in the seconds after a release could
+/// lose its line.
 ///
 /// # Errors
 /// [`Error::Refused`] of kind `Audit` when the file cannot be written.
@@ -217,7 +224,6 @@ pub fn append(path: &Path, record: &AuditRecord) -> Result<()> {
     let mut f = o.open(path).map_err(|e| audit_error(path, e))?;
     f.write_all(record.to_line().as_bytes())
         .and_then(|()| f.flush())
-        .and_then(|()| f.sync_data())
         .map_err(|e| audit_error(path, e))
 }
 
