@@ -131,6 +131,12 @@ test_that("with real pins every site joins, and every query covers the whole ros
   # pinned members are known in the ledger by their long-term keys
   log <- mheAuditRead(site_audit_file(conns, "sim1"))
   expect_true(all(nchar(log$site) == 32L))
+  expect_true(all(nchar(strsplit(log$sites[1], ",")[[1]]) == 32L))
+  # so a new session of the same pinned sites is the same set: the variable
+  # can be released again over it
+  expect_no_warning(ds.mheSetup(conns, threshold = 2))
+  again <- ds.mheMean("D$LAB_TSC", datasources = conns)
+  expect_rel_equal(again$mean, got$mean)
 })
 
 test_that("a roster that is not exactly the pinned peers is refused", {
