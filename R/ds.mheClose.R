@@ -1,6 +1,8 @@
 #' End a dsMHE session
 #'
-#' Each site zeroizes its secret-key share now and forgets its party.
+#' Each site zeroizes its secret-key share now and forgets its party. Its
+#' audit file (server option `mhe.audit.file`) keeps every record: closing
+#' erases nothing from it.
 #'
 #' @inheritParams ds.mheMean
 #' @returns `NULL`, invisibly.

@@ -10,21 +10,29 @@
 #' 3. each site receives the bundle of all shares, derives the collective key
 #'    and confirms its digest (`mheFinalizeDS()`); the digests must agree.
 #'
-#' Sites whose admin did not pin their peers (server option `mhe.peers`)
-#' accept any roster the analyst relays; setup then warns.
+#' A site joins only the roster its admin pinned (server option `mhe.peers`),
+#' or, if its admin opted in with `mhe.allow.unpinned`, any roster the analyst
+#' relays; setup then warns. A threshold needs each site's admin to allow it
+#' (`mhe.min.threshold`).
 #'
 #' @section Sites that fail:
-#' With `threshold = t` < N, a statistic survives sites that fail (a server
-#' error or a lost connection, at encryption or at decryption): it starts
-#' again from fresh encryptions over the remaining sites, with a warning of
-#' class `dsMHE_warning_dropout` naming the sites left out and why, as long as
-#' at least `max(t, mhe.min.parties, 2)` sites remain (`mhe.min.parties` as
-#' set in the analyst's session, default 2; each site still applies its own).
-#' With fewer, it stops with an error of class `dsMHE_error_dropout` naming
-#' the failed sites. A site's refusal always stops the statistic: it is a
-#' policy decision, such as a disclosure filter. Results carry the
-#' contributing sites as their attribute `sites`. Without a threshold, every
-#' site must take part and any failure stops the statistic.
+#' With `threshold = t` < N, a statistic survives sites that fail to decrypt
+#' (a server error or a lost connection): it starts again from fresh
+#' encryptions over the same sites, the failed ones still contributing but no
+#' longer decrypting, with a warning of class `dsMHE_warning_dropout` naming
+#' them and why, as long as at least `max(t, mhe.min.parties, 2)` sites can
+#' decrypt (`mhe.min.parties` as set in the analyst's session, default 2; each
+#' site still applies its own). With fewer, it stops with an error of class
+#' `dsMHE_error_dropout` naming the failed sites. A site that fails elsewhere
+#' (at encryption, or in a plain call) is left out of the contributing sites
+#' when the others allow it: a site never releases a variable over another set
+#' of sites than the first it released it over (a contribution is a release),
+#' and sites that pinned their peers require the whole roster; they refuse
+#' otherwise (class `dsMHE_error_refused_set_changed` or
+#' `dsMHE_error_refused_set_not_whole_roster`). A site's refusal always stops
+#' the statistic. Results carry the contributing sites as their attribute
+#' `sites`. Without a threshold, every site must take part and any failure
+#' stops the statistic.
 #'
 #' @param datasources A list of DataSHIELD connections; `NULL` (default) finds
 #'   them with [DSI::datashield.connections_find()]. The connection names are
@@ -117,7 +125,7 @@ ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL
     unpinned <- sites[!pinned]
     cli::cli_warn(c(
       "{cli::qty(length(unpinned))}Site{?s} {.val {unpinned}} did not pin {?its/their} peers.",
-      i = "Roster membership then rests on trust in the analyst who relays it.",
+      i = "Roster membership then rests on trust in the analyst who relays it: an unpinned federation cannot rule out that the analyst stands in for the other sites and reads a site's aggregates.",
       i = "Site admins can pin the roster with the server option {.code mhe.peers}."
 ), class = c("dsMHE_warning_unpinned", "dsMHE_warning"))
   }

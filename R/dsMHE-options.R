@@ -24,9 +24,28 @@
 #'   option (default 2) is the least number of sites a t-of-N statistic
 #'   continues with when sites fail.
 #' - `mhe.peers` (default unset): fingerprints (hex, comma-separated) of the
-#'   verification keys of the sites this site trusts. When set, the site
-#'   refuses any other roster. When unset, [ds.mheSetup()] warns that roster
-#'   membership rests on trust in the analyst who relays it.
+#'   verification keys of the sites this site trusts. When set, the roster
+#'   must be exactly these sites plus this one (every pin present, nothing
+#'   else), and every query must be contributed by the whole roster.
+#' - `mhe.allow.unpinned` (default `FALSE`): without `mhe.peers`, a site
+#'   refuses to join any roster unless its admin sets this to `TRUE`. An
+#'   unpinned federation cannot rule out that the analyst stands in for every
+#'   other site (and so learns the group secret and this site's aggregates);
+#'   [ds.mheSetup()] warns about it. Never declare it in `inst/DATASHIELD`.
+#' - `mhe.min.threshold` (default unset): the least `t` this site accepts for a
+#'   t-of-N session ([ds.mheSetup()]'s `threshold`). Unset, no threshold is
+#'   accepted: every roster member must decrypt.
+#' - `mhe.audit.file` (default
+#'   `file.path(tools::R_user_dir("dsMHE", "data"), "audit.log")`): the
+#'   site's append-only audit file (mode 0600, its directory 0700). One line
+#'   per contribution and per decryption share, written before the blob
+#'   leaves the site, with time, site, session, query, kind, variables, sets
+#'   of sites, decrypting sites and the call text; kept across setups and
+#'   closes. It is also the site's durable ledger: a variable this site
+#'   released (contributed, in any statistic) over one set of sites is never
+#'   released over another set, in any later session. Read it with
+#'   [mheAuditRead()]. Several sites may share one file: each reads only its
+#'   own lines (keyed by its long-term key's fingerprint, or its name).
 #' - `mhe.key.file` (default unset): path of this site's long-term signing key
 #'   (made with [mheKeyCreate()]). When set, the site signs every session's
 #'   identity with it, so its fingerprint is the same in every session and
@@ -50,3 +69,37 @@
 #' @name dsMHE-options
 #' @aliases dsMHE_options
 NULL
+
+# Server options of the site policy, read when a site joins a roster.
+
+# `mhe.min.threshold`: the least t of a t-of-N session; -1 when unset (no
+# threshold allowed: every roster member must decrypt).
+mhe_min_threshold <- function(site) {
+  value <- getOption("mhe.min.threshold")
+  if (is.null(value)) {
+    return(-1L)
+  }
+  ok <- is.numeric(value) && length(value) == 1L && !is.na(value) &&
+    value == round(value) && value >= 2 && value <= 10000
+  if (!ok) {
+    mhe_server_abort(site, "the server option `mhe.min.threshold` must be a whole number of at least 2")
+  }
+  as.integer(value)
+}
+
+# `mhe.allow.unpinned`: whether the admin allows rosters without `mhe.peers`.
+mhe_allow_unpinned <- function() {
+  isTRUE(getOption("mhe.allow.unpinned"))
+}
+
+# `mhe.audit.file`: the site's audit file (default in the user's data directory).
+mhe_audit_file <- function(site = NULL) {
+  value <- getOption("mhe.audit.file")
+  if (is.null(value)) {
+    return(file.path(tools::R_user_dir("dsMHE", "data"), "audit.log"))
+  }
+  if (!is.character(value) || length(value) != 1L || is.na(value) || !nzchar(value)) {
+    mhe_server_abort(site, "the server option `mhe.audit.file` must be a single file path")
+  }
+  path.expand(value)
+}

@@ -14,19 +14,23 @@ rs_key_file_fingerprint <- function(path) .Call(wrap__rs_key_file_fingerprint, p
 
 rs_party_identity <- function(party) .Call(wrap__rs_party_identity, party)
 
-rs_party_join <- function(party, roster, threshold, min_parties, pinned) {
-  .Call(wrap__rs_party_join, party, roster, threshold, min_parties, pinned)
+rs_party_join <- function(party, roster, threshold, min_parties, min_threshold, pinned,
+                          allow_unpinned, audit_file) {
+  .Call(wrap__rs_party_join, party, roster, threshold, min_parties, min_threshold, pinned,
+        allow_unpinned, audit_file)
 }
 
 rs_party_finalize <- function(party, bundle) .Call(wrap__rs_party_finalize, party, bundle)
 
-rs_party_contribute <- function(party, query, kind, variables, sites, values) {
-  .Call(wrap__rs_party_contribute, party, query, kind, variables, sites, values)
+rs_party_contribute <- function(party, query, kind, call_text, variables, sites, values) {
+  .Call(wrap__rs_party_contribute, party, query, kind, call_text, variables, sites, values)
 }
 
 rs_party_decrypt <- function(party, request) .Call(wrap__rs_party_decrypt, party, request)
 
 rs_party_audit <- function(party) .Call(wrap__rs_party_audit, party)
+
+rs_audit_read <- function(path) .Call(wrap__rs_audit_read, path)
 
 rs_party_buffer_append <- function(party, name, index, chunk) {
   .Call(wrap__rs_party_buffer_append, party, name, index, chunk)

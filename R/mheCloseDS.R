@@ -1,7 +1,8 @@
 #' End the dsMHE session on a site (server side)
 #'
 #' Zeroizes the party's secrets now (not at the next garbage collection) and
-#' removes `mhe.party` from the DataSHIELD session.
+#' removes `mhe.party` from the DataSHIELD session. The site's audit file is
+#' kept as it is.
 #'
 #' @returns `TRUE`, invisibly.
 #' @family server functions

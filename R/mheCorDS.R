@@ -24,6 +24,7 @@ mheCorDS <- function(x, means = NULL, query, sites) {
   }
   kind <- if (is.null(means)) "cor-means" else "cor-cross"
   values <- local_cor(x, env, site, means) # validates x
-  srv_contribute(party, site, query, kind, strsplit(x, ",", fixed = TRUE)[[1]], sites, values,
-                 call = match.call())
+  # every column read, also when `x` names a whole data frame
+  variables <- colnames(srv_columns(x, env, site))
+  srv_contribute(party, site, query, kind, variables, sites, values, call = match.call())
 }

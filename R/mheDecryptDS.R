@@ -2,8 +2,9 @@
 #'
 #' The site checks the request (every contribution from a distinct roster
 #' site of the query's declared site set, its own included, at least
-#' `mhe.min.parties` of them, its own contribution decrypted at most once),
-#' records it in its audit log and returns its decryption share.
+#' `mhe.min.parties` of them, its own contribution decrypted at most once,
+#' the decrypting sites as its threshold allows), writes the share to its
+#' audit file (`mhe.audit.file`) and returns it.
 #'
 #' @param query Query id (22 base64url characters).
 #' @param request Decryption request: base64url, or `"buf:<name>"`.

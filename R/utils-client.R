@@ -40,6 +40,10 @@ mhe_stop_sites <- function(errors, fallback = NULL, call = rlang::caller_env()) 
   refused <- grepl("^[^:]+: refused", msgs)
   setup <- grepl("call `ds.mheSetup\\(\\)` first", msgs)
   class <- if (any(refused)) "refused" else if (all(setup)) "setup" else "server"
+  # the refusal kinds that rs_call() wrote as "refused: <rule> [<kind>]" at the sites
+  tagged <- "^[^:]+: refused: .*\\[([a-z_]+)\\][[:space:]]*$"
+  kinds <- unique(sub(tagged, "\\1", msgs[grepl(tagged, msgs)]))
+  if (length(kinds)) class <- c(paste0("refused_", kinds), class)
   n <- length(msgs)
   mhe_abort(
     c("{n} site{?s} reported {?an error/errors}.", stats::setNames(cli_escape(msgs), rep("x", n))),

@@ -23,17 +23,21 @@ mhe_query_once <- function(conns, fun, args, call) {
   cli::cli_progress_update(id = progress, status = "encrypting at the sites", inc = 0)
   contribution <- as.call(c(list(as.name(fun)), args, list(query = query, sites = sites_arg)))
   contributions <- mhe_stage("encryption", mhe_aggregate(conns, contribution, call = call))
-  pool <- rs_call(rs_pool(unname(contributions[sites]), sites))
+  # sites that failed to decrypt earlier in this statistic still contribute (the
+  # set of sites stays the same), but no longer decrypt
+  decryptors <- setdiff(sites, mhe_state$skip)
+  deciding <- conns[decryptors]
+  pool <- rs_call(rs_pool(unname(contributions[sites]), decryptors))
 
   cli::cli_progress_update(id = progress, status = "joint decryption")
   shares <- mhe_stage("decryption", {
-    request <- mhe_send_blob(conns, pool$request)
-    decrypt <- mhe_calls(conns, function(site) call("mheDecryptDS", query, request[[site]]))
-    mhe_aggregate(conns, decrypt, call = call)
+    request <- mhe_send_blob(deciding, pool$request)
+    decrypt <- mhe_calls(deciding, function(site) call("mheDecryptDS", query, request[[site]]))
+    mhe_aggregate(deciding, decrypt, call = call)
   })
 
   cli::cli_progress_update(id = progress, status = "combining")
-  value <- rs_call(rs_combine(pool$pooled, unname(shares[sites])))
+  value <- rs_call(rs_combine(pool$pooled, unname(shares[decryptors])))
   cli::cli_progress_done(id = progress)
   value
 }
@@ -52,32 +56,42 @@ mhe_stage <- function(stage, expr) {
 # several encrypted rounds and plain calls (levels, column names). When the
 # session was set up with `threshold = t` < N and some sites fail (a server
 # error or a lost connection, not a refusal) while others answer, the whole
-# statistic starts again over the remaining sites, with fresh query ids, as
-# long as at least max(t, `mhe.min.parties` as the client knows it, 2) remain;
-# a warning of class `dsMHE_warning_dropout` names the sites left out and why.
+# statistic starts again, with fresh query ids, with a warning of class
+# `dsMHE_warning_dropout` naming the sites left out and why:
+#
+# - a site that failed at decryption keeps contributing, but no longer
+#   decrypts: the set of contributing sites stays the same (the sites' policy:
+#   with pinned peers it is always the whole roster, and each site ties every
+#   variable to one set of sites forever), and t of them decrypt, as long as
+#   at least max(t, `mhe.min.parties` as the client knows it, 2) remain;
+# - a site that failed elsewhere (encryption, a plain call) is left out of the
+#   contributing sites. The other sites may refuse the smaller set: a variable
+#   they already contributed over the whole set is never released over another
+#   (a contribution is a release), and pinned sites require the whole roster.
+#
 # The result carries the contributing sites as its attribute `sites`.
 #
 # - A fresh query is needed whatever the stage: a contribution is masked for
-#   its declared site set, so the others' contributions do not pool without
-#   the failed site's, and a site that produced a decryption share never
+#   its declared site set, and a site that produced a decryption share never
 #   decrypts the same query again (nor may it: two shares of one ciphertext
 #   for different decrypting sets leak its key share).
 # - The whole statistic restarts, not just the failed round, so that every
 #   round covers the same sites (a variance's mean and sum of squares).
 # - A refusal stops the statistic with its error: it is a site's policy
-#   decision (a disclosure filter, the roster, a replay), and dropping the
-#   refusing site would let a disclosure rule silently change the population
-#   analysed. A failure of every site stops it too (most likely a bad argument
-#   rather than an outage).
+#   decision (a disclosure filter, the roster, a replay, a changed set).
+#   A failure of every site stops it too (most likely a bad argument rather
+#   than an outage).
 # - N-of-N sessions stop at any failure, as before: every site must decrypt.
 # - This is the analyst's convenience, not a security boundary: each site
 #   still checks every query against its own policy.
 #
 # Runs nest: `mhe_query()` inside a statistic's `mhe_run()` leaves restarts to
-# the outermost run.
+# the outermost run. `mhe_state$skip` holds the sites that no longer decrypt
+# during the outermost run.
 
 mhe_state <- new.env(parent = emptyenv())
 mhe_state$depth <- 0L
+mhe_state$skip <- character()
 
 mhe_run <- function(conns, fn, call = rlang::caller_env()) {
   if (mhe_state$depth > 0L) {
@@ -85,21 +99,32 @@ mhe_run <- function(conns, fn, call = rlang::caller_env()) {
   }
   session <- mhe_session_get(conns, call = call)
   mhe_state$depth <- mhe_state$depth + 1L
-  on.exit(mhe_state$depth <- mhe_state$depth - 1L)
+  mhe_state$skip <- character()
+  on.exit({
+    mhe_state$depth <- mhe_state$depth - 1L
+    mhe_state$skip <- character()
+  })
   need <- max(session$threshold, mhe_min_parties(), 2L)
   dropped <- character()
   repeat {
     failed <- NULL
+    stage <- NULL
     result <- tryCatch(fn(conns, call), dsMHE_error = function(e) {
       failed <<- mhe_failed_sites(e, conns, session)
       if (is.null(failed)) stop(e)
+      stage <<- e$stage
       NULL
     })
     if (is.null(failed)) break
     dropped <- c(dropped, failed)
-    remaining <- setdiff(names(conns), names(failed))
+    if (identical(stage, "decryption")) {
+      mhe_state$skip <- union(mhe_state$skip, names(failed))
+      remaining <- setdiff(names(conns), mhe_state$skip)
+    } else {
+      remaining <- setdiff(names(conns), c(names(failed), mhe_state$skip))
+      conns <- conns[setdiff(names(conns), names(failed))]
+    }
     mhe_dropout_signal(failed, dropped, remaining, need, call)
-    conns <- conns[remaining]
   }
   if (!is.null(result)) attr(result, "sites") <- names(conns)
   result

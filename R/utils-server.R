@@ -155,7 +155,8 @@ srv_contribute <- function(party, site, query, kind, variables, sites, values, c
   }
   arguments <- srv_call_text(call, site)
   rs_call(
-    rs_party_contribute(party, query, kind, arguments, sites, as.double(values)),
+    rs_party_contribute(party, query, kind, arguments, as.character(variables), sites,
+                        as.double(values)),
     site = site
   )
 }

@@ -23,6 +23,8 @@ suppressPackageStartupMessages({
   library(dsMHE)
 })
 options(datashield.progress = FALSE, cli.progress_show_after = Inf)
+# the sites' admins' options (DSLite: one R process): unpinned roster, temp audit file
+options(mhe.allow.unpinned = TRUE, mhe.audit.file = tempfile("dsMHE-bench-audit-"))
 args <- commandArgs(TRUE)
 runs <- if (length(args)) as.integer(args[1]) else 5L
 part <- if (length(args) > 1L) args[2] else "all"

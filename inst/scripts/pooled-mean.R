@@ -10,6 +10,9 @@ suppressPackageStartupMessages({
   library(dsMHE)
 })
 options(datashield.progress = FALSE)
+# The sites' admins' options (all sites run in this R process): an unpinned
+# roster allowed, the audit files in a temporary directory.
+options(mhe.allow.unpinned = TRUE, mhe.audit.file = tempfile("dsMHE-audit-"))
 
 site_data <- function(name) {
   env <- new.env()

@@ -76,7 +76,8 @@ local_federation <- function(sites, session = dsMHE:::rs_random_id(), threshold 
   names(parties) <- sites
   roster <- dsMHE:::rs_roster_build(unname(lapply(parties, dsMHE:::rs_party_identity)))
   shares <- lapply(parties, dsMHE:::rs_party_join, roster = roster,
-                   threshold = as.integer(threshold), min_parties = 2L, pinned = character())
+                   threshold = as.integer(threshold), min_parties = 2L, min_threshold = 2L,
+                   pinned = character(), allow_unpinned = TRUE, audit_file = "")
   for (site in sites) {
     dsMHE:::rs_party_finalize(parties[[site]], dsMHE:::rs_keygen_bundle(unname(shares), site))
   }
@@ -85,5 +86,5 @@ local_federation <- function(sites, session = dsMHE:::rs_random_id(), threshold 
 
 local_contributions <- function(fed, query, values, kind = "mean", sites = names(fed$parties)) {
   lapply(fed$parties[sites], dsMHE:::rs_party_contribute, query = query, kind = kind,
-         variables = "D$x", sites = sites, values = values)
+         call_text = "D$x", variables = "D$x", sites = sites, values = values)
 }

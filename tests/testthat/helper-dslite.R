@@ -4,6 +4,45 @@
 
 options(datashield.progress = FALSE, datashield.progress.clear = TRUE)
 
+# Server options for every test site, unless a test gives a site others: the
+# test federations are unpinned (every site runs in this process, with a fresh
+# signing key per session), so their admins opt in to unpinned rosters. A
+# fallback audit file in the session's temp directory keeps direct calls of
+# the server functions from ever writing to the user's home (R CMD check);
+# every DSLite site gets its own file (`site_options()`).
+options(
+  mhe.allow.unpinned = TRUE,
+  mhe.audit.file = file.path(tempdir(), "dsMHE-test-audit", "fallback.log")
+)
+
+# Per-site server options. DSLite applies a server's options to the whole R
+# process once, at login; separate Opal/Rock processes would each have their
+# own. So each DSLite server's aggregate and assign methods are wrapped to set
+# the site's options for the duration of every call (NULL removes an option).
+# Each site gets its own audit file, fresh for each login.
+site_options <- function(server, site, opts = list()) {
+  defaults <- list(
+    mhe.allow.unpinned = TRUE,
+    mhe.audit.file = tempfile(paste0("audit-", site, "-"),
+                              tmpdir = file.path(tempdir(), "dsMHE-test-audit"))
+  )
+  opts <- utils::modifyList(defaults, opts, keep.null = TRUE)
+  wrap <- function(method) {
+    original <- server[[method]]
+    unlockBinding(method, server)
+    assign(method, function(sid, ...) {
+      old <- options(opts)
+      on.exit(options(old))
+      original(sid, ...)
+    }, envir = server)
+    lockBinding(method, server)
+  }
+  wrap("aggregate")
+  wrap("assignExpr")
+  attr(server, "mhe_options") <- opts
+  invisible(opts)
+}
+
 cnsim_data <- function() {
   sites <- c("CNSIM1", "CNSIM2", "CNSIM3")
   data <- lapply(sites, function(name) {
@@ -82,8 +121,10 @@ lung_data <- function() {
   }
 }
 
-# Log into one DSLite server per site; returns the connections.
-dslite_login <- function(data) {
+# Log into one DSLite server per site; returns the connections. `options`:
+# per-site server options (a list of lists, named by site), on top of the
+# defaults of `site_options()`.
+dslite_login <- function(data, options = list()) {
   servers <- new.env(parent = emptyenv())
   builder <- DSI::newDSLoginBuilder()
   for (site in names(data)) {
@@ -92,12 +133,13 @@ dslite_login <- function(data) {
       config = DSLite::defaultDSConfiguration(include = "dsMHE")
     )
     opal_record_server(server, site)
+    site_options(server, site, options[[site]] %||% list())
     assign(paste0("dslite_", site), server, envir = servers)
     builder$append(server = site, url = paste0("dslite_", site), table = "D",
                    driver = "DSLiteDriver")
   }
-  old <- options(datashield.env = servers)
-  on.exit(options(old))
+  old <- base::options(datashield.env = servers)
+  on.exit(base::options(old))
   conns <- suppressMessages(DSI::datashield.login(builder$build(), assign = TRUE, symbol = "D"))
   attr(conns, "servers") <- servers
   conns
@@ -121,7 +163,13 @@ federation <- function(name = c("cnsim", "ten", "lung", "four"), setup = TRUE) {
   if (!exists(key, envir = federations)) {
     data <- switch(name, cnsim = cnsim_data(), ten = ten_site_data(), lung = lung_data(),
                    four = four_site_data())
-    conns <- dslite_login(data)
+    # "four" runs 3-of-4: its sites' admins allow thresholds from 3.
+    opts <- if (name == "four") {
+      stats::setNames(rep(list(list(mhe.min.threshold = 3L)), 4L), names(data))
+    } else {
+      list()
+    }
+    conns <- dslite_login(data, opts)
     attr(conns, "data") <- data
     threshold <- if (name == "four") 3L
     if (setup) suppressWarnings(ds.mheSetup(conns, threshold = threshold))
@@ -165,12 +213,29 @@ pooled_over <- function(conns, sites) {
   do.call(rbind, unname(attr(conns, "data")[sites]))
 }
 
-# A fresh federation (not cached), for tests that break or close a session.
-fresh_federation <- function(data = cnsim_data(), setup = TRUE) {
-  conns <- dslite_login(data)
+# A fresh federation (not cached), for tests that break or close a session;
+# `options` and `threshold` as for `dslite_login()` and `ds.mheSetup()`.
+fresh_federation <- function(data = cnsim_data(), setup = TRUE, options = list(),
+                             threshold = NULL) {
+  conns <- dslite_login(data, options)
   attr(conns, "data") <- data
-  if (setup) suppressWarnings(ds.mheSetup(conns))
+  if (setup) suppressWarnings(ds.mheSetup(conns, threshold = threshold))
   conns
+}
+
+# A fresh "four" (4 sites, threshold 3, their admins' mhe.min.threshold 3),
+# with fresh audit files: for tests whose releases would tie variables to sets
+# that later tests on the shared federation use.
+fresh_four <- function() {
+  data <- four_site_data()
+  opts <- stats::setNames(rep(list(list(mhe.min.threshold = 3L)), 4L), names(data))
+  fresh_federation(data, options = opts, threshold = 3)
+}
+
+# The audit file of one DSLite site.
+site_audit_file <- function(conns, site) {
+  server <- dslite_server(conns, site)
+  attr(server, "mhe_options")$mhe.audit.file
 }
 
 pooled <- function(conns) {

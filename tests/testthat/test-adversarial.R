@@ -31,7 +31,7 @@ test_that("one site's contribution cannot be decrypted alone", {
 
 test_that("a set below the sites' mhe.min.parties is refused, also in a t-of-N session", {
   conns <- fresh_federation(setup = FALSE)
-  withr_options <- options(mhe.min.parties = 3L)
+  withr_options <- options(mhe.min.parties = 3L, mhe.min.threshold = 2L)
   on.exit(options(withr_options))
   suppressWarnings(ds.mheSetup(conns, threshold = 2))
   # two sites would be enough to decrypt (threshold 2), not to contribute
@@ -84,7 +84,9 @@ test_that("a t-of-N site never decrypts one query for two sets of decrypting sit
 })
 
 test_that("a contribution cannot be counted in two different sums", {
-  conns <- federation("four")
+  # a fresh federation: the contributions over three sites below tie D$age to
+  # that set in the sites' ledgers
+  conns <- fresh_four()
   pool_error <- function(blobs, decryptors = names(conns)) {
     expect_error(dsMHE:::rs_call(dsMHE:::rs_pool(unname(blobs), decryptors)),
                  class = "dsMHE_error_crypto")
@@ -95,7 +97,7 @@ test_that("a contribution cannot be counted in two different sums", {
   # one contribution counted twice (the sum scaled by 2 for that site)
   expect_match(conditionMessage(pool_error(c(c4$blobs, c4$blobs[2]))), "repeated")
   # site1's contribution reused in another query over another set
-  other <- mean_contributions(conns[2:4], sites = names(conns)[2:4], x = "D$age")
+  other <- mean_contributions(conns[2:4], sites = names(conns)[2:4], x = "D$bmi")
   expect_match(conditionMessage(pool_error(c(c4$blobs[1], other$blobs), names(conns)[2:4])),
                "belongs to another query")
   # the untouched query still decrypts exactly once, to the true sum
@@ -135,7 +137,7 @@ test_that("fabricated contributions from parties the analyst runs are refused", 
   # a bare party of the analyst's own cannot contribute at all
   bare <- dsMHE:::rs_party_new("sim2", session, "default")
   err <- expect_error(dsMHE:::rs_call(dsMHE:::rs_party_contribute(
-    bare, dsMHE:::rs_random_id(), "mean", "D$x", names(conns), c(1, 1, 0)
+    bare, dsMHE:::rs_random_id(), "mean", "mheMeanDS(x = D$x)", "D$x", names(conns), c(1, 1, 0)
   )), class = "dsMHE_error_refused")
   expect_match(conditionMessage(err), "refused: key generation is not finished")
   # a whole federation simulated by the analyst, same site names and session
@@ -229,7 +231,11 @@ test_that("with mhe.peers set, a roster with a substituted member is refused", {
   expect_match(conditionMessage(err), "not among the peers pinned in mhe.peers")
   options(old)
   suppressWarnings(ds.mheSetup(conns))
-  still_works(conns)
+  # D$LAB_TSC went to the pinned members, known in the ledger by their keys of
+  # that session: the sites now count these as another set, and refuse it
+  expect_error(ds.mheMean("D$LAB_TSC", datasources = conns),
+               class = "dsMHE_error_refused_set_changed")
+  still_works(conns, "D$LAB_HDL")
 })
 
 test_that("one query cannot mix contributions computed from different arguments", {
@@ -251,5 +257,5 @@ test_that("one query cannot mix contributions computed from different arguments"
   # The audit log would name what each site computed.
   still_works(conns)
   audit <- ds.mheAudit(datasources = conns)
-  expect_true(any(grepl('mheMeanDS(x = "D$LAB_TSC")', audit$variables, fixed = TRUE)))
+  expect_true(any(grepl('mheMeanDS(x = "D$LAB_TSC")', audit$call, fixed = TRUE)))
 })

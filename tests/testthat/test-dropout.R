@@ -1,64 +1,81 @@
 # Sites that fail during a query of a t-of-N session (R/utils-query.R).
-# Federation "four": sites site1 to site4, threshold 3.
+# Federation "four": sites site1 to site4, threshold 3 (their admins set
+# mhe.min.threshold = 3). A contribution is a release: a site that already
+# contributed a variable over the four never contributes it over three, so a
+# site that fails at encryption after the others contributed cannot be left
+# out; a site that fails at decryption keeps contributing, and t of the four
+# decrypt.
 
-test_that("a site that fails at encryption is left out, with a warning, in a 3-of-4 session", {
-  conns <- federation("four")
+test_that("a site that fails at encryption after the others contributed is not left out", {
+  conns <- fresh_four()
   DSI::datashield.rm(conns["site2"], "D")
   on.exit(restore_table(conns, "site2"))
-  expect_warning(result <- ds.mheMean("D$age", datasources = conns),
-                 class = "dsMHE_warning_dropout")
-  rest <- pooled_over(conns, c("site1", "site3", "site4"))
-  expect_rel_equal(result$mean, mean(rest$age, na.rm = TRUE))
-  expect_identical(result$n, sum(!is.na(rest$age)))
-  expect_identical(result$n_missing, sum(is.na(rest$age)))
-  expect_identical(attr(result, "sites"), c("site1", "site3", "site4"))
-  expect_true(all(c("mean", "n", "n_missing") %in% names(result)))
+  err <- expect_error(
+    expect_warning(ds.mheMean("D$age", datasources = conns), class = "dsMHE_warning_dropout"),
+    class = "dsMHE_error_refused_set_changed"
+  )
+  expect_setequal(err$sites, c("site1", "site3", "site4"))
+  expect_match(conditionMessage(err), "over the sites site1,site2,site3,site4", fixed = TRUE)
 })
 
 test_that("the dropout warning names the site, the stage and its error", {
-  conns <- federation("four")
+  conns <- fresh_four()
   DSI::datashield.rm(conns["site2"], "D")
   on.exit(restore_table(conns, "site2"))
-  w <- expect_warning(ds.mheMean("D$age", datasources = conns), class = "dsMHE_warning_dropout")
+  w <- NULL
+  withCallingHandlers(
+    try(ds.mheMean("D$age", datasources = conns), silent = TRUE),
+    dsMHE_warning_dropout = function(x) {
+      w <<- x
+      invokeRestart("muffleWarning")
+    }
+  )
   expect_identical(w$sites, "site2")
   expect_match(conditionMessage(w), "site2", fixed = TRUE)
   expect_match(conditionMessage(w), "object `D` does not exist (at encryption)", fixed = TRUE)
   expect_false(grepl("site1\" failed|site3\" failed|site4\" failed", conditionMessage(w)))
 })
 
-test_that("a site that fails at decryption makes the query start again from fresh encryptions", {
+test_that("a site that fails at decryption keeps contributing, and three of the four decrypt", {
   conns <- federation("four")
-  before <- ds.mheAudit(datasources = conns[c("site1", "site3", "site4")])
+  before <- ds.mheAudit(datasources = conns)
   restore <- break_site(conns, "site2", "mheDecryptDS")
   on.exit(restore())
   w <- expect_warning(result <- ds.mheMean("D$bmi", datasources = conns),
                       class = "dsMHE_warning_dropout")
   expect_match(conditionMessage(w), "connection to site2 lost (at decryption)", fixed = TRUE)
-  rest <- pooled_over(conns, c("site1", "site3", "site4"))
-  expect_rel_equal(result$mean, mean(rest$bmi, na.rm = TRUE))
-  expect_identical(result$n, sum(!is.na(rest$bmi)))
-  # the other sites decrypted the first query once, then a fresh one over three
+  all4 <- pooled(conns)
+  expect_rel_equal(result$mean, mean(all4$bmi, na.rm = TRUE))
+  expect_identical(result$n, sum(!is.na(all4$bmi)))
+  expect_identical(attr(result, "sites"), names(conns))
+  # the others decrypted the first query, then a fresh one over the same four
+  # sites, decrypted by three
   audit <- ds.mheAudit(datasources = conns[c("site1", "site3", "site4")])
   new <- audit[!audit$query %in% before$query, ]
   expect_equal(nrow(new), 2L * 3L)
   expect_length(unique(new$query), 2L)
-  expect_setequal(new$sites, c("site1,site2,site3,site4", "site1,site3,site4"))
+  expect_true(all(new$sites == "site1,site2,site3,site4"))
+  expect_setequal(new$decryptors, c("site1,site2,site3,site4", "site1,site3,site4"))
 })
 
 test_that("a multi-round statistic restarts as a whole, so every round covers the same sites", {
   conns <- federation("four")
-  second_round <- function(expr) !is.null(expr[[3]]) # mheVarDS(x, mean, ...)
-  restore <- break_site(conns, "site3", "mheVarDS", when = second_round)
+  calls <- 0L
+  second_round <- function(expr) {
+    calls <<- calls + 1L
+    calls == 2L
+  }
+  restore <- break_site(conns, "site3", "mheDecryptDS", when = second_round)
   on.exit(restore())
   expect_warning(result <- ds.mheVar("D$sbp", datasources = conns), class = "dsMHE_warning_dropout")
-  rest <- pooled_over(conns, c("site1", "site2", "site4"))
-  expect_rel_equal(result$var, stats::var(rest$sbp, na.rm = TRUE))
-  expect_rel_equal(result$mean, mean(rest$sbp, na.rm = TRUE))
-  expect_identical(attr(result, "sites"), c("site1", "site2", "site4"))
+  all4 <- pooled(conns)
+  expect_rel_equal(result$var, stats::var(all4$sbp, na.rm = TRUE))
+  expect_rel_equal(result$mean, mean(all4$sbp, na.rm = TRUE))
+  expect_identical(attr(result, "sites"), names(conns))
 })
 
-test_that("a failure while agreeing on a table's levels also leaves the site out", {
-  conns <- federation("four")
+test_that("a failure while agreeing on a table's levels, before any release, leaves the site out", {
+  conns <- fresh_four()
   restore <- break_site(conns, "site4", "mheLevelsDS")
   on.exit(restore())
   expect_warning(result <- ds.mheTable("D$group", datasources = conns),
@@ -78,13 +95,17 @@ test_that("with fewer than t sites left the query stops with an error naming the
   expect_match(conditionMessage(err), "site3: object `D` does not exist", fixed = TRUE)
 })
 
-test_that("failures at successive stages add up: one warning, then the error names both", {
+test_that("failures at decryption add up: one warning, then the error names both", {
   conns <- federation("four")
-  DSI::datashield.rm(conns["site2"], "D")
-  restore <- break_site(conns, "site3", "mheDecryptDS")
+  restore3 <- break_site(conns, "site3", "mheDecryptDS")
+  calls <- 0L
+  restore4 <- break_site(conns, "site4", "mheDecryptDS", when = function(expr) {
+    calls <<- calls + 1L
+    calls >= 2L
+  })
   on.exit({
-    restore()
-    restore_table(conns, "site2")
+    restore4()
+    restore3()
   })
   warnings <- list()
   err <- withCallingHandlers(
@@ -96,9 +117,9 @@ test_that("failures at successive stages add up: one warning, then the error nam
   )
   expect_s3_class(err, "dsMHE_error_dropout")
   expect_length(warnings, 1L)
-  expect_identical(warnings[[1]]$sites, "site2")
-  expect_identical(err$sites, c("site2", "site3"))
-  expect_match(conditionMessage(err), "site3: connection to site3 lost (at decryption)", fixed = TRUE)
+  expect_identical(warnings[[1]]$sites, "site3")
+  expect_identical(err$sites, c("site3", "site4"))
+  expect_match(conditionMessage(err), "site4: connection to site4 lost (at decryption)", fixed = TRUE)
 })
 
 test_that("a refusal still stops a t-of-N query with the site's error", {
@@ -121,7 +142,7 @@ test_that("a failure of every site is reported as it is, not as a dropout", {
 })
 
 test_that("a subset of the connections matches the session and runs over those sites", {
-  conns <- federation("four")
+  conns <- fresh_four()
   sub <- conns[c("site1", "site3", "site4")]
   session <- dsMHE:::mhe_session_get(sub)
   expect_identical(session$sites, names(conns))
@@ -130,8 +151,8 @@ test_that("a subset of the connections matches the session and runs over those s
   expect_rel_equal(result$mean, mean(pooled_over(conns, names(sub))$age, na.rm = TRUE))
   expect_identical(attr(result, "sites"), names(sub))
   # below the threshold the sites refuse
-  expect_error(ds.mheMean("D$age", datasources = conns[c("site1", "site2")]),
-               class = "dsMHE_error_refused")
+  expect_error(ds.mheMean("D$bmi", datasources = conns[c("site1", "site2")]),
+               class = "dsMHE_error_refused_below_min_parties")
 })
 
 test_that("an N-of-N session stops at any failure, as before", {

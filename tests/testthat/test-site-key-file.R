@@ -21,7 +21,8 @@ roster_join <- function(parties, pinned) {
   roster <- dsMHE:::rs_call(dsMHE:::rs_roster_build(ids))
   lapply(seq_along(parties), function(i) {
     tryCatch(
-      dsMHE:::rs_call(dsMHE:::rs_party_join(parties[[i]], roster, 0L, 2L, pinned[[i]])),
+      dsMHE:::rs_call(dsMHE:::rs_party_join(parties[[i]], roster, 0L, 2L, -1L, pinned[[i]],
+                                            FALSE, "")),
       dsMHE_error = function(e) e
     )
   })
@@ -55,7 +56,7 @@ test_that("with pinned peers, a substituted member is refused in a later session
   pinned <- list(keys$fps[-1], keys$fps[-2], character())
   joined <- roster_join(parties, pinned)
   for (i in 1:2) {
-    expect_s3_class(joined[[i]], "dsMHE_error_refused")
+    expect_s3_class(joined[[i]], "dsMHE_error_refused_pin_mismatch")
     expect_match(conditionMessage(joined[[i]]), "site3.*not among the peers pinned")
   }
 })

@@ -46,8 +46,10 @@ test_that("server-side variable resolution accepts only names", {
 
 test_that("Rust errors become classed R errors", {
   err <- expect_error(dsMHE:::rs_call(dsMHE:::rs_b64_decode("a/b")), class = "dsMHE_error")
-  refused <- structure(list(value = "refused: replay"), class = "extendr_error")
-  expect_error(dsMHE:::rs_call(refused, site = "s9"), "s9: refused: replay", class = "dsMHE_error_refused")
+  refused <- structure(list(value = list(message = "a replay", kind = "replay")),
+                       class = "extendr_error")
+  expect_error(dsMHE:::rs_call(refused, site = "s9"), "s9: refused: a replay",
+               class = "dsMHE_error_refused_replay")
 })
 
 test_that("the bindings refuse external pointers they did not make, without crashing", {

@@ -1,22 +1,57 @@
 //! R bindings (extendr) for the `mhe` crate: R values in, `mhe` calls, R values out.
 //!
-//! Every function returns `Result<_, String>`; with extendr's `result_condition`
-//! feature an `Err` reaches R as an object of class `extendr_error` whose `$value` is the
-//! message, and the R wrapper `rs_call()` raises it as a classed R error. Nothing here
+//! Every function returns `Result<_, BindError>`; with extendr's `result_condition`
+//! feature an `Err` reaches R as an object of class `extendr_error` whose `$value` is
+//! `list(message, kind)`: `kind` is the refusal kind (`""` for an error that is not a
+//! refusal), and the R wrapper `rs_call()` makes the condition class from it
+//! (`dsMHE_error_refused_<kind>`), never from the message text. Nothing here
 //! panics on input from R. The functions are listed with their contracts in `API.md`.
 
 // extendr generates an undocumented C-callable wrapper for every exported function.
 #![allow(missing_docs)]
 
 use extendr_api::prelude::*;
-use mhe::site::Site;
+use mhe::audit::AuditRecord;
+use mhe::policy::SitePolicy;
+use mhe::site::{QuerySpec, Site};
 
 mod b64;
 
-type R<T> = std::result::Result<T, String>;
+/// An error for R: its message and, for a refusal, the refusal kind.
+#[derive(Debug)]
+struct BindError {
+    message: String,
+    kind: &'static str,
+}
 
-fn err(e: mhe::Error) -> String {
-    e.to_string()
+impl From<String> for BindError {
+    fn from(message: String) -> BindError {
+        BindError { message, kind: "" }
+    }
+}
+
+impl From<&str> for BindError {
+    fn from(message: &str) -> BindError {
+        BindError::from(message.to_owned())
+    }
+}
+
+impl From<BindError> for Robj {
+    fn from(e: BindError) -> Robj {
+        list!(message = e.message, kind = e.kind).into()
+    }
+}
+
+type R<T> = std::result::Result<T, BindError>;
+
+fn err(e: mhe::Error) -> BindError {
+    match e {
+        mhe::Error::Refused(r) => BindError {
+            message: r.message,
+            kind: r.kind.as_str(),
+        },
+        other => BindError::from(other.to_string()),
+    }
 }
 
 fn raw(bytes: &[u8]) -> Robj {
@@ -26,7 +61,7 @@ fn raw(bytes: &[u8]) -> Robj {
 fn id16(s: &str, what: &str) -> R<[u8; 16]> {
     let bytes = b64::decode(s).map_err(|e| format!("{what}: {e}"))?;
     <[u8; 16]>::try_from(bytes.as_slice())
-        .map_err(|_| format!("{what} must be 16 bytes (22 base64url characters)"))
+        .map_err(|_| format!("{what} must be 16 bytes (22 base64url characters)").into())
 }
 
 fn raw_list(list: &List, what: &str) -> R<Vec<Vec<u8>>> {
@@ -35,7 +70,7 @@ fn raw_list(list: &List, what: &str) -> R<Vec<Vec<u8>>> {
         .map(|(i, v)| {
             v.as_raw_slice()
                 .map(<[u8]>::to_vec)
-                .ok_or_else(|| format!("{what} {} is not a raw vector", i + 1))
+                .ok_or_else(|| format!("{what} {} is not a raw vector", i + 1).into())
         })
         .collect()
 }
@@ -54,7 +89,7 @@ fn strings(s: &Strings) -> Vec<String> {
 fn party(robj: &Robj) -> R<ExternalPtr<Site>> {
     const NOT_A_PARTY: &str = "not a dsMHE party (call ds.mheSetup() first)";
     if !robj.is_external_pointer() {
-        return Err(NOT_A_PARTY.to_owned());
+        return Err(NOT_A_PARTY.into());
     }
     // extendr's conversion reads the pointer's address as its own boxed value before
     // checking the type, which crashes R on a pointer that extendr did not make (any
@@ -64,13 +99,13 @@ fn party(robj: &Robj) -> R<ExternalPtr<Site>> {
     // reads a field of it.
     let tag = unsafe { robj.external_ptr_tag() };
     if tag.as_str() != Some(std::any::type_name::<Site>()) {
-        return Err(NOT_A_PARTY.to_owned());
+        return Err(NOT_A_PARTY.into());
     }
-    ExternalPtr::<Site>::try_from(robj).map_err(|_| NOT_A_PARTY.to_owned())
+    ExternalPtr::<Site>::try_from(robj).map_err(|_| NOT_A_PARTY.into())
 }
 
 fn count(x: i32, what: &str) -> R<usize> {
-    usize::try_from(x).map_err(|_| format!("{what} must be a non-negative integer"))
+    usize::try_from(x).map_err(|_| format!("{what} must be a non-negative integer").into())
 }
 
 /// Sixteen random bytes from the OS, base64url without padding: a session or query id.
@@ -137,23 +172,31 @@ fn rs_party_fingerprint(party: Robj) -> R<String> {
     self::party(&party)?.fingerprint().map_err(err)
 }
 
-/// Checks the roster and returns the signed key-generation share.
+/// Checks the roster against the site's policy (the admin's server options) and
+/// returns the signed key-generation share. `min_threshold` below 0 means unset (no
+/// threshold allowed); `audit_file` `""` keeps the audit in memory only.
 #[extendr]
+#[allow(clippy::too_many_arguments)]
 fn rs_party_join(
     party: Robj,
     roster: &[u8],
     threshold: i32,
     min_parties: i32,
+    min_threshold: i32,
     pinned: Strings,
+    allow_unpinned: bool,
+    audit_file: &str,
 ) -> R<Robj> {
+    let policy = SitePolicy {
+        min_parties: count(min_parties, "min_parties")?,
+        min_threshold: usize::try_from(min_threshold).ok(),
+        pinned: strings(&pinned),
+        allow_unpinned,
+        audit_file: (!audit_file.is_empty()).then(|| std::path::PathBuf::from(audit_file)),
+    };
     let mut p = self::party(&party)?;
     let blob = p
-        .join(
-            roster,
-            count(threshold, "threshold")?,
-            count(min_parties, "min_parties")?,
-            &strings(&pinned),
-        )
+        .join(roster, count(threshold, "threshold")?, &policy)
         .map_err(err)?;
     Ok(raw(&blob))
 }
@@ -165,21 +208,30 @@ fn rs_party_finalize(party: Robj, bundle: &[u8]) -> R<Robj> {
     Ok(raw(&p.finalize(bundle).map_err(err)?))
 }
 
-/// Encrypts and signs the party's contribution to a query.
+/// Encrypts and signs the party's contribution to a query: `call` is the server
+/// call as canonical text (signed, and logged), `variables` every variable the
+/// statistic reads (the ledger ties each to the query's set of sites).
 #[extendr]
 fn rs_party_contribute(
     party: Robj,
     query: &str,
     kind: &str,
-    variables: &str,
+    call: &str,
+    variables: Strings,
     sites: Strings,
     values: &[f64],
 ) -> R<Robj> {
     let q = id16(query, "query id")?;
+    let variables = strings(&variables);
+    let sites = strings(&sites);
+    let spec = QuerySpec {
+        kind,
+        call,
+        variables: &variables,
+        sites: &sites,
+    };
     let mut p = self::party(&party)?;
-    Ok(raw(&p
-        .contribute(q, kind, variables, &strings(&sites), values)
-        .map_err(err)?))
+    Ok(raw(&p.contribute(q, &spec, values).map_err(err)?))
 }
 
 /// Checks a decryption request and returns the party's decryption share.
@@ -189,24 +241,40 @@ fn rs_party_decrypt(party: Robj, request: &[u8]) -> R<Robj> {
     Ok(raw(&p.decrypt(request).map_err(err)?))
 }
 
-/// The party's audit log as a list of equal-length columns.
-#[extendr]
-fn rs_party_audit(party: Robj) -> R<List> {
-    let p = self::party(&party)?;
-    let a = p.audit();
-    let col = |f: &dyn Fn(&mhe::site::AuditEntry) -> String| -> Robj {
+/// Audit records as a list of equal-length columns.
+fn audit_columns(a: &[AuditRecord]) -> List {
+    let col = |f: &dyn Fn(&AuditRecord) -> String| -> Robj {
         a.iter().map(f).collect::<Vec<String>>().into_robj()
     };
     let time: Vec<f64> = a.iter().map(|e| e.time).collect();
-    Ok(list!(
+    list!(
         time = time,
+        event = col(&|e| e.event.as_str().to_owned()),
+        site = col(&|e| e.site.clone()),
+        name = col(&|e| e.name.clone()),
+        session = col(&|e| e.session.clone()),
         query = col(&|e| e.query.clone()),
         kind = col(&|e| e.kind.clone()),
-        variables = col(&|e| e.variables.clone()),
-        sites = col(&|e| e.sites.clone()),
-        decryptors = col(&|e| e.decryptors.clone()),
-        digest = col(&|e| e.digest.clone())
-    ))
+        variables = col(&|e| e.variables.join(",")),
+        sites = col(&|e| e.sites.join(",")),
+        decryptors = col(&|e| e.decryptors.join(",")),
+        digest = col(&|e| e.digest.clone()),
+        call = col(&|e| e.call.clone())
+    )
+}
+
+/// This session's audit records of the party (contributions and decryption shares).
+#[extendr]
+fn rs_party_audit(party: Robj) -> R<List> {
+    let p = self::party(&party)?;
+    Ok(audit_columns(p.audit()))
+}
+
+/// Every record of an audit file (for its admin).
+#[extendr]
+fn rs_audit_read(path: &str) -> R<List> {
+    let records = mhe::audit::read(std::path::Path::new(path)).map_err(err)?;
+    Ok(audit_columns(&records))
 }
 
 /// Appends a base64url chunk to the party's named upload buffer.
@@ -303,7 +371,7 @@ fn rs_b64_encode(bytes: &[u8]) -> String {
 /// Decodes base64url without padding; an error for any other alphabet.
 #[extendr]
 fn rs_b64_decode(text: &str) -> R<Robj> {
-    Ok(raw(&b64::decode(text)?))
+    Ok(raw(&b64::decode(text).map_err(BindError::from)?))
 }
 
 extendr_module! {
@@ -320,6 +388,7 @@ extendr_module! {
     fn rs_party_contribute;
     fn rs_party_decrypt;
     fn rs_party_audit;
+    fn rs_audit_read;
     fn rs_party_buffer_append;
     fn rs_party_buffer_take;
     fn rs_party_wipe;

@@ -288,7 +288,11 @@ fn bench_site(c: &mut Criterion) {
                 next += 1;
                 black_box(
                     sites[0]
-                        .contribute(common::qid(next), "mean", "x", &names, &values[0])
+                        .contribute(
+                            common::qid(next),
+                            &common::spec("mean", "x", &names),
+                            &values[0],
+                        )
                         .unwrap(),
                 )
             });

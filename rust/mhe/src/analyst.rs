@@ -4,7 +4,7 @@
 
 use crate::ciphertext::Ciphertext;
 use crate::encoding::{decode, fixed_to_real};
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusalKind, Result};
 use crate::identity::fingerprint;
 use crate::messages::{
     Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeygenBundle,
@@ -103,17 +103,23 @@ pub fn confirmations_check(confirmations: &[&[u8]]) -> Result<String> {
         .ok_or_else(|| Error::InvalidArgument("no confirmations".into()))?;
     for c in &parsed {
         if c.key != first.key || c.roster != first.roster || c.header != first.header {
-            return Err(Error::Refused(format!(
-                "site {} derived a different collective key; setup must start again",
-                site_number(c.site)
-            )));
+            return Err(Error::refused(
+                RefusalKind::Mismatch,
+                format!(
+                    "site {} derived a different collective key; setup must start again",
+                    site_number(c.site)
+                ),
+            ));
         }
         if c.group != first.group {
-            return Err(Error::Refused(format!(
-                "site {} derived a different group secret (a site sealed different key \
+            return Err(Error::refused(
+                RefusalKind::Mismatch,
+                format!(
+                    "site {} derived a different group secret (a site sealed different key \
                  material to different peers); setup must start again",
-                site_number(c.site)
-            )));
+                    site_number(c.site)
+                ),
+            ));
         }
     }
     Ok(hex(first.key.get(..16).unwrap_or(&[])))
@@ -137,59 +143,10 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
         .first()
         .ok_or_else(|| Error::InvalidArgument("no contributions".into()))?;
     let params = Params::by_id(first.header.params_id)?;
+    check_same_query(&parsed, first, &params)?;
+    check_whole_set(&parsed, first)?;
+    let dec = decryptor_indices(&first.names, decryptors)?;
     let st0 = &first.statement;
-    for c in &parsed {
-        let st = &c.statement;
-        check_context(&c.header, &params, &first.header.session)?;
-        if st.query != st0.query || st.set != st0.set || st.roster != st0.roster {
-            return Err(Error::InvalidArgument(format!(
-                "contribution from '{}' belongs to another query",
-                name_of(&first.names, st.site)
-            )));
-        }
-        if st.args != st0.args {
-            return Err(Error::InvalidArgument(format!(
-                "contribution from '{}' was computed from other arguments than '{}''s",
-                name_of(&first.names, st.site),
-                name_of(&first.names, st0.site)
-            )));
-        }
-        if st.kind != st0.kind || st.n_values != st0.n_values || c.c0s.len() != first.c0s.len() {
-            return Err(Error::InvalidArgument(format!(
-                "contribution from '{}' has another shape",
-                name_of(&first.names, st.site)
-            )));
-        }
-    }
-    let sites: Vec<u16> = parsed.iter().map(|c| c.statement.site).collect();
-    if sites != st0.set {
-        let missing: Vec<String> = st0
-            .set
-            .iter()
-            .filter(|s| !sites.contains(s))
-            .map(|&s| name_of(&first.names, s))
-            .collect();
-        return Err(Error::InvalidArgument(format!(
-            "contributions missing or repeated; missing: {}",
-            if missing.is_empty() {
-                "none".to_owned()
-            } else {
-                missing.join(", ")
-            }
-        )));
-    }
-    let mut dec: Vec<u16> = Vec::with_capacity(decryptors.len());
-    for d in decryptors {
-        let i = first
-            .names
-            .iter()
-            .position(|n| n == d)
-            .and_then(|i| u16::try_from(i).ok())
-            .ok_or_else(|| Error::InvalidArgument(format!("'{d}' is not in the roster")))?;
-        dec.push(i);
-    }
-    dec.sort_unstable();
-    dec.dedup();
     let mut pooled: Vec<Poly> = first.c0s.clone();
     for c in parsed.iter().skip(1) {
         for (acc, c0) in pooled.iter_mut().zip(&c.c0s) {
@@ -223,6 +180,74 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
         c0s: pooled,
     };
     Ok((kept.encode(&params), request.encode(&params)))
+}
+
+/// Every contribution belongs to the first one's query, arguments and shape.
+fn check_same_query(parsed: &[Contribution], first: &Contribution, params: &Params) -> Result<()> {
+    let st0 = &first.statement;
+    for c in parsed {
+        let st = &c.statement;
+        check_context(&c.header, params, &first.header.session)?;
+        if st.query != st0.query || st.set != st0.set || st.roster != st0.roster {
+            return Err(Error::InvalidArgument(format!(
+                "contribution from '{}' belongs to another query",
+                name_of(&first.names, st.site)
+            )));
+        }
+        if st.args != st0.args {
+            return Err(Error::InvalidArgument(format!(
+                "contribution from '{}' was computed from other arguments than '{}''s",
+                name_of(&first.names, st.site),
+                name_of(&first.names, st0.site)
+            )));
+        }
+        if st.kind != st0.kind || st.n_values != st0.n_values || c.c0s.len() != first.c0s.len() {
+            return Err(Error::InvalidArgument(format!(
+                "contribution from '{}' has another shape",
+                name_of(&first.names, st.site)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The contributions (sorted by site) are exactly the declared set, once each.
+fn check_whole_set(parsed: &[Contribution], first: &Contribution) -> Result<()> {
+    let st0 = &first.statement;
+    let sites: Vec<u16> = parsed.iter().map(|c| c.statement.site).collect();
+    if sites == st0.set {
+        return Ok(());
+    }
+    let missing: Vec<String> = st0
+        .set
+        .iter()
+        .filter(|s| !sites.contains(s))
+        .map(|&s| name_of(&first.names, s))
+        .collect();
+    Err(Error::InvalidArgument(format!(
+        "contributions missing or repeated; missing: {}",
+        if missing.is_empty() {
+            "none".to_owned()
+        } else {
+            missing.join(", ")
+        }
+    )))
+}
+
+/// Roster indices of the decrypting sites, sorted, without repeats.
+fn decryptor_indices(names: &[String], decryptors: &[String]) -> Result<Vec<u16>> {
+    let mut dec: Vec<u16> = Vec::with_capacity(decryptors.len());
+    for d in decryptors {
+        let i = names
+            .iter()
+            .position(|n| n == d)
+            .and_then(|i| u16::try_from(i).ok())
+            .ok_or_else(|| Error::InvalidArgument(format!("'{d}' is not in the roster")))?;
+        dec.push(i);
+    }
+    dec.sort_unstable();
+    dec.dedup();
+    Ok(dec)
 }
 
 /// The 1-based number of a roster index, for messages (widened: an index read from an

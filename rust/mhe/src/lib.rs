@@ -13,8 +13,9 @@
 //! - [`noise`]: noise bounds, flooding width and correctness margin;
 //! - [`identity`]: signing and pairwise keys of a party; [`key_file`]: a site's
 //!   long-term signing key on disk; [`wire`]: the wire format;
-//! - [`site`] and [`analyst`]: the two roles of a federation, with the security policy
-//!   a site enforces.
+//! - [`site`] and [`analyst`]: the two roles of a federation; [`policy`]: the refusal
+//!   rules a site enforces, as pure functions; [`audit`]: the site's audit file, which
+//!   is also its durable ledger of releases.
 //!
 //! # Range and precision
 //! See [`encoding`]: integers up to 2^116 in magnitude per party, reals up to 2^76 with
@@ -24,6 +25,7 @@
 
 pub mod analyst;
 mod arith;
+pub mod audit;
 pub mod ciphertext;
 pub mod encoding;
 pub mod error;
@@ -33,11 +35,12 @@ pub mod keys;
 pub mod messages;
 pub mod noise;
 pub mod params;
+pub mod policy;
 pub mod protocols;
 pub mod ring;
 pub mod sampling;
 pub mod site;
 pub mod wire;
 
-pub use error::{Error, Result};
+pub use error::{Error, Refusal, RefusalKind, Result};
 pub use params::Params;

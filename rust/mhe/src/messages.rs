@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RefusalKind, Result};
 use crate::identity::SIGNATURE_LEN;
 use crate::params::{MAX_PARTIES, Params};
 use crate::ring::{Form, Poly};
@@ -57,7 +57,7 @@ fn read_sig(r: &mut Reader<'_>) -> Result<[u8; SIGNATURE_LEN]> {
 }
 
 fn write_indices(w: &mut Writer, idx: &[u16]) {
-    w.u32(u32::try_from(idx.len()).unwrap_or(u32::MAX));
+    w.count(idx.len());
     for &i in idx {
         w.u16(i);
     }
@@ -145,7 +145,7 @@ impl Roster {
     /// Encodes a roster from identity blobs.
     pub fn encode(params: &Params, session: &Id, identities: &[&[u8]]) -> Vec<u8> {
         let mut w = Writer::new(Kind::Roster, params, session);
-        w.u32(u32::try_from(identities.len()).unwrap_or(u32::MAX));
+        w.count(identities.len());
         for id in identities {
             w.bytes(id);
         }
@@ -167,25 +167,28 @@ impl Roster {
         for _ in 0..n {
             let id = Identity::parse(r.bytes("identity")?)?;
             if id.header.session != header.session || id.header.params_id != header.params_id {
-                return Err(Error::Refused(format!(
-                    "identity of '{}' belongs to another session",
-                    id.name
-                )));
+                return Err(Error::refused(
+                    RefusalKind::Mismatch,
+                    format!("identity of '{}' belongs to another session", id.name),
+                ));
             }
             crate::identity::verify(&id.vk, &id.signed, &id.sig).map_err(|_| {
-                Error::Refused(format!(
-                    "identity of '{}' is not signed by its key",
-                    id.name
-                ))
+                Error::refused(
+                    RefusalKind::BadAttestation,
+                    format!("identity of '{}' is not signed by its key", id.name),
+                )
             })?;
             if members
                 .iter()
                 .any(|m| m.name == id.name || m.vk == id.vk || m.dh == id.dh)
             {
-                return Err(Error::Refused(format!(
-                    "site '{}' or its keys appear twice in the roster",
-                    id.name
-                )));
+                return Err(Error::refused(
+                    RefusalKind::DuplicateMember,
+                    format!(
+                        "site '{}' or its keys appear twice in the roster (one site is one member)",
+                        id.name
+                    ),
+                ));
             }
             members.push(id);
         }
@@ -260,23 +263,13 @@ impl KeygenShare {
     }
 
     /// Appends signature and sealed shares to a body.
-    pub fn finish(
-        mut body: Vec<u8>,
-        sig: &[u8; SIGNATURE_LEN],
-        sealed: &[(u16, Vec<u8>)],
-    ) -> Vec<u8> {
-        body.extend_from_slice(sig);
-        body.extend_from_slice(
-            &u32::try_from(sealed.len())
-                .unwrap_or(u32::MAX)
-                .to_le_bytes(),
-        );
+    pub fn finish(body: Vec<u8>, sig: &[u8; SIGNATURE_LEN], sealed: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut w = Writer::resume(body);
+        w.fixed(sig).count(sealed.len());
         for (to, s) in sealed {
-            body.extend_from_slice(&to.to_le_bytes());
-            body.extend_from_slice(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_le_bytes());
-            body.extend_from_slice(s);
+            w.u16(*to).bytes(s);
         }
-        body
+        w.finish()
     }
 
     /// Parses a key-generation share.
@@ -336,8 +329,7 @@ impl KeygenBundle {
         entries: &[(&KeygenShare, &[u8])],
     ) -> Vec<u8> {
         let mut w = Writer::new(Kind::KeygenBundle, params, session);
-        w.u16(recipient)
-            .u32(u32::try_from(entries.len()).unwrap_or(u32::MAX));
+        w.u16(recipient).count(entries.len());
         for (share, sealed) in entries {
             let only_mine: Vec<(u16, Vec<u8>)> = Vec::new();
             w.bytes(&KeygenShare::finish(
@@ -519,11 +511,11 @@ impl Contribution {
     ) -> Vec<u8> {
         let mut w = Writer::new(Kind::Contribution, params, session);
         st.write_fields(&mut w);
-        w.u32(u32::try_from(names.len()).unwrap_or(u32::MAX));
+        w.count(names.len());
         for n in names {
             w.str(n);
         }
-        w.u32(u32::try_from(c0s.len()).unwrap_or(u32::MAX));
+        w.count(c0s.len());
         for c0 in c0s {
             w.poly(c0, params);
         }
@@ -625,7 +617,7 @@ impl DecryptRequest {
             .u32(self.n_values);
         write_indices(&mut w, &self.set);
         write_indices(&mut w, &self.decryptors);
-        w.u32(u32::try_from(self.attestations.len()).unwrap_or(u32::MAX));
+        w.count(self.attestations.len());
         for a in &self.attestations {
             w.u16(a.site).fixed(&a.cts_digest).fixed(&a.sig);
         }
@@ -696,7 +688,7 @@ impl Pooled {
         let mut w = Writer::new(Kind::Pooled, params, &self.header.session);
         w.fixed(&self.query).u32(self.n_values);
         write_indices(&mut w, &self.decryptors);
-        w.u32(u32::try_from(self.c0s.len()).unwrap_or(u32::MAX));
+        w.count(self.c0s.len());
         for c0 in &self.c0s {
             w.poly(c0, params);
         }
@@ -747,7 +739,7 @@ impl DecryptShare {
     pub fn encode(&self, params: &Params) -> Vec<u8> {
         let mut w = Writer::new(Kind::DecryptShare, params, &self.header.session);
         w.u16(self.site).fixed(&self.query);
-        w.u32(u32::try_from(self.shares.len()).unwrap_or(u32::MAX));
+        w.count(self.shares.len());
         for s in &self.shares {
             w.poly(s, params);
         }

@@ -127,11 +127,24 @@ impl Writer {
         self.buf.extend_from_slice(b);
         self
     }
+    /// Appends a count or a length as a u32 (LE). Every count a message writes is
+    /// bounded far below `u32::MAX` by the caps its decoder checks (`MAX_PARTIES`,
+    /// `MAX_VALUES`, [`crate::site::MAX_BUFFER_BYTES`]); a larger one is written as
+    /// `u32::MAX`, which every decoder refuses, so it can never be misread as another
+    /// count. This is the one place where a length becomes a wire integer.
+    pub fn count(&mut self, n: usize) -> &mut Self {
+        self.u32(u32::try_from(n).unwrap_or(u32::MAX))
+    }
     /// Appends bytes with a u32 length prefix.
     pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
-        self.u32(u32::try_from(b.len()).unwrap_or(u32::MAX));
+        self.count(b.len());
         self.buf.extend_from_slice(b);
         self
+    }
+    /// Continues a blob whose first bytes were built by another writer (a signed
+    /// body, to which the signature and unsigned parts are appended).
+    pub fn resume(buf: Vec<u8>) -> Writer {
+        Writer { buf }
     }
     /// Appends a UTF-8 string with a u16 length prefix.
     pub fn str(&mut self, s: &str) -> &mut Self {
@@ -141,9 +154,7 @@ impl Writer {
     }
     /// Appends a polynomial, each limb packed at its modulus's bit width.
     pub fn poly(&mut self, p: &Poly, params: &Params) -> &mut Self {
-        for (i, row) in p.rows().enumerate() {
-            pack_row(&mut self.buf, row, params.limb_bits(i));
-        }
+        write_poly(&mut self.buf, p, params);
         self
     }
     /// The bytes so far.
@@ -153,6 +164,14 @@ impl Writer {
     /// The finished blob.
     pub fn finish(self) -> Vec<u8> {
         self.buf
+    }
+}
+
+/// Appends `p` to `out` as [`Writer::poly`] does, for buffers that are not a blob,
+/// such as a pre-sized `Zeroizing` buffer of secret material ([`poly_bytes`] long).
+pub fn write_poly(out: &mut Vec<u8>, p: &Poly, params: &Params) {
+    for (i, row) in p.rows().enumerate() {
+        pack_row(out, row, params.limb_bits(i));
     }
 }
 

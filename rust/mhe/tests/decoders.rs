@@ -144,7 +144,7 @@ fn exercise(fx: &Fixtures, b: &[u8]) {
     let _ = analyst::pool(&[b], &fx.names[..1]);
     let _ = analyst::combine(b, &refs(&fx.shares));
     let _ = analyst::combine_fixed(&fx.blobs[6], &refs(&with(&fx.shares)));
-    let _ = fx.joiner.borrow_mut().join(b, 2, 2, &[]);
+    let _ = fx.joiner.borrow_mut().join(b, 2, &common::open_policy(2));
     let _ = fx.finalizer.borrow_mut().finalize(b);
     let _ = fx.decryptor.borrow_mut().decrypt(b);
 }
@@ -195,7 +195,7 @@ fn the_fixtures_are_valid_blobs_of_their_kind() {
     assert!(
         fx.joiner
             .borrow_mut()
-            .join(&fx.joiner_roster, 2, 2, &[])
+            .join(&fx.joiner_roster, 2, &common::open_policy(2))
             .is_ok()
     );
     assert!(fx.finalizer.borrow_mut().finalize(&fx.blobs[3]).is_ok());

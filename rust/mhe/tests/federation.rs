@@ -8,7 +8,8 @@
 )]
 
 use mhe::analyst;
-use mhe::site::Site;
+use mhe::policy::SitePolicy;
+use mhe::site::{QuerySpec, Site};
 
 pub fn federation(k: usize, params: &str, threshold: usize) -> Vec<Site> {
     let session = [42u8; 16];
@@ -19,7 +20,15 @@ pub fn federation(k: usize, params: &str, threshold: usize) -> Vec<Site> {
     let roster = analyst::roster_build(&ids.iter().map(Vec::as_slice).collect::<Vec<_>>()).unwrap();
     let shares: Vec<Vec<u8>> = sites
         .iter_mut()
-        .map(|s| s.join(&roster, threshold, 2.min(k), &[]).unwrap())
+        .map(|s| {
+            let policy = SitePolicy {
+                min_parties: 2.min(k),
+                min_threshold: Some(2),
+                allow_unpinned: true,
+                ..SitePolicy::default()
+            };
+            s.join(&roster, threshold, &policy).unwrap()
+        })
         .collect();
     let refs: Vec<&[u8]> = shares.iter().map(Vec::as_slice).collect();
     let confs: Vec<Vec<u8>> = sites
@@ -47,7 +56,18 @@ pub fn run_query(
     let contribs: Vec<Vec<u8>> = sites
         .iter_mut()
         .zip(values)
-        .map(|(s, v)| s.contribute(query, "sum", "x", &names, v))
+        .map(|(s, v)| {
+            s.contribute(
+                query,
+                &QuerySpec {
+                    kind: "sum",
+                    call: "x",
+                    variables: &["x".to_owned()],
+                    sites: &names,
+                },
+                v,
+            )
+        })
         .collect::<mhe::Result<_>>()?;
     let dec: Vec<String> = decryptors.iter().map(|&i| names[i].clone()).collect();
     let (pooled, request) = analyst::pool(

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use common::{
     Parties, Query, TestRng, column_sums, decrypt_all, federation, fixed_sums, int_vectors, names,
-    pool_query, qid, real_vectors, refs,
+    pool_query, qid, real_vectors, refs, spec,
 };
 use mhe::analyst;
 use mhe::encoding::{self, MAX_ABS_INTEGER, MAX_ABS_REAL, encode, fixed_to_real};
@@ -118,7 +118,7 @@ fn values_beyond_the_range_are_typed_errors_before_encryption() {
         MAX_ABS_REAL * 2.0,
         -MAX_ABS_REAL * 1.5,
     ] {
-        let r = sites[0].contribute(qid(1), "sum", "x", &n, &[1.0, bad]);
+        let r = sites[0].contribute(qid(1), &spec("sum", "x", &n), &[1.0, bad]);
         assert!(matches!(r, Err(Error::OutOfRange(_))), "{bad}: {r:?}");
     }
     let got = run_reals(

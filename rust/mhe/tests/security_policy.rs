@@ -19,18 +19,20 @@ use std::sync::Arc;
 
 use common::{
     Query, SESSION, contribute_all, decrypt_all, federation, fixed_sums, join_all, names,
-    new_sites, pool_query, qid, refs, roster_of,
+    new_sites, open_policy, pool_query, qid, refs, roster_of, spec,
 };
-use mhe::Error;
 use mhe::analyst;
 use mhe::ciphertext::encrypt;
 use mhe::encoding::{encode, real_to_fixed};
 use mhe::keys::PublicKey;
 use mhe::messages::{Contribution, DecryptRequest, DecryptShare, KeygenShare, Pooled};
 use mhe::params::Params;
+use mhe::policy::SitePolicy;
 use mhe::ring::Poly;
 use mhe::sampling::SecretRng;
+use mhe::site::SetupStage;
 use mhe::site::Site;
+use mhe::{Error, RefusalKind};
 
 fn params() -> Arc<Params> {
     Params::by_name("default").unwrap()
@@ -42,9 +44,21 @@ fn values(k: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The decryption shares a site logged.
+fn decryptions(s: &Site) -> usize {
+    s.audit()
+        .iter()
+        .filter(|r| r.event == mhe::audit::Event::Decryption)
+        .count()
+}
+
 fn refused(r: mhe::Result<Vec<u8>>) -> String {
+    refusal(r).0
+}
+
+fn refusal(r: mhe::Result<Vec<u8>>) -> (String, RefusalKind) {
     match r {
-        Err(Error::Refused(m)) => m,
+        Err(Error::Refused(m)) => (m.message, m.kind),
         other => panic!("expected a refusal, got {:?}", other.map(|b| b.len())),
     }
 }
@@ -132,7 +146,7 @@ fn a_replayed_request_or_ciphertext_is_refused() {
     assert_decrypts_to_the_sum(&mut sites, &q, &v);
     for s in &mut sites {
         assert!(refused(s.decrypt(&q.request)).contains("already"));
-        assert_eq!(s.audit().len(), 1);
+        assert_eq!(decryptions(s), 1);
     }
 }
 
@@ -186,7 +200,7 @@ fn a_second_request_with_another_decryptor_set_is_refused() {
         let (_, other) = analyst::pool(&refs(&q.contributions), &pair).unwrap();
         assert!(refused(sites[a].decrypt(&other)).contains("already decrypted"));
     }
-    assert_eq!(sites[0].audit().len(), 1);
+    assert_eq!(decryptions(&sites[0]), 1);
 }
 
 #[test]
@@ -288,7 +302,7 @@ fn contributions_computed_from_other_arguments_do_not_pool_or_decrypt() {
         .enumerate()
         .map(|(i, s)| {
             let var = if i == 0 { "mean(D$x)" } else { "mean(D$y)" };
-            s.contribute(q, "sum", var, &n, &[1.0]).unwrap()
+            s.contribute(q, &spec("sum", var, &n), &[1.0]).unwrap()
         })
         .collect();
     let m = match analyst::pool(&refs(&c), &n) {
@@ -325,37 +339,53 @@ fn a_roster_with_an_unpinned_member_is_refused() {
     let mut sites = new_sites(3, "default");
     let roster = roster_of(&sites);
     let fp: Vec<String> = sites.iter().map(|s| s.fingerprint().unwrap()).collect();
-    let m = refused(sites[0].join(&roster, 0, 2, &[fp[1].clone()]));
+    let pinned = |pins: Vec<String>, min_parties| SitePolicy {
+        min_parties,
+        pinned: pins,
+        ..SitePolicy::default()
+    };
+    let (m, kind) = refusal(sites[0].join(&roster, 0, &pinned(vec![fp[1].clone()], 2)));
     assert!(m.contains("site3") && m.contains("pinned"), "{m}");
+    assert_eq!(kind, RefusalKind::PinMismatch);
+    // No pins at all: refused unless the admin allowed unpinned rosters.
+    let (m, kind) = refusal(sites[0].join(&roster, 0, &pinned(vec![], 2)));
+    assert_eq!(kind, RefusalKind::Unpinned, "{m}");
     // A roster below min_parties, and one without the site, are refused too.
-    assert!(refused(sites[0].join(&roster, 0, 4, &[])).contains("min.parties"));
+    assert!(refused(sites[0].join(&roster, 0, &open_policy(4))).contains("min.parties"));
     let others = roster_of(&sites[1..]);
-    assert!(refused(sites[0].join(&others, 0, 2, &[])).contains("not in the roster"));
+    assert!(refused(sites[0].join(&others, 0, &open_policy(2))).contains("not in the roster"));
     // With both peers pinned (fingerprints in any case), it joins.
-    assert!(
-        sites[0]
-            .join(&roster, 0, 2, &[fp[1].to_uppercase(), fp[2].clone()])
-            .is_ok()
-    );
-    assert!(refused(sites[0].join(&roster, 0, 2, &[])).contains("already"));
+    let both = pinned(vec![fp[1].to_uppercase(), fp[2].clone()], 2);
+    assert!(sites[0].join(&roster, 0, &both).is_ok());
+    assert_eq!(sites[0].stage(), SetupStage::Joined);
+    let (m, kind) = refusal(sites[0].join(&roster, 0, &both));
+    assert!(m.contains("already"), "{m}");
+    assert_eq!(kind, RefusalKind::State);
 }
 
 #[test]
 fn a_reused_query_id_is_refused() {
     let mut sites = federation(2, "default", 0, 2);
     let n = names(&sites);
-    sites[0].contribute(qid(9), "sum", "x", &n, &[1.0]).unwrap();
-    assert!(refused(sites[0].contribute(qid(9), "sum", "x", &n, &[1.0])).contains("already used"));
+    sites[0]
+        .contribute(qid(9), &spec("sum", "x", &n), &[1.0])
+        .unwrap();
     assert!(
-        refused(sites[0].contribute(qid(9), "mean", "y", &n, &[2.0, 3.0])).contains("already used")
+        refused(sites[0].contribute(qid(9), &spec("sum", "x", &n), &[1.0]))
+            .contains("already used")
+    );
+    assert!(
+        refused(sites[0].contribute(qid(9), &spec("mean", "y", &n), &[2.0, 3.0]))
+            .contains("already used")
     );
     // A set without all roster sites (no threshold) and a set without the site.
     assert!(
-        refused(sites[0].contribute(qid(10), "sum", "x", &n[..1], &[1.0])).contains("min.parties")
+        refused(sites[0].contribute(qid(10), &spec("sum", "x", &n[..1]), &[1.0]))
+            .contains("min.parties")
     );
     assert!(
         sites[1]
-            .contribute(qid(11), "sum", "x", &n[..1], &[1.0])
+            .contribute(qid(11), &spec("sum", "x", &n[..1]), &[1.0])
             .is_err()
     );
 }

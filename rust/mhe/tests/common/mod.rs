@@ -18,10 +18,11 @@ use mhe::ciphertext::{Ciphertext, encrypt};
 use mhe::encoding::{MAX_ABS_INTEGER, MAX_ABS_REAL, Plaintext, decode, encode};
 use mhe::keys::{PublicKey, SecretKey};
 use mhe::params::Params;
+use mhe::policy::SitePolicy;
 use mhe::protocols::{DecryptionLedger, KeySwitchProtocol, KeySwitchShare, PublicKeyGenProtocol};
 use mhe::ring::{Form, Poly};
 use mhe::sampling::{Crs, SecretRng};
-use mhe::site::Site;
+use mhe::site::{QuerySpec, Site};
 
 /// The session every test federation uses.
 pub const SESSION: [u8; 16] = [42u8; 16];
@@ -137,6 +138,40 @@ impl Parties {
     }
 }
 
+/// The policy of the test sites: unpinned rosters allowed (the tests play every
+/// site), thresholds from 2, at least `min_parties` sites, no audit file.
+pub fn open_policy(min_parties: usize) -> SitePolicy {
+    SitePolicy {
+        min_parties,
+        min_threshold: Some(2),
+        allow_unpinned: true,
+        ..SitePolicy::default()
+    }
+}
+
+/// The variable every test query reads.
+pub static X: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| vec!["x".to_owned()]);
+
+/// A query of kind `sum`, call text `x`, reading the variable `x`, over `sites`.
+pub fn sum_of_x(sites: &[String]) -> QuerySpec<'_> {
+    QuerySpec {
+        kind: "sum",
+        call: "x",
+        variables: &X,
+        sites,
+    }
+}
+
+/// A query of `kind` with call text `call`, reading the variable `x`, over `sites`.
+pub fn spec<'a>(kind: &'a str, call: &'a str, sites: &'a [String]) -> QuerySpec<'a> {
+    QuerySpec {
+        kind,
+        call,
+        variables: &X,
+        sites,
+    }
+}
+
 /// Sites `site1..sitek` of one session, not yet joined.
 pub fn new_sites(k: usize, params: &str) -> Vec<Site> {
     (0..k)
@@ -154,7 +189,10 @@ pub fn join_all(
     let roster = roster_of(sites);
     let shares = sites
         .iter_mut()
-        .map(|s| s.join(&roster, threshold, min_parties, &[]).unwrap())
+        .map(|s| {
+            s.join(&roster, threshold, &open_policy(min_parties))
+                .unwrap()
+        })
         .collect();
     (roster, shares)
 }
@@ -203,7 +241,7 @@ pub fn contribute_all(sites: &mut [Site], query: [u8; 16], values: &[Vec<f64>]) 
     sites
         .iter_mut()
         .zip(values)
-        .map(|(s, v)| s.contribute(query, "sum", "x", &n, v).unwrap())
+        .map(|(s, v)| s.contribute(query, &sum_of_x(&n), v).unwrap())
         .collect()
 }
 

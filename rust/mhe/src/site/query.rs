@@ -1,0 +1,387 @@
+//! Query steps of a ready site: contribute (parse, policy, encrypt, audit) and
+//! decrypt (parse, policy, key switch, audit).
+
+use sha2::Digest;
+
+use super::{Joined, QueryRecord, Ready, Site, now, ready_of, refused};
+use crate::audit::{AuditRecord, Event};
+use crate::ciphertext::{Ciphertext, encrypt_with_shared};
+use crate::encoding::{encode, num_plaintexts, real_to_fixed};
+use crate::error::{Error, RefusalKind, Result};
+use crate::identity::verify;
+use crate::keys::SecretKey;
+use crate::messages::{
+    Contribution, DecryptRequest, DecryptShare, Id, MAX_LABEL, MAX_VALUES, Statement, args_digest,
+    cts_digest, hex,
+};
+use crate::policy::{self, QueryFacts};
+use crate::protocols::key_switch::poly_digest;
+use crate::protocols::{Combiner, GroupSecretProtocol, KeySwitchProtocol, zero_sum};
+use crate::ring::{Form, Poly};
+
+/// Most characters of the call text kept in the audit file.
+const MAX_CALL_TEXT: usize = 1000;
+
+/// What a contribution is about: the statistic, the server call that computed it,
+/// the variables it read, and the sites it is pooled over.
+#[derive(Debug, Clone, Copy)]
+pub struct QuerySpec<'a> {
+    /// Query kind (1 to 64 bytes), e.g. `"mean"`.
+    pub kind: &'a str,
+    /// The server call as canonical text; its digest is signed with the
+    /// contribution, so a pool only combines contributions of the same call.
+    pub call: &'a str,
+    /// Every variable the statistic reads (the durable ledger ties each to one set).
+    pub variables: &'a [String],
+    /// Names of the contributing sites.
+    pub sites: &'a [String],
+}
+
+impl Site {
+    /// Encrypts `values` (reals, fixed point with 40 fractional bits) for `query`, with
+    /// this site's zero-sum mask over the query's sites, signs the result, writes it to
+    /// the audit file and returns it.
+    ///
+    /// The set of sites and the variables are checked against the policy first
+    /// ([`policy::check_set`], and [`policy::check_ledger`] against every earlier
+    /// release of this site): a contribution is a release.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] before setup, for a reused query id, a set the policy
+    /// refuses, a variable released over another set, or an audit file that cannot be
+    /// written; [`Error::InvalidArgument`], [`Error::OutOfRange`] for bad input.
+    pub fn contribute(
+        &mut self,
+        query: Id,
+        spec: &QuerySpec<'_>,
+        values: &[f64],
+    ) -> Result<Vec<u8>> {
+        let (_, joined, _) = ready_of(&self.stage)?;
+        check_query_input(spec, values)?;
+        if self.queries.contains_key(&query) {
+            return Err(refused(
+                RefusalKind::Replay,
+                "this query id was already used; every query needs a fresh id",
+            ));
+        }
+        let indices = spec
+            .sites
+            .iter()
+            .map(|s| {
+                joined.roster.index_of(s).ok_or_else(|| {
+                    refused(RefusalKind::BadSet, format!("'{s}' is not in the roster"))
+                })
+            })
+            .collect::<Result<Vec<u16>>>()?;
+        let set = policy::check_set(&joined.facts(), &indices)?;
+        let variables = policy::check_variables(spec.variables)?;
+        let set_ids = joined.ids_of(&set);
+        let audit_file = joined.policy.audit_file.clone();
+        let earlier = self.refresh_releases(audit_file.as_deref())?;
+        policy::check_ledger(earlier, &variables, &set_ids)?;
+        let fixed = values
+            .iter()
+            .map(|&x| real_to_fixed(x))
+            .collect::<Result<Vec<i128>>>()?;
+        let c0s = self.encrypt(query, &set, &fixed)?;
+        let (keys, joined, _) = ready_of(&self.stage)?;
+        let st = Statement {
+            site: joined.own,
+            query,
+            roster: joined.roster.digest,
+            set: set.clone(),
+            kind: spec.kind.to_owned(),
+            args: args_digest(spec.call),
+            n_values: u32::try_from(values.len())
+                .map_err(|_| Error::InvalidArgument("too many values".into()))?,
+            cts_digest: cts_digest(&self.params, &c0s),
+        };
+        let sig = keys
+            .signing
+            .sign(&st.signed_bytes(&self.params, &self.session));
+        let blob = Contribution::encode(
+            &self.params,
+            &self.session,
+            &st,
+            &joined.roster.names(),
+            &c0s,
+            &sig,
+        );
+        let record = QueryRecord {
+            kind: st.kind,
+            call: spec.call.chars().take(MAX_CALL_TEXT).collect(),
+            variables,
+            args: st.args,
+            set,
+            n_values: st.n_values,
+            cts_digest: st.cts_digest,
+            decrypted: false,
+        };
+        let line = self.record(
+            Event::Contribution,
+            query,
+            &record,
+            set_ids,
+            Vec::new(),
+            hex(&st.cts_digest),
+        )?;
+        self.log(audit_file.as_deref(), line)?;
+        self.queries.insert(query, record);
+        Ok(blob)
+    }
+
+    /// The `c0`s of this site's contribution: the encoded values plus its zero-sum
+    /// mask over `set`, encrypted under the collective key with the `u` shared
+    /// through the group secret.
+    fn encrypt(&mut self, query: Id, set: &[u16], fixed: &[i128]) -> Result<Vec<Poly>> {
+        let (_, joined, ready) = ready_of(&self.stage)?;
+        let mut pts = encode(&self.params, fixed)?;
+        let peers: Vec<(usize, &[u8; 32])> = set
+            .iter()
+            .filter_map(|&j| {
+                joined
+                    .pairwise
+                    .get(usize::from(j))
+                    .and_then(Option::as_ref)
+                    .map(|k| (usize::from(j), &**k))
+            })
+            .collect();
+        for (c, pt) in pts.iter_mut().enumerate() {
+            let ctx = mask_context(&self.session, &query, c, set);
+            let m = zero_sum::mask(&self.params, usize::from(joined.own), &peers, &ctx);
+            pt.add_assign(&m, &self.params);
+        }
+        let gsp = GroupSecretProtocol::new(self.params.clone());
+        let mut c0s = Vec::with_capacity(pts.len());
+        for (c, pt) in pts.iter().enumerate() {
+            let shared = gsp.shared_randomness(&ready.group, &self.session, &query, joined.own, c);
+            c0s.push(encrypt_with_shared(
+                &self.params,
+                &ready.collective,
+                pt,
+                &shared.u,
+                &mut self.rng,
+            ));
+        }
+        Ok(c0s)
+    }
+
+    /// An audit record of this site for `query`.
+    fn record(
+        &self,
+        event: Event,
+        query: Id,
+        rec: &QueryRecord,
+        sites: Vec<String>,
+        decryptors: Vec<String>,
+        digest: String,
+    ) -> Result<AuditRecord> {
+        Ok(AuditRecord {
+            time: now(),
+            event,
+            site: self.ledger_identity()?,
+            name: self.name.clone(),
+            session: hex(&self.session),
+            query: hex(&query),
+            kind: rec.kind.clone(),
+            variables: rec.variables.clone(),
+            sites,
+            decryptors,
+            digest,
+            call: rec.call.clone(),
+        })
+    }
+
+    /// Checks a decryption request against the policy and, if it passes, writes the
+    /// share to the audit file and returns this site's decryption share of every
+    /// pooled ciphertext of the query.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] naming the rule the request breaks.
+    pub fn decrypt(&mut self, request_blob: &[u8]) -> Result<Vec<u8>> {
+        let req = DecryptRequest::parse(request_blob)?;
+        check_context(&req, self)?;
+        let (_, joined, ready) = ready_of(&self.stage)?;
+        if req.roster != joined.roster.digest {
+            return Err(refused(
+                RefusalKind::Mismatch,
+                "the request was made for another roster",
+            ));
+        }
+        let rec = self.queries.get(&req.query).ok_or_else(|| {
+            refused(
+                RefusalKind::Mismatch,
+                "this site did not contribute to this query",
+            )
+        })?;
+        let facts = |set, kind, n_values, args| QueryFacts {
+            set,
+            kind,
+            n_values,
+            args,
+        };
+        policy::check_request(
+            &facts(&rec.set, &rec.kind, rec.n_values, &rec.args),
+            rec.decrypted,
+            &facts(&req.set, &req.kind, req.n_values, &req.args),
+        )?;
+        self.check_attestations(joined, rec, &req)?;
+        policy::check_decryptors(&joined.facts(), &req.set, &req.decryptors)?;
+        let c1s = self.pooled_c1s(ready, &req);
+        if c1s.iter().any(|c1| self.ledger.contains(c1)) {
+            return Err(refused(
+                RefusalKind::Replay,
+                "a share for this ciphertext was already produced (replay)",
+            ));
+        }
+        let mut digest = sha2::Sha256::default();
+        for c1 in &c1s {
+            digest.update(poly_digest(c1));
+        }
+        let line = self.record(
+            Event::Decryption,
+            req.query,
+            rec,
+            joined.ids_of(&req.set),
+            joined.names_of(&req.decryptors),
+            hex(&digest.finalize()),
+        )?;
+        let audit_file = joined.policy.audit_file.clone();
+        self.log(audit_file.as_deref(), line)?;
+        if let Some(r) = self.queries.get_mut(&req.query) {
+            r.decrypted = true;
+        }
+        self.key_switch(req, c1s)
+    }
+
+    /// Checks the signature of every contributing site's attestation, and that this
+    /// site's own is the contribution it made.
+    fn check_attestations(
+        &self,
+        joined: &Joined,
+        rec: &QueryRecord,
+        req: &DecryptRequest,
+    ) -> Result<()> {
+        let attested: Vec<u16> = req.attestations.iter().map(|a| a.site).collect();
+        policy::check_attestation_order(&req.set, &attested, &joined.roster.names())?;
+        for (a, &member) in req.attestations.iter().zip(&req.set) {
+            let m = joined
+                .roster
+                .member(member)
+                .ok_or_else(|| refused(RefusalKind::BadSet, "unknown site index"))?;
+            let st = Statement {
+                site: member,
+                query: req.query,
+                roster: joined.roster.digest,
+                set: req.set.clone(),
+                kind: req.kind.clone(),
+                args: req.args,
+                n_values: req.n_values,
+                cts_digest: a.cts_digest,
+            };
+            verify(&m.vk, &st.signed_bytes(&self.params, &self.session), &a.sig).map_err(|_| {
+                refused(
+                    RefusalKind::BadAttestation,
+                    format!(
+                        "contribution from '{}' is not signed by the roster key",
+                        m.name
+                    ),
+                )
+            })?;
+            if member == joined.own && a.cts_digest != rec.cts_digest {
+                return Err(refused(
+                    RefusalKind::Mismatch,
+                    "the request does not carry this site's own contribution",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The pooled `c1`s of the request's set, computed here: none comes from the
+    /// analyst.
+    fn pooled_c1s(&self, ready: &Ready, req: &DecryptRequest) -> Vec<Poly> {
+        let gsp = GroupSecretProtocol::new(self.params.clone());
+        (0..num_plaintexts(&self.params, req.n_values as usize))
+            .map(|c| {
+                gsp.pooled_c1(
+                    &ready.group,
+                    &ready.collective,
+                    &self.session,
+                    &req.query,
+                    &req.set,
+                    c,
+                )
+            })
+            .collect()
+    }
+
+    /// This site's key-switch shares `s_i*c1 + flooding` (with `s_i` its additive share
+    /// for the decrypting set in threshold mode), as a decryption-share blob.
+    fn key_switch(&mut self, req: DecryptRequest, c1s: Vec<Poly>) -> Result<Vec<u8>> {
+        let (keys, joined, ready) = ready_of(&self.stage)?;
+        let additive: Option<SecretKey> = if joined.threshold == 0 {
+            None
+        } else {
+            let points: Vec<u64> = req.decryptors.iter().map(|&d| u64::from(d) + 1).collect();
+            let tsk = ready
+                .threshold_secret
+                .as_ref()
+                .ok_or_else(|| refused(RefusalKind::State, "threshold secret missing"))?;
+            let comb = Combiner::new(
+                self.params.clone(),
+                u64::from(joined.own) + 1,
+                joined.threshold,
+            );
+            Some(comb.gen_additive_share(&points, tsk)?)
+        };
+        let key: &SecretKey = additive.as_ref().unwrap_or(&keys.sk);
+        let ks = KeySwitchProtocol::with_default_flooding(self.params.clone());
+        let mut shares = Vec::with_capacity(c1s.len());
+        for c1 in c1s {
+            let ct = Ciphertext::from_polys(Poly::zero(&self.params, Form::Coeff), c1);
+            shares.push(
+                ks.gen_share(key, None, &ct, &mut self.ledger, &mut self.rng)?
+                    .0,
+            );
+        }
+        let out = DecryptShare {
+            header: req.header,
+            site: joined.own,
+            query: req.query,
+            shares,
+        };
+        Ok(out.encode(&self.params))
+    }
+}
+
+fn check_context(req: &DecryptRequest, site: &Site) -> Result<()> {
+    crate::wire::check_context(&req.header, &site.params, &site.session)
+}
+
+fn check_query_input(spec: &QuerySpec<'_>, values: &[f64]) -> Result<()> {
+    if spec.kind.is_empty() || spec.kind.len() > MAX_LABEL {
+        return Err(Error::InvalidArgument(
+            "query kind must be 1 to 64 bytes".into(),
+        ));
+    }
+    if values.is_empty() || values.len() > MAX_VALUES {
+        return Err(Error::InvalidArgument(format!(
+            "1 to {MAX_VALUES} values per query, not {}",
+            values.len()
+        )));
+    }
+    Ok(())
+}
+
+fn mask_context(session: &Id, query: &Id, ct_index: usize, set: &[u16]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(64 + 2 * set.len());
+    v.extend_from_slice(b"mhe/mask/v1");
+    v.extend_from_slice(session);
+    v.extend_from_slice(query);
+    v.extend_from_slice(&(ct_index as u64).to_le_bytes());
+    for s in set {
+        v.extend_from_slice(&s.to_le_bytes());
+    }
+    v
+}
