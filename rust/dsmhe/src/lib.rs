@@ -9,7 +9,7 @@
 #![allow(missing_docs)]
 
 use extendr_api::prelude::*;
-use mhe::site::Site;
+use mhe::Site;
 
 mod b64;
 
@@ -76,7 +76,7 @@ fn count(x: i32, what: &str) -> R<usize> {
 /// Sixteen random bytes from the OS, base64url without padding: a session or query id.
 #[extendr]
 fn rs_random_id() -> R<String> {
-    let seed = mhe::sampling::os_seed().map_err(err)?;
+    let seed = mhe::os_seed().map_err(err)?;
     Ok(b64::encode(seed.get(..16).unwrap_or(&[])))
 }
 
@@ -90,11 +90,11 @@ fn rs_params_info(params: &str) -> R<List> {
         n = i32::try_from(p.n()).unwrap_or(i32::MAX),
         log_q = p.log_q(),
         values_per_ciphertext = i32::try_from(p.values_per_ciphertext()).unwrap_or(i32::MAX),
-        max_parties = i32::try_from(mhe::params::MAX_PARTIES).unwrap_or(i32::MAX),
-        frac_bits = i32::try_from(mhe::encoding::FRAC_BITS).unwrap_or(i32::MAX),
+        max_parties = i32::try_from(p.max_parties()).unwrap_or(i32::MAX),
+        frac_bits = i32::try_from(mhe::FRAC_BITS).unwrap_or(i32::MAX),
         flooding_bits = i32::try_from(p.flooding_bits()).unwrap_or(i32::MAX),
-        margin_bits = mhe::noise::correctness_margin_bits(&p),
-        ciphertext_bytes = i32::try_from(2 * mhe::wire::poly_bytes(&p)).unwrap_or(i32::MAX)
+        margin_bits = p.correctness_margin_bits(),
+        ciphertext_bytes = i32::try_from(p.ciphertext_bytes()).unwrap_or(i32::MAX)
     ))
 }
 
@@ -194,7 +194,7 @@ fn rs_party_decrypt(party: Robj, request: &[u8]) -> R<Robj> {
 fn rs_party_audit(party: Robj) -> R<List> {
     let p = self::party(&party)?;
     let a = p.audit();
-    let col = |f: &dyn Fn(&mhe::site::AuditEntry) -> String| -> Robj {
+    let col = |f: &dyn Fn(&mhe::AuditEntry) -> String| -> Robj {
         a.iter().map(f).collect::<Vec<String>>().into_robj()
     };
     let time: Vec<f64> = a.iter().map(|e| e.time).collect();

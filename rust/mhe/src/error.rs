@@ -47,9 +47,16 @@ pub enum Error {
         /// Kind found.
         found: &'static str,
     },
-    /// A value that cannot be encoded without wrapping around.
-    #[error("value out of range: {0}")]
-    OutOfRange(String),
+    /// A value that cannot be encoded without wrapping around. The error names the
+    /// rule and the value's position, never the value: the message may travel to the
+    /// analyst.
+    #[error("value {index} is out of range: {rule}")]
+    OutOfRange {
+        /// The rule the value breaks.
+        rule: &'static str,
+        /// The value's position in its vector, from 1.
+        index: usize,
+    },
     /// A signature that does not verify.
     #[error("signature verification failed")]
     BadSignature,
@@ -68,6 +75,15 @@ pub enum Error {
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed")]
     Randomness,
+    /// A key share reached the number of decryption shares its flooding is sized for
+    /// in one session.
+    #[error(
+        "refused: this site's key share has given the {limit} decryption shares one session allows; start a new session (ds.mheSetup())"
+    )]
+    ShareLimit {
+        /// Decryption shares per key share and session.
+        limit: usize,
+    },
 }
 
 /// Shorthand for results of this crate.

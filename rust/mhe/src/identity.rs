@@ -15,6 +15,28 @@ use crate::sampling::SecretRng;
 /// Length of an Ed25519 signature.
 pub const SIGNATURE_LEN: usize = 64;
 
+/// HKDF label of the subkey of a pairwise key that seals key material (the AEAD key).
+pub const AEAD_SUBKEY: &[u8] = b"mhe/pairwise/aead/v1";
+/// HKDF label of the subkey of a pairwise key that keys the zero-sum mask PRF.
+pub const MASK_SUBKEY: &[u8] = b"mhe/pairwise/mask/v1";
+
+/// The subkey of the pairwise key `root` for one use (`label`, [`AEAD_SUBKEY`] or
+/// [`MASK_SUBKEY`]): HKDF-SHA256-Expand with `root` as the pseudorandom key (it is
+/// itself an HKDF output, see [`SiteKeys::pairwise_key`]). One key never serves two
+/// primitives.
+pub fn subkey(root: &[u8; 32], label: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    // A 32-byte PRK is long enough and a 32-byte output is far below HKDF's limit, so
+    // neither call can fail; the fallback keeps the function total.
+    let ok = Hkdf::<Sha256>::from_prk(root)
+        .ok()
+        .and_then(|h| h.expand(label, out.as_mut()).ok());
+    if ok.is_none() {
+        *out = crate::sampling::derive_key(b"mhe/subkey/v1", root, label);
+    }
+    out
+}
+
 /// A party's secret keys. No `Clone`, no serializer; the dalek types zeroize on drop.
 pub struct SiteKeys {
     signing: SigningKey,
@@ -123,13 +145,16 @@ pub fn seed_fingerprint(seed: &[u8; 32]) -> String {
     fingerprint(&SigningKey::from_bytes(seed).verifying_key().to_bytes())
 }
 
-/// Seals `msg` for the holder of the pairwise `key` with ChaCha20-Poly1305, binding
-/// `aad`; a fresh random nonce is prepended.
+/// Seals `msg` for the holder of the pairwise `key` with ChaCha20-Poly1305 under the
+/// key's AEAD subkey ([`AEAD_SUBKEY`]), binding `aad`; a fresh random nonce is
+/// prepended.
 ///
 /// # Errors
 /// [`Error::BadSeal`] if encryption fails (it does not for sane lengths).
 pub fn seal(key: &[u8; 32], aad: &[u8], msg: &[u8], rng: &mut SecretRng) -> Result<Vec<u8>> {
-    let cipher = ChaCha20Poly1305::new(key.into());
+    rng.check()?;
+    let aead_key = subkey(key, AEAD_SUBKEY);
+    let cipher = ChaCha20Poly1305::new((&*aead_key).into());
     let nonce_bytes = rng.bytes32();
     let nonce_slice = nonce_bytes.get(..12).ok_or(Error::BadSeal)?;
     let nonce = Nonce::try_from(nonce_slice).map_err(|_| Error::BadSeal)?;
@@ -149,7 +174,8 @@ pub fn seal(key: &[u8; 32], aad: &[u8], msg: &[u8], rng: &mut SecretRng) -> Resu
 pub fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let (nonce_slice, ct) = sealed.split_at_checked(12).ok_or(Error::BadSeal)?;
     let nonce = Nonce::try_from(nonce_slice).map_err(|_| Error::BadSeal)?;
-    let cipher = ChaCha20Poly1305::new(key.into());
+    let aead_key = subkey(key, AEAD_SUBKEY);
+    let cipher = ChaCha20Poly1305::new((&*aead_key).into());
     cipher
         .decrypt(&nonce, Payload { msg: ct, aad })
         .map(Zeroizing::new)

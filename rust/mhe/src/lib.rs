@@ -6,38 +6,58 @@
 //! with noise flooding, all N of them or any t of N. The scheme is BFV-style with
 //! coefficient encoding over `Z_Q[X]/(X^N+1)`, `Q` a product of NTT-friendly primes.
 //!
-//! - [`params`]: parameter sets (128-bit security per the HE standard);
-//! - [`ring`], [`sampling`], [`encoding`], [`keys`], [`ciphertext`]: the scheme;
-//! - [`protocols`]: collective key generation, key switch (decryption), public-key
-//!   switch, threshold sharing, zero-sum masks;
-//! - [`noise`]: noise bounds, flooding width and correctness margin;
-//! - [`identity`]: signing and pairwise keys of a party; [`key_file`]: a site's
-//!   long-term signing key on disk; [`wire`]: the wire format;
-//! - [`site`] and [`analyst`]: the two roles of a federation, with the security policy
-//!   a site enforces.
+//! # The role API
+//!
+//! What a deployment uses, and all that this crate exports by default:
+//!
+//! - [`Site`]: a site of a federation, with the security policy it enforces, and its
+//!   [`AuditEntry`] log lines;
+//! - [`analyst`]: the analyst's side (rosters, pooling, combining shares);
+//! - [`key_file`]: a site's long-term signing key on disk;
+//! - [`Params`] (with [`MAX_PARTIES`] and [`FRAC_BITS`]), [`Error`], [`Result`], and
+//!   [`os_seed`] for random ids.
+//!
+//! # Features
+//!
+//! - `hazmat`: makes the low-level modules public (`params`, `ring`, `sampling`,
+//!   `encoding`, `keys`, `ciphertext`, `protocols`, `noise`, `identity`, `messages`,
+//!   `wire`, `site`), for benchmarks and experiments. **Warning:** these let a caller
+//!   decrypt the same ciphertext twice under different ledgers, choose a `c1` to
+//!   decrypt, reuse a mask, or flood too little; none of the policy of [`Site`]
+//!   applies. Never enable it in a deployment.
+//! - `test-utils`: test constructors that are insecure by design
+//!   (`Params::toy`, `SecretRng::from_seed_insecure`, `SecretKey::ideal_sum`) and the
+//!   state accessors the tests read (`SecretRng::current_key`).
 //!
 //! # Range and precision
-//! See [`encoding`]: integers up to 2^116 in magnitude per party, reals up to 2^76 with
-//! 40 fractional bits; pooled sums are exact.
-
-#![forbid(unsafe_code)]
+//! Integers up to 2^116 in magnitude per party, reals up to 2^76 with 40 fractional
+//! bits; pooled sums are exact.
+// Without `hazmat`, part of the low-level API serves only the tests and benches.
+#![cfg_attr(not(feature = "hazmat"), allow(dead_code, unused_imports))]
 
 pub mod analyst;
 mod arith;
-pub mod ciphertext;
-pub mod encoding;
-pub mod error;
-pub mod identity;
 pub mod key_file;
-pub mod keys;
-pub mod messages;
-pub mod noise;
-pub mod params;
-pub mod protocols;
-pub mod ring;
-pub mod sampling;
-pub mod site;
-pub mod wire;
 
+/// Declares low-level modules: public with the `hazmat` feature, private otherwise.
+macro_rules! hazmat_modules {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[cfg(feature = "hazmat")]
+            pub mod $name;
+            #[cfg(not(feature = "hazmat"))]
+            mod $name;
+        )*
+    };
+}
+
+hazmat_modules!(
+    ciphertext, encoding, error, identity, keys, messages, noise, params, protocols, ring,
+    sampling, site, wire,
+);
+
+pub use encoding::FRAC_BITS;
 pub use error::{Error, Result};
-pub use params::Params;
+pub use params::{MAX_PARTIES, Params};
+pub use sampling::os_seed;
+pub use site::{AuditEntry, Site};

@@ -44,6 +44,62 @@ impl Zeroize for Poly {
     }
 }
 
+/// A polynomial that holds secret data: a key share, encryption randomness, a product
+/// such as `c1*s_i` or `a*s_i` before its noise is added, a Gaussian error, a flooding
+/// term, a scaled plaintext `Δm`. Its residues are zeroized when it is dropped; it
+/// dereferences to [`Poly`] for the arithmetic. No `Clone`.
+pub struct SecretPoly(Poly);
+
+impl SecretPoly {
+    /// Takes ownership of `p`, which will be zeroized on drop.
+    pub fn new(p: Poly) -> SecretPoly {
+        SecretPoly(p)
+    }
+
+    /// The zero polynomial in `form`, as a secret to accumulate into.
+    pub fn zero(params: &Params, form: Form) -> SecretPoly {
+        SecretPoly(Poly::zero(params, form))
+    }
+
+    /// Gives up the protection: returns the polynomial (to be published, e.g. a share
+    /// once its noise is added) and leaves an empty one to be dropped.
+    pub fn into_public(mut self) -> Poly {
+        let empty = Poly {
+            coeffs: Vec::new(),
+            n: self.0.n,
+            form: self.0.form,
+        };
+        std::mem::replace(&mut self.0, empty)
+    }
+}
+
+impl std::ops::Deref for SecretPoly {
+    type Target = Poly;
+    fn deref(&self) -> &Poly {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for SecretPoly {
+    fn deref_mut(&mut self) -> &mut Poly {
+        &mut self.0
+    }
+}
+
+impl Drop for SecretPoly {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for SecretPoly {}
+
+impl std::fmt::Debug for SecretPoly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretPoly").finish_non_exhaustive()
+    }
+}
+
 impl Poly {
     /// The zero polynomial for `params`, in `form`.
     pub fn zero(params: &Params, form: Form) -> Poly {
@@ -140,7 +196,8 @@ impl Poly {
     pub fn mul_assign_ntt(&mut self, other: &Poly, params: &Params) {
         debug_assert!(self.form == Form::Ntt && other.form == Form::Ntt);
         self.zip_rows(other, params, Cost::Division, |a, b, limb| {
-            let mut prod = vec![0u64; a.len()];
+            // The product of a secret operand is secret: the scratch row is zeroized.
+            let mut prod = zeroize::Zeroizing::new(vec![0u64; a.len()]);
             limb.ntt.mul_accumulate(&mut prod, a, b);
             a.copy_from_slice(&prod);
         });

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::ciphertext::{Ciphertext, encrypt_with_shared};
-use crate::encoding::{encode, num_plaintexts, real_to_fixed};
+use crate::encoding::{encode, num_plaintexts, reals_to_fixed};
 use crate::error::{Error, Result};
 use crate::identity::{SiteKeys, fingerprint, open, seal, verify};
 use crate::keys::{PublicKey, SecretKey};
@@ -561,10 +561,7 @@ impl Site {
                 "without a threshold every roster site must take part in a query",
             ));
         }
-        let fixed = values
-            .iter()
-            .map(|&x| real_to_fixed(x))
-            .collect::<Result<Vec<i128>>>()?;
+        let fixed = reals_to_fixed(values)?;
         let mut pts = encode(&self.params, &fixed)?;
         let peers: Vec<(usize, &[u8; 32])> = set
             .iter()
@@ -770,7 +767,8 @@ impl Site {
             Some(k) => k,
             None => need(&self.sk, WIPED)?,
         };
-        let ks = KeySwitchProtocol::with_default_flooding(self.params.clone());
+        self.ledger.ensure_room(c1s.len())?;
+        let ks = KeySwitchProtocol::new(self.params.clone(), req.set.len())?;
         let mut shares = Vec::with_capacity(c1s.len());
         let mut digest = sha2::Sha256::default();
         for c1 in c1s {
@@ -874,6 +872,7 @@ impl Site {
 
     /// Zeroizes and drops every secret now; the site can do nothing afterwards.
     pub fn wipe(&mut self) {
+        self.rng.wipe();
         self.keys = None;
         self.sk = None;
         self.joined = None;
