@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use crate::arith::{from_i64, mul_mod};
+use crate::arith::{ct_mul_shoup, from_i64, mul_mod};
 use crate::encoding::Plaintext;
 use crate::keys::{PublicKey, SecretKey};
 use crate::params::Params;
@@ -103,11 +103,10 @@ fn c1_with(params: &Params, pk: &PublicKey, u: &Poly, e1: &[i64]) -> Poly {
 pub(crate) fn scaled_plaintext(params: &Params, pt: &Plaintext) -> SecretPoly {
     let mut p = SecretPoly::zero(params, Form::Coeff);
     p.map_rows(params, Cost::Division, |row, limb| {
-        let q = u128::from(limb.q);
+        // m is secret: constant-time reduction and product (see `crate::arith`).
         row.iter_mut().zip(pt.coeffs()).for_each(|(c, &m)| {
-            #[expect(clippy::cast_possible_truncation, reason = "remainder below q")]
-            let m_mod_q = (m % q) as u64;
-            *c = mul_mod(limb.delta, m_mod_q, limb.q);
+            let m_mod_q = limb.reducer.reduce_u128(m);
+            *c = ct_mul_shoup(m_mod_q, limb.delta, limb.delta_shoup, limb.q);
         });
     });
     p

@@ -97,6 +97,10 @@ pub const TOY_SPEC: ParamSpec = ParamSpec {
 pub(crate) struct Limb {
     /// The prime.
     pub(crate) q: u64,
+    /// Constants of the constant-time reductions modulo `q`.
+    pub(crate) reducer: crate::arith::Reducer,
+    /// Shoup constant of `delta`.
+    pub(crate) delta_shoup: u64,
     /// Negacyclic NTT plan.
     pub(crate) ntt: tfhe_ntt::prime64::Plan,
     /// floor(Q / t) mod q: the BFV scaling factor.
@@ -200,6 +204,8 @@ impl Params {
                 let (int, hi, lo) = t_over_q(spec.plain_bits, q);
                 Limb {
                     q,
+                    reducer: crate::arith::Reducer::new(q),
+                    delta_shoup: crate::arith::shoup_constant(delta, q),
                     ntt,
                     delta,
                     qhat_inv,

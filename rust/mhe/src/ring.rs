@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 use zeroize::Zeroize;
 
-use crate::arith::{add_mod, from_i64, from_i128, mul_mod, neg_mod, sub_mod};
+use crate::arith::{add_mod, ct_mul_shoup, neg_mod, shoup_constant, sub_mod};
 use crate::params::{Limb, Params};
 
 /// Which representation a [`Poly`] is in.
@@ -129,26 +129,27 @@ impl Poly {
     /// A coefficient-form polynomial whose coefficients are the small signed `values`
     /// (missing ones are zero).
     pub fn from_signed(params: &Params, values: &[i64]) -> Poly {
-        Poly::from_integers(params, values, from_i64)
+        Poly::from_integers(params, values, |v, limb| limb.reducer.reduce_i64(v))
     }
 
     /// A coefficient-form polynomial from wide signed coefficients (flooding noise).
     pub fn from_signed_wide(params: &Params, values: &[i128]) -> Poly {
-        Poly::from_integers(params, values, from_i128)
+        Poly::from_integers(params, values, |v, limb| limb.reducer.reduce_i128(v))
     }
 
-    /// A coefficient-form polynomial whose row of limb `q` holds `reduce(v, q)` for each
-    /// of `values` (missing ones are zero).
+    /// A coefficient-form polynomial whose row of limb `q` holds `reduce(v, limb)` for
+    /// each of `values` (missing ones are zero). The reductions are constant time
+    /// (the values are often secret: see [`crate::arith`]).
     fn from_integers<T, F>(params: &Params, values: &[T], reduce: F) -> Poly
     where
         T: Copy + Sync,
-        F: Fn(T, u64) -> u64 + Sync + Send,
+        F: Fn(T, &Limb) -> u64 + Sync + Send,
     {
         let mut p = Poly::zero(params, Form::Coeff);
         p.map_rows(params, Cost::Division, |row, limb| {
             row.iter_mut()
                 .zip(values)
-                .for_each(|(c, &v)| *c = reduce(v, limb.q));
+                .for_each(|(c, &v)| *c = reduce(v, limb));
         });
         p
     }
@@ -224,6 +225,13 @@ impl Poly {
 
     /// To NTT form: the evaluations of each row at the roots of X^N + 1 (no-op when
     /// already there).
+    #[cfg_attr(
+        not(feature = "hazmat"),
+        expect(
+            clippy::wrong_self_convention,
+            reason = "an in-place change of form; clippy checks the name only where the type is private"
+        )
+    )]
     pub fn to_ntt(&mut self, params: &Params) {
         if self.form == Form::Ntt {
             return;
@@ -234,6 +242,13 @@ impl Poly {
 
     /// To coefficient form (no-op when already there): the inverse transform with its
     /// 1/N factor, so `to_ntt` then `to_coeff` is the identity.
+    #[cfg_attr(
+        not(feature = "hazmat"),
+        expect(
+            clippy::wrong_self_convention,
+            reason = "an in-place change of form; clippy checks the name only where the type is private"
+        )
+    )]
     pub fn to_coeff(&mut self, params: &Params) {
         if self.form == Form::Coeff {
             return;
@@ -280,9 +295,12 @@ impl Poly {
     }
 }
 
-/// `row[j] = row[j] * s mod q`.
+/// `row[j] = row[j] * s mod q` for a public `s < q`, in constant time in the row (a
+/// Shamir evaluation or a key share times a Lagrange coefficient is secret).
 fn scale_row(row: &mut [u64], s: u64, q: u64) {
-    row.iter_mut().for_each(|c| *c = mul_mod(*c, s, q));
+    let s_shoup = shoup_constant(s, q);
+    row.iter_mut()
+        .for_each(|c| *c = ct_mul_shoup(*c, s, s_shoup, q));
 }
 
 /// What one residue of a loop costs, roughly, in modular negations (about half a
@@ -291,8 +309,8 @@ fn scale_row(row: &mut [u64], s: u64, q: u64) {
 pub(crate) enum Cost {
     /// A modular addition, subtraction or negation: memory bound, 0.5 to 0.9 ns.
     Addition,
-    /// A 128-bit remainder or product per residue (`mul_mod`, the reduction of a
-    /// signed integer, a pointwise NTT product, CRT rounding): 3.5 to 5 ns.
+    /// A modular product or reduction per residue (a Shoup or Barrett product, the
+    /// reduction of a signed integer, a pointwise NTT product, CRT rounding).
     Division,
     /// A negacyclic NTT of the row (log2(N) butterflies per residue): about 8 ns.
     Transform,
@@ -378,7 +396,7 @@ mod tests {
         pa.to_coeff(&params);
         for (row, q) in pa.rows().zip(params.moduli()) {
             for (c, e) in row.iter().zip(&expected) {
-                assert_eq!(centred(mul_mod(*c, 1, q), q), *e);
+                assert_eq!(centred(*c % q, q), *e);
             }
         }
     }

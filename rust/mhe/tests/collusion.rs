@@ -38,18 +38,16 @@ fn pair_key(i: usize, j: usize) -> [u8; 32] {
 
 /// What the analyst receives from each site of the set: `c0` only, encrypted as a
 /// `Site` does it (masked plaintext, `u` from the group secret, fresh `e0`).
-fn contributions(
-    parties: &mut Parties,
-    group: &GroupSecret,
-    values: &[Vec<i128>],
-) -> Vec<Poly> {
+fn contributions(parties: &mut Parties, group: &GroupSecret, values: &[Vec<i128>]) -> Vec<Poly> {
     let params = parties.params.clone();
     let gsp = GroupSecretProtocol::new(params.clone());
     let k = values.len();
     (0..k)
         .map(|i| {
-            let keys: Vec<(usize, [u8; 32])> =
-                (0..k).filter(|&j| j != i).map(|j| (j, pair_key(i, j))).collect();
+            let keys: Vec<(usize, [u8; 32])> = (0..k)
+                .filter(|&j| j != i)
+                .map(|j| (j, pair_key(i, j)))
+                .collect();
             let peers: Vec<(usize, &[u8; 32])> = keys.iter().map(|(j, key)| (*j, key)).collect();
             let mut pt = encode(&params, &values[i]).unwrap().remove(0);
             pt.add_assign(&zero_sum::mask(&params, i, &peers, b"ctx"), &params);
@@ -99,7 +97,10 @@ fn a_site_holding_the_group_secret_decrypts_a_pool_it_took_part_in_without_any_s
 
     // The pooled sum, from the three c0s and the group secret alone.
     let pooled = strip_and_round(&params, &parties.pk, &group, &c0s, &[0, 1, 2]);
-    assert_eq!(decode(&params, &[pooled], len).unwrap(), column_sums(&values));
+    assert_eq!(
+        decode(&params, &[pooled], len).unwrap(),
+        column_sums(&values)
+    );
 
     // One honest site's contribution, even after the colluder removes the mask term
     // it shares with that site: still masked by the term of the other honest site.
@@ -109,7 +110,11 @@ fn a_site_holding_the_group_secret_decrypts_a_pool_it_took_part_in_without_any_s
         let known = zero_sum::mask(&params, victim, &[(0, &known_key)], b"ctx");
         one.sub_assign(&known, &params);
         let got = decode(&params, &[one], len).unwrap();
-        let same = got.iter().zip(&values[victim]).filter(|(a, b)| a == b).count();
+        let same = got
+            .iter()
+            .zip(&values[victim])
+            .filter(|(a, b)| a == b)
+            .count();
         assert_eq!(same, 0, "site {victim}'s contribution leaked {same} values");
     }
     // What it learns beyond its own input is the sum of the two honest sites: the
@@ -119,6 +124,10 @@ fn a_site_holding_the_group_secret_decrypts_a_pool_it_took_part_in_without_any_s
     let refs: Vec<(usize, &[u8; 32])> = own_peers.iter().map(|(j, key)| (*j, key)).collect();
     // The honest sites' masks sum to minus the colluder's own mask.
     honest.add_assign(&zero_sum::mask(&params, 0, &refs, b"ctx"), &params);
-    let expected: Vec<i128> = values[1].iter().zip(&values[2]).map(|(a, b)| a + b).collect();
+    let expected: Vec<i128> = values[1]
+        .iter()
+        .zip(&values[2])
+        .map(|(a, b)| a + b)
+        .collect();
     assert_eq!(decode(&params, &[honest], len).unwrap(), expected);
 }

@@ -98,7 +98,12 @@ fn flooding_widths_outside_the_documented_window_are_refused() {
     assert!(KeySwitchProtocol::with_flooding(params.clone(), k, 0).is_err());
     assert!(KeySwitchProtocol::with_flooding(params.clone(), k, w).is_ok());
     assert!(PublicKeySwitchProtocol::new(params.clone(), k, w + 2).is_ok());
-    assert_eq!(KeySwitchProtocol::new(params.clone(), k).unwrap().flooding_bits(), w);
+    assert_eq!(
+        KeySwitchProtocol::new(params.clone(), k)
+            .unwrap()
+            .flooding_bits(),
+        w
+    );
 }
 
 #[test]
