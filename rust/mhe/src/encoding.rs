@@ -49,7 +49,8 @@ impl std::fmt::Debug for Plaintext {
 
 impl Drop for Plaintext {
     fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.coeffs);
+        // One pass: the vector is built at its final length, with no spare capacity.
+        zeroize::Zeroize::zeroize(self.coeffs.as_mut_slice());
     }
 }
 

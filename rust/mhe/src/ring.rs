@@ -40,7 +40,10 @@ impl std::fmt::Debug for Poly {
 
 impl Zeroize for Poly {
     fn zeroize(&mut self) {
-        self.coeffs.zeroize();
+        // One volatile pass over the residues. A `Vec`'s own `zeroize` makes a second
+        // pass over its whole capacity; a polynomial's vector never has spare capacity
+        // (it is built at its final length), so one pass clears everything.
+        self.coeffs.as_mut_slice().zeroize();
     }
 }
 
@@ -197,10 +200,12 @@ impl Poly {
     pub fn mul_assign_ntt(&mut self, other: &Poly, params: &Params) {
         debug_assert!(self.form == Form::Ntt && other.form == Form::Ntt);
         self.zip_rows(other, params, Cost::Division, |a, b, limb| {
-            // The product of a secret operand is secret: the scratch row is zeroized.
-            let mut prod = zeroize::Zeroizing::new(vec![0u64; a.len()]);
+            // The product of a secret operand is secret: the scratch row is zeroized
+            // (one volatile pass; the vector has no spare capacity).
+            let mut prod = vec![0u64; a.len()];
             limb.ntt.mul_accumulate(&mut prod, a, b);
             a.copy_from_slice(&prod);
+            prod.as_mut_slice().zeroize();
         });
     }
 
