@@ -271,14 +271,14 @@ impl Params {
         self.limbs.get(i).map_or(64, |l| 64 - l.q.leading_zeros())
     }
     /// The largest set of parties this parameter set supports: the largest number
-    /// whose pooled decryption keeps the correctness margin (see [`noise`]).
+    /// whose pooled decryption keeps the correctness margin (see the `noise` module).
     pub fn max_parties(&self) -> usize {
         noise::max_parties(self)
     }
 
     /// Flooding width (log2 of the half-width of the uniform smudging noise) that a
     /// decryption share carries for a set of [`Params::max_parties`] parties; smaller
-    /// sets flood less (see [`noise`]).
+    /// sets flood less (see the `noise` module).
     pub fn flooding_bits(&self) -> u32 {
         noise::flooding_bits(self, self.max_parties())
     }
