@@ -211,6 +211,27 @@ mod tests {
     }
 
     #[test]
+    fn the_aead_and_the_masks_use_separate_subkeys_of_a_pairwise_key() {
+        let root = [3u8; 32];
+        let aead = subkey(&root, AEAD_SUBKEY);
+        let mask = subkey(&root, MASK_SUBKEY);
+        assert_ne!(*aead, *mask);
+        assert_ne!(*aead, root);
+        assert_ne!(*mask, root);
+        assert_eq!(*subkey(&root, AEAD_SUBKEY), *aead);
+        // A message sealed with the pairwise key does not open under the raw root key
+        // used directly as the AEAD key: the seal uses the subkey.
+        let mut rng = SecretRng::from_seed_insecure([7; 32]);
+        let sealed = seal(&root, b"aad", b"secret", &mut rng).unwrap();
+        let (nonce, ct) = sealed.split_at(12);
+        let raw = ChaCha20Poly1305::new((&root).into());
+        let nonce = Nonce::try_from(nonce).unwrap();
+        assert!(raw.decrypt(&nonce, Payload { msg: ct, aad: b"aad" }).is_err());
+        let sub = ChaCha20Poly1305::new((&*aead).into());
+        assert!(sub.decrypt(&nonce, Payload { msg: ct, aad: b"aad" }).is_ok());
+    }
+
+    #[test]
     fn signatures_verify_and_tampering_fails() {
         let mut rng = SecretRng::from_seed_insecure([5; 32]);
         let a = SiteKeys::generate(&mut rng);

@@ -407,6 +407,24 @@ mod tests {
     }
 
     #[test]
+    fn zeroizing_clears_every_residue_and_a_published_secret_leaves_nothing_behind() {
+        let params = Params::toy();
+        let values: Vec<i64> = (0..params.n() as i64).map(|i| i - 7).collect();
+        let mut p = Poly::from_signed(&params, &values);
+        assert!(p.residues().iter().any(|&c| c != 0));
+        let len = p.residues().len();
+        p.zeroize();
+        assert_eq!(p.residues().len(), len);
+        assert!(p.residues().iter().all(|&c| c == 0));
+        // `into_public` moves the residues out: the wrapper keeps an empty polynomial.
+        let mut secret = SecretPoly::new(Poly::from_signed(&params, &values));
+        secret.to_ntt(&params);
+        let public = secret.into_public();
+        assert_eq!(public.residues().len(), len);
+        assert_eq!(public.form(), Form::Ntt);
+    }
+
+    #[test]
     fn ntt_round_trips() {
         let params = Params::toy();
         let a: Vec<i64> = (0..params.n() as i64).map(|i| i - 30).collect();
