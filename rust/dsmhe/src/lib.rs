@@ -11,9 +11,7 @@
 #![allow(missing_docs)]
 
 use extendr_api::prelude::*;
-use mhe::audit::AuditRecord;
-use mhe::policy::SitePolicy;
-use mhe::site::{QuerySpec, Site};
+use mhe::{AuditRecord, QuerySpec, Site, SitePolicy};
 
 mod b64;
 
@@ -49,6 +47,10 @@ fn err(e: mhe::Error) -> BindError {
         mhe::Error::Refused(r) => BindError {
             message: r.message,
             kind: r.kind.as_str(),
+        },
+        limit @ mhe::Error::ShareLimit { .. } => BindError {
+            message: limit.to_string(),
+            kind: mhe::RefusalKind::ShareLimit.as_str(),
         },
         other => BindError::from(other.to_string()),
     }
@@ -111,7 +113,7 @@ fn count(x: i32, what: &str) -> R<usize> {
 /// Sixteen random bytes from the OS, base64url without padding: a session or query id.
 #[extendr]
 fn rs_random_id() -> R<String> {
-    let seed = mhe::sampling::os_seed().map_err(err)?;
+    let seed = mhe::os_seed().map_err(err)?;
     Ok(b64::encode(seed.get(..16).unwrap_or(&[])))
 }
 
@@ -125,11 +127,11 @@ fn rs_params_info(params: &str) -> R<List> {
         n = i32::try_from(p.n()).unwrap_or(i32::MAX),
         log_q = p.log_q(),
         values_per_ciphertext = i32::try_from(p.values_per_ciphertext()).unwrap_or(i32::MAX),
-        max_parties = i32::try_from(mhe::params::MAX_PARTIES).unwrap_or(i32::MAX),
-        frac_bits = i32::try_from(mhe::encoding::FRAC_BITS).unwrap_or(i32::MAX),
+        max_parties = i32::try_from(p.max_parties()).unwrap_or(i32::MAX),
+        frac_bits = i32::try_from(mhe::FRAC_BITS).unwrap_or(i32::MAX),
         flooding_bits = i32::try_from(p.flooding_bits()).unwrap_or(i32::MAX),
-        margin_bits = mhe::noise::correctness_margin_bits(&p),
-        ciphertext_bytes = i32::try_from(2 * mhe::wire::poly_bytes(&p)).unwrap_or(i32::MAX)
+        margin_bits = p.correctness_margin_bits(),
+        ciphertext_bytes = i32::try_from(p.ciphertext_bytes()).unwrap_or(i32::MAX)
     ))
 }
 
@@ -273,7 +275,7 @@ fn rs_party_audit(party: Robj) -> R<List> {
 /// Every record of an audit file (for its admin).
 #[extendr]
 fn rs_audit_read(path: &str) -> R<List> {
-    let records = mhe::audit::read(std::path::Path::new(path)).map_err(err)?;
+    let records = mhe::read_audit_file(std::path::Path::new(path)).map_err(err)?;
     Ok(audit_columns(&records))
 }
 

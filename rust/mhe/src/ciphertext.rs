@@ -2,11 +2,11 @@
 
 use rayon::prelude::*;
 
-use crate::arith::{from_i64, mul_mod};
+use crate::arith::{ct_mul_shoup, from_i64, mul_mod};
 use crate::encoding::Plaintext;
 use crate::keys::{PublicKey, SecretKey};
 use crate::params::Params;
-use crate::ring::{Cost, Form, Poly, worth_parallel};
+use crate::ring::{Cost, Form, Poly, SecretPoly, worth_parallel};
 use crate::sampling::{self, SecretRng};
 
 /// A BFV-style ciphertext `(c0, c1)` with `c0 + c1*s = Δm + e`, coefficient form.
@@ -78,35 +78,35 @@ pub(crate) fn c1_with_shared(params: &Params, pk: &PublicKey, u: &[i64], e1: &[i
     c1_with(params, pk, &sampling::small_poly_ntt(params, u), e1)
 }
 
-/// `p0*u + e0 + Δm` for `u` in NTT form, fresh `e0`.
+/// `p0*u + e0 + Δm` for `u` in NTT form, fresh `e0`. Every intermediate (`p0*u`,
+/// `e0`, `Δm`) is secret and zeroized; only the finished `c0` is returned.
 fn c0_with(params: &Params, pk: &PublicKey, pt: &Plaintext, u: &Poly, rng: &mut SecretRng) -> Poly {
-    let e0 = Poly::from_signed(params, &sampling::gaussian(rng, params.n()));
-    let mut c0 = pk.p0.clone();
+    let e0 = sampling::small_poly(params, &sampling::gaussian(rng, params.n()));
+    let mut c0 = SecretPoly::new(pk.p0.clone());
     c0.mul_assign_ntt(u, params);
     c0.to_coeff(params);
     c0.add_assign(&e0, params);
     c0.add_assign(&scaled_plaintext(params, pt), params);
-    c0
+    c0.into_public()
 }
 
-/// `p1*u + e1` for `u` in NTT form.
+/// `p1*u + e1` for `u` in NTT form; `p1*u` is zeroized once `e1` is added.
 fn c1_with(params: &Params, pk: &PublicKey, u: &Poly, e1: &[i64]) -> Poly {
-    let mut c1 = pk.p1.clone();
+    let mut c1 = SecretPoly::new(pk.p1.clone());
     c1.mul_assign_ntt(u, params);
     c1.to_coeff(params);
-    c1.add_assign(&Poly::from_signed(params, e1), params);
-    c1
+    c1.add_assign(&sampling::small_poly(params, e1), params);
+    c1.into_public()
 }
 
-/// `Δ*m` with `Δ = floor(Q/t)`, as an RNS polynomial.
-pub(crate) fn scaled_plaintext(params: &Params, pt: &Plaintext) -> Poly {
-    let mut p = Poly::zero(params, Form::Coeff);
+/// `Δ*m` with `Δ = floor(Q/t)`, as an RNS polynomial (secret: zeroized on drop).
+pub(crate) fn scaled_plaintext(params: &Params, pt: &Plaintext) -> SecretPoly {
+    let mut p = SecretPoly::zero(params, Form::Coeff);
     p.map_rows(params, Cost::Division, |row, limb| {
-        let q = u128::from(limb.q);
+        // m is secret: constant-time reduction and product (see `crate::arith`).
         row.iter_mut().zip(pt.coeffs()).for_each(|(c, &m)| {
-            #[expect(clippy::cast_possible_truncation, reason = "remainder below q")]
-            let m_mod_q = (m % q) as u64;
-            *c = mul_mod(limb.delta, m_mod_q, limb.q);
+            let m_mod_q = limb.reducer.reduce_u128(m);
+            *c = ct_mul_shoup(m_mod_q, limb.delta, limb.delta_shoup, limb.q);
         });
     });
     p
@@ -114,7 +114,7 @@ pub(crate) fn scaled_plaintext(params: &Params, pt: &Plaintext) -> Poly {
 
 /// Decrypts with a full secret: `round(t/Q * (c0 + c1*s)) mod t`.
 pub fn decrypt(params: &Params, sk: &SecretKey, ct: &Ciphertext) -> Plaintext {
-    let mut x = ct.c1.clone();
+    let mut x = SecretPoly::new(ct.c1.clone());
     x.to_ntt(params);
     x.mul_assign_ntt(&sk.s, params);
     x.to_coeff(params);

@@ -32,11 +32,29 @@ pub const MAX_ABS_INTEGER: i128 = 1 << 116;
 /// Largest magnitude of a real value of one party (2^76).
 pub const MAX_ABS_REAL: f64 = 75_557_863_725_914_323_419_136.0;
 
-/// A plaintext: N coefficients modulo t.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A plaintext: N coefficients modulo t. A site's plaintexts hold its values and its
+/// masks, so they are zeroized on drop (a pooled result is too; it costs one pass).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Plaintext {
     coeffs: Vec<u128>,
 }
+
+impl std::fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plaintext")
+            .field("n", &self.coeffs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Plaintext {
+    fn drop(&mut self) {
+        // One pass: the vector is built at its final length, with no spare capacity.
+        zeroize::Zeroize::zeroize(self.coeffs.as_mut_slice());
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Plaintext {}
 
 impl Plaintext {
     /// The zero plaintext.
@@ -78,15 +96,38 @@ impl Plaintext {
     }
 }
 
+/// The rule a real breaks when it cannot be encoded.
+pub const REAL_RULE: &str = "a real must be finite and at most 2^76 in magnitude";
+/// The rule an integer breaks when it cannot be encoded.
+pub const INTEGER_RULE: &str = "an integer must be at most 2^116 in magnitude";
+
 /// A real as a fixed-point integer with [`FRAC_BITS`] fractional bits.
 ///
 /// # Errors
-/// [`Error::OutOfRange`] for NaN, an infinity or `|x| > 2^76`.
+/// [`Error::OutOfRange`] (at index 1) for NaN, an infinity or `|x| > 2^76`.
 pub fn real_to_fixed(x: f64) -> Result<i128> {
+    real_to_fixed_at(x, 1)
+}
+
+/// Reals as fixed-point integers, each as [`real_to_fixed`].
+///
+/// # Errors
+/// [`Error::OutOfRange`] naming the position of the first value out of range (from 1),
+/// never the value.
+pub fn reals_to_fixed(values: &[f64]) -> Result<Vec<i128>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| real_to_fixed_at(x, i + 1))
+        .collect()
+}
+
+fn real_to_fixed_at(x: f64, index: usize) -> Result<i128> {
     if !x.is_finite() || x.abs() > MAX_ABS_REAL {
-        return Err(Error::OutOfRange(format!(
-            "{x} is not a finite number of magnitude at most 2^76"
-        )));
+        return Err(Error::OutOfRange {
+            rule: REAL_RULE,
+            index,
+        });
     }
     // Multiplying by a power of two is exact; rounding to an integer is the only loss.
     let scaled = (x * f64::from(1u32 << 20) * f64::from(1u32 << 20)).round();
@@ -110,17 +151,17 @@ pub fn num_plaintexts(params: &Params, len: usize) -> usize {
 /// Encodes integer values, `|v| <= 2^116`, into as many plaintexts as needed.
 ///
 /// # Errors
-/// [`Error::OutOfRange`] for a value beyond 2^116 in magnitude.
+/// [`Error::OutOfRange`] for a value beyond 2^116 in magnitude, naming its position
+/// (from 1), never the value.
 pub fn encode(params: &Params, values: &[i128]) -> Result<Vec<Plaintext>> {
-    if let Some((i, v)) = values
+    if let Some(i) = values
         .iter()
-        .enumerate()
-        .find(|(_, v)| v.unsigned_abs() > MAX_ABS_INTEGER.unsigned_abs())
+        .position(|v| v.unsigned_abs() > MAX_ABS_INTEGER.unsigned_abs())
     {
-        return Err(Error::OutOfRange(format!(
-            "value {} ({v}) exceeds 2^116 in magnitude",
-            i + 1
-        )));
+        return Err(Error::OutOfRange {
+            rule: INTEGER_RULE,
+            index: i + 1,
+        });
     }
     let d = params.digits_per_value();
     let bits = params.digit_bits();
@@ -209,6 +250,37 @@ mod tests {
         assert!(real_to_fixed(f64::INFINITY).is_err());
         assert!(real_to_fixed(MAX_ABS_REAL * 2.0).is_err());
         assert!(real_to_fixed(MAX_ABS_REAL).is_ok());
+    }
+
+    #[test]
+    fn an_out_of_range_error_names_the_rule_and_position_but_not_the_value() {
+        let params = Params::toy();
+        let bad = MAX_ABS_INTEGER + 123_456_789;
+        let e = encode(&params, &[1, 2, bad]).unwrap_err();
+        assert_eq!(
+            e,
+            Error::OutOfRange {
+                rule: INTEGER_RULE,
+                index: 3
+            }
+        );
+        let text = e.to_string();
+        assert!(text.contains("value 3") && text.contains("2^116"), "{text}");
+        assert!(!text.contains(&bad.to_string()), "{text}");
+        let secret = 1.234_567_891e30;
+        let e = reals_to_fixed(&[0.5, secret, f64::NAN]).unwrap_err();
+        assert_eq!(
+            e,
+            Error::OutOfRange {
+                rule: REAL_RULE,
+                index: 2
+            }
+        );
+        let text = e.to_string();
+        assert!(!text.contains("1.234") && !text.contains("e30"), "{text}");
+        assert!(!text.contains(&format!("{secret}")), "{text}");
+        let e = reals_to_fixed(&[0.5, f64::NAN]).unwrap_err().to_string();
+        assert!(e.contains("value 2") && !e.contains("NaN"), "{e}");
     }
 
     #[test]

@@ -47,9 +47,16 @@ pub enum Error {
         /// Kind found.
         found: &'static str,
     },
-    /// A value that cannot be encoded without wrapping around.
-    #[error("value out of range: {0}")]
-    OutOfRange(String),
+    /// A value that cannot be encoded without wrapping around. The error names the
+    /// rule and the value's position, never the value: the message may travel to the
+    /// analyst.
+    #[error("value {index} is out of range: {rule}")]
+    OutOfRange {
+        /// The rule the value breaks.
+        rule: &'static str,
+        /// The value's position in its vector, from 1.
+        index: usize,
+    },
     /// A signature that does not verify.
     #[error("signature verification failed")]
     BadSignature,
@@ -68,6 +75,15 @@ pub enum Error {
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed")]
     Randomness,
+    /// A key share reached the number of decryption shares its flooding is sized for
+    /// in one session.
+    #[error(
+        "this site's key share has given the {limit} decryption shares one session allows; start a new session (ds.mheSetup())"
+    )]
+    ShareLimit {
+        /// Decryption shares per key share and session.
+        limit: usize,
+    },
 }
 
 /// Which rule of the security policy refused a request.
@@ -107,6 +123,9 @@ pub enum RefusalKind {
     State,
     /// The audit file cannot be read or written, so nothing may leave the site.
     Audit,
+    /// The key share gave all the decryption shares its flooding allows in a session
+    /// ([`Error::ShareLimit`]).
+    ShareLimit,
     /// Any other rule.
     Other,
 }
@@ -130,6 +149,7 @@ impl RefusalKind {
             RefusalKind::Decryptors => "decryptors",
             RefusalKind::State => "state",
             RefusalKind::Audit => "audit",
+            RefusalKind::ShareLimit => "share_limit",
             RefusalKind::Other => "other",
         }
     }

@@ -15,6 +15,28 @@ use crate::sampling::SecretRng;
 /// Length of an Ed25519 signature.
 pub const SIGNATURE_LEN: usize = 64;
 
+/// HKDF label of the subkey of a pairwise key that seals key material (the AEAD key).
+pub const AEAD_SUBKEY: &[u8] = b"mhe/pairwise/aead/v1";
+/// HKDF label of the subkey of a pairwise key that keys the zero-sum mask PRF.
+pub const MASK_SUBKEY: &[u8] = b"mhe/pairwise/mask/v1";
+
+/// The subkey of the pairwise key `root` for one use (`label`, [`AEAD_SUBKEY`] or
+/// [`MASK_SUBKEY`]): HKDF-SHA256-Expand with `root` as the pseudorandom key (it is
+/// itself an HKDF output, see [`SiteKeys::pairwise_key`]). One key never serves two
+/// primitives.
+pub fn subkey(root: &[u8; 32], label: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    // A 32-byte PRK is long enough and a 32-byte output is far below HKDF's limit, so
+    // neither call can fail; the fallback keeps the function total.
+    let ok = Hkdf::<Sha256>::from_prk(root)
+        .ok()
+        .and_then(|h| h.expand(label, out.as_mut()).ok());
+    if ok.is_none() {
+        *out = crate::sampling::derive_key(b"mhe/subkey/v1", root, label);
+    }
+    out
+}
+
 /// A party's secret keys. No `Clone`, no serializer; the dalek types zeroize on drop.
 pub struct SiteKeys {
     signing: SigningKey,
@@ -123,13 +145,16 @@ pub fn seed_fingerprint(seed: &[u8; 32]) -> String {
     fingerprint(&SigningKey::from_bytes(seed).verifying_key().to_bytes())
 }
 
-/// Seals `msg` for the holder of the pairwise `key` with ChaCha20-Poly1305, binding
-/// `aad`; a fresh random nonce is prepended.
+/// Seals `msg` for the holder of the pairwise `key` with ChaCha20-Poly1305 under the
+/// key's AEAD subkey ([`AEAD_SUBKEY`]), binding `aad`; a fresh random nonce is
+/// prepended.
 ///
 /// # Errors
 /// [`Error::BadSeal`] if encryption fails (it does not for sane lengths).
 pub fn seal(key: &[u8; 32], aad: &[u8], msg: &[u8], rng: &mut SecretRng) -> Result<Vec<u8>> {
-    let cipher = ChaCha20Poly1305::new(key.into());
+    rng.check()?;
+    let aead_key = subkey(key, AEAD_SUBKEY);
+    let cipher = ChaCha20Poly1305::new((&*aead_key).into());
     let nonce_bytes = rng.bytes32();
     let nonce_slice = nonce_bytes.get(..12).ok_or(Error::BadSeal)?;
     let nonce = Nonce::try_from(nonce_slice).map_err(|_| Error::BadSeal)?;
@@ -149,7 +174,8 @@ pub fn seal(key: &[u8; 32], aad: &[u8], msg: &[u8], rng: &mut SecretRng) -> Resu
 pub fn open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     let (nonce_slice, ct) = sealed.split_at_checked(12).ok_or(Error::BadSeal)?;
     let nonce = Nonce::try_from(nonce_slice).map_err(|_| Error::BadSeal)?;
-    let cipher = ChaCha20Poly1305::new(key.into());
+    let aead_key = subkey(key, AEAD_SUBKEY);
+    let cipher = ChaCha20Poly1305::new((&*aead_key).into());
     cipher
         .decrypt(&nonce, Payload { msg: ct, aad })
         .map(Zeroizing::new)
@@ -182,6 +208,27 @@ mod tests {
             )
             .unwrap();
         assert_ne!(*kab, *other);
+    }
+
+    #[test]
+    fn the_aead_and_the_masks_use_separate_subkeys_of_a_pairwise_key() {
+        let root = [3u8; 32];
+        let aead = subkey(&root, AEAD_SUBKEY);
+        let mask = subkey(&root, MASK_SUBKEY);
+        assert_ne!(*aead, *mask);
+        assert_ne!(*aead, root);
+        assert_ne!(*mask, root);
+        assert_eq!(*subkey(&root, AEAD_SUBKEY), *aead);
+        // A message sealed with the pairwise key does not open under the raw root key
+        // used directly as the AEAD key: the seal uses the subkey.
+        let mut rng = SecretRng::from_seed_insecure([7; 32]);
+        let sealed = seal(&root, b"aad", b"secret", &mut rng).unwrap();
+        let (nonce, ct) = sealed.split_at(12);
+        let raw = ChaCha20Poly1305::new((&root).into());
+        let nonce = Nonce::try_from(nonce).unwrap();
+        assert!(raw.decrypt(&nonce, Payload { msg: ct, aad: b"aad" }).is_err());
+        let sub = ChaCha20Poly1305::new((&*aead).into());
+        assert!(sub.decrypt(&nonce, Payload { msg: ct, aad: b"aad" }).is_ok());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::Result;
 use crate::params::Params;
-use crate::ring::{Form, Poly};
+use crate::ring::{Poly, SecretPoly};
 use crate::sampling::{self, SecretRng};
 
 /// A party's secret-key share `s_i` (ternary), or a share derived from it (a
@@ -40,7 +40,7 @@ impl SecretKey {
     pub fn generate(params: &Params, rng: &mut SecretRng) -> SecretKey {
         let coeffs = sampling::ternary(rng, params.n());
         SecretKey {
-            s: sampling::small_poly_ntt(params, &coeffs),
+            s: sampling::small_poly_ntt(params, &coeffs).into_public(),
         }
     }
 
@@ -52,9 +52,9 @@ impl SecretKey {
 
     /// The sum of several shares: the collective secret. Only an ideal functionality
     /// computes it; tests use it to check the protocols against plain decryption.
-    #[doc(hidden)]
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn ideal_sum(params: &Params, shares: &[&SecretKey]) -> SecretKey {
-        let mut s = Poly::zero(params, Form::Ntt);
+        let mut s = Poly::zero(params, crate::ring::Form::Ntt);
         for sh in shares {
             s.add_assign(&sh.s, params);
         }
@@ -74,17 +74,25 @@ impl PublicKey {
     /// public key `(-a*s + e, a)` with a fresh uniform `a`.
     ///
     /// # Errors
-    /// [`crate::Error::Randomness`] if the OS generator fails.
+    /// [`crate::Error::Refused`] if `rng` was wiped.
     pub fn generate_pair(params: &Params, rng: &mut SecretRng) -> Result<(SecretKey, PublicKey)> {
+        rng.check()?;
         let sk = SecretKey::generate(params, rng);
-        let mut a = sampling::uniform_poly(params, rng.inner());
+        // `a` is public once the key is; drawn from the secret generator all the same.
+        let mut a = sampling::secret_uniform_poly(params, rng).into_public();
         a.to_ntt(params);
         let e = sampling::small_poly_ntt(params, &sampling::gaussian(rng, params.n()));
-        let mut p0 = a.clone();
+        let mut p0 = SecretPoly::new(a.clone());
         p0.mul_assign_ntt(&sk.s, params);
         p0.neg_assign(params);
         p0.add_assign(&e, params);
-        Ok((sk, PublicKey { p0, p1: a }))
+        Ok((
+            sk,
+            PublicKey {
+                p0: p0.into_public(),
+                p1: a,
+            },
+        ))
     }
 
     /// The two polynomials, NTT form.

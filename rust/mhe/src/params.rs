@@ -83,7 +83,7 @@ pub const PARAM_SPECS: [ParamSpec; 3] = [
 
 /// Insecure toy parameters for fast unit tests only (N = 64). Never on the wire of a
 /// real session: its id is outside the published range.
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-utils"))]
 pub const TOY_SPEC: ParamSpec = ParamSpec {
     id: 0xFFFF,
     name: "toy-insecure",
@@ -97,6 +97,10 @@ pub const TOY_SPEC: ParamSpec = ParamSpec {
 pub(crate) struct Limb {
     /// The prime.
     pub(crate) q: u64,
+    /// Constants of the constant-time reductions modulo `q`.
+    pub(crate) reducer: crate::arith::Reducer,
+    /// Shoup constant of `delta`.
+    pub(crate) delta_shoup: u64,
     /// Negacyclic NTT plan.
     pub(crate) ntt: tfhe_ntt::prime64::Plan,
     /// floor(Q / t) mod q: the BFV scaling factor.
@@ -153,7 +157,7 @@ impl Params {
     }
 
     /// Insecure N = 64 parameters for tests.
-    #[doc(hidden)]
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn toy() -> Arc<Params> {
         static TOY: OnceLock<Arc<Params>> = OnceLock::new();
         TOY.get_or_init(|| Arc::new(Self::derive(TOY_SPEC))).clone()
@@ -200,6 +204,8 @@ impl Params {
                 let (int, hi, lo) = t_over_q(spec.plain_bits, q);
                 Limb {
                     q,
+                    reducer: crate::arith::Reducer::new(q),
+                    delta_shoup: crate::arith::shoup_constant(delta, q),
                     ntt,
                     delta,
                     qhat_inv,
@@ -264,10 +270,27 @@ impl Params {
     pub(crate) fn limb_bits(&self, i: usize) -> u32 {
         self.limbs.get(i).map_or(64, |l| 64 - l.q.leading_zeros())
     }
+    /// The largest set of parties this parameter set supports: the largest number
+    /// whose pooled decryption keeps the correctness margin (see the `noise` module).
+    pub fn max_parties(&self) -> usize {
+        noise::max_parties(self)
+    }
+
     /// Flooding width (log2 of the half-width of the uniform smudging noise) that a
-    /// decryption share of this set carries: see [`noise`].
+    /// decryption share carries for a set of [`Params::max_parties`] parties; smaller
+    /// sets flood less (see the `noise` module).
     pub fn flooding_bits(&self) -> u32 {
-        noise::flooding_bits(self)
+        noise::flooding_bits(self, self.max_parties())
+    }
+
+    /// The correctness margin, in bits, for a set of [`Params::max_parties`] parties.
+    pub fn correctness_margin_bits(&self) -> f64 {
+        noise::correctness_margin_bits(self, self.max_parties())
+    }
+
+    /// Bytes of one ciphertext (two polynomials) on the wire, without the header.
+    pub fn ciphertext_bytes(&self) -> usize {
+        2 * crate::wire::poly_bytes(self)
     }
 }
 

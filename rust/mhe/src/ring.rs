@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 use zeroize::Zeroize;
 
-use crate::arith::{add_mod, from_i64, from_i128, mul_mod, neg_mod, sub_mod};
+use crate::arith::{add_mod, ct_mul_shoup, neg_mod, shoup_constant, sub_mod};
 use crate::params::{Limb, Params};
 
 /// Which representation a [`Poly`] is in.
@@ -40,7 +40,66 @@ impl std::fmt::Debug for Poly {
 
 impl Zeroize for Poly {
     fn zeroize(&mut self) {
-        self.coeffs.zeroize();
+        // One volatile pass over the residues. A `Vec`'s own `zeroize` makes a second
+        // pass over its whole capacity; a polynomial's vector never has spare capacity
+        // (it is built at its final length), so one pass clears everything.
+        self.coeffs.as_mut_slice().zeroize();
+    }
+}
+
+/// A polynomial that holds secret data: a key share, encryption randomness, a product
+/// such as `c1*s_i` or `a*s_i` before its noise is added, a Gaussian error, a flooding
+/// term, a scaled plaintext `Δm`. Its residues are zeroized when it is dropped; it
+/// dereferences to [`Poly`] for the arithmetic. No `Clone`.
+pub struct SecretPoly(Poly);
+
+impl SecretPoly {
+    /// Takes ownership of `p`, which will be zeroized on drop.
+    pub fn new(p: Poly) -> SecretPoly {
+        SecretPoly(p)
+    }
+
+    /// The zero polynomial in `form`, as a secret to accumulate into.
+    pub fn zero(params: &Params, form: Form) -> SecretPoly {
+        SecretPoly(Poly::zero(params, form))
+    }
+
+    /// Gives up the protection: returns the polynomial (to be published, e.g. a share
+    /// once its noise is added) and leaves an empty one to be dropped.
+    pub fn into_public(mut self) -> Poly {
+        let empty = Poly {
+            coeffs: Vec::new(),
+            n: self.0.n,
+            form: self.0.form,
+        };
+        std::mem::replace(&mut self.0, empty)
+    }
+}
+
+impl std::ops::Deref for SecretPoly {
+    type Target = Poly;
+    fn deref(&self) -> &Poly {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for SecretPoly {
+    fn deref_mut(&mut self) -> &mut Poly {
+        &mut self.0
+    }
+}
+
+impl Drop for SecretPoly {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for SecretPoly {}
+
+impl std::fmt::Debug for SecretPoly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretPoly").finish_non_exhaustive()
     }
 }
 
@@ -73,26 +132,27 @@ impl Poly {
     /// A coefficient-form polynomial whose coefficients are the small signed `values`
     /// (missing ones are zero).
     pub fn from_signed(params: &Params, values: &[i64]) -> Poly {
-        Poly::from_integers(params, values, from_i64)
+        Poly::from_integers(params, values, |v, limb| limb.reducer.reduce_i64(v))
     }
 
     /// A coefficient-form polynomial from wide signed coefficients (flooding noise).
     pub fn from_signed_wide(params: &Params, values: &[i128]) -> Poly {
-        Poly::from_integers(params, values, from_i128)
+        Poly::from_integers(params, values, |v, limb| limb.reducer.reduce_i128(v))
     }
 
-    /// A coefficient-form polynomial whose row of limb `q` holds `reduce(v, q)` for each
-    /// of `values` (missing ones are zero).
+    /// A coefficient-form polynomial whose row of limb `q` holds `reduce(v, limb)` for
+    /// each of `values` (missing ones are zero). The reductions are constant time
+    /// (the values are often secret: see [`crate::arith`]).
     fn from_integers<T, F>(params: &Params, values: &[T], reduce: F) -> Poly
     where
         T: Copy + Sync,
-        F: Fn(T, u64) -> u64 + Sync + Send,
+        F: Fn(T, &Limb) -> u64 + Sync + Send,
     {
         let mut p = Poly::zero(params, Form::Coeff);
         p.map_rows(params, Cost::Division, |row, limb| {
             row.iter_mut()
                 .zip(values)
-                .for_each(|(c, &v)| *c = reduce(v, limb.q));
+                .for_each(|(c, &v)| *c = reduce(v, limb));
         });
         p
     }
@@ -140,9 +200,12 @@ impl Poly {
     pub fn mul_assign_ntt(&mut self, other: &Poly, params: &Params) {
         debug_assert!(self.form == Form::Ntt && other.form == Form::Ntt);
         self.zip_rows(other, params, Cost::Division, |a, b, limb| {
+            // The product of a secret operand is secret: the scratch row is zeroized
+            // (one volatile pass; the vector has no spare capacity).
             let mut prod = vec![0u64; a.len()];
             limb.ntt.mul_accumulate(&mut prod, a, b);
             a.copy_from_slice(&prod);
+            prod.as_mut_slice().zeroize();
         });
     }
 
@@ -167,6 +230,13 @@ impl Poly {
 
     /// To NTT form: the evaluations of each row at the roots of X^N + 1 (no-op when
     /// already there).
+    #[cfg_attr(
+        not(feature = "hazmat"),
+        expect(
+            clippy::wrong_self_convention,
+            reason = "an in-place change of form; clippy checks the name only where the type is private"
+        )
+    )]
     pub fn to_ntt(&mut self, params: &Params) {
         if self.form == Form::Ntt {
             return;
@@ -177,6 +247,13 @@ impl Poly {
 
     /// To coefficient form (no-op when already there): the inverse transform with its
     /// 1/N factor, so `to_ntt` then `to_coeff` is the identity.
+    #[cfg_attr(
+        not(feature = "hazmat"),
+        expect(
+            clippy::wrong_self_convention,
+            reason = "an in-place change of form; clippy checks the name only where the type is private"
+        )
+    )]
     pub fn to_coeff(&mut self, params: &Params) {
         if self.form == Form::Coeff {
             return;
@@ -223,9 +300,12 @@ impl Poly {
     }
 }
 
-/// `row[j] = row[j] * s mod q`.
+/// `row[j] = row[j] * s mod q` for a public `s < q`, in constant time in the row (a
+/// Shamir evaluation or a key share times a Lagrange coefficient is secret).
 fn scale_row(row: &mut [u64], s: u64, q: u64) {
-    row.iter_mut().for_each(|c| *c = mul_mod(*c, s, q));
+    let s_shoup = shoup_constant(s, q);
+    row.iter_mut()
+        .for_each(|c| *c = ct_mul_shoup(*c, s, s_shoup, q));
 }
 
 /// What one residue of a loop costs, roughly, in modular negations (about half a
@@ -234,8 +314,8 @@ fn scale_row(row: &mut [u64], s: u64, q: u64) {
 pub(crate) enum Cost {
     /// A modular addition, subtraction or negation: memory bound, 0.5 to 0.9 ns.
     Addition,
-    /// A 128-bit remainder or product per residue (`mul_mod`, the reduction of a
-    /// signed integer, a pointwise NTT product, CRT rounding): 3.5 to 5 ns.
+    /// A modular product or reduction per residue (a Shoup or Barrett product, the
+    /// reduction of a signed integer, a pointwise NTT product, CRT rounding).
     Division,
     /// A negacyclic NTT of the row (log2(N) butterflies per residue): about 8 ns.
     Transform,
@@ -321,9 +401,27 @@ mod tests {
         pa.to_coeff(&params);
         for (row, q) in pa.rows().zip(params.moduli()) {
             for (c, e) in row.iter().zip(&expected) {
-                assert_eq!(centred(mul_mod(*c, 1, q), q), *e);
+                assert_eq!(centred(*c % q, q), *e);
             }
         }
+    }
+
+    #[test]
+    fn zeroizing_clears_every_residue_and_a_published_secret_leaves_nothing_behind() {
+        let params = Params::toy();
+        let values: Vec<i64> = (0..params.n() as i64).map(|i| i - 7).collect();
+        let mut p = Poly::from_signed(&params, &values);
+        assert!(p.residues().iter().any(|&c| c != 0));
+        let len = p.residues().len();
+        p.zeroize();
+        assert_eq!(p.residues().len(), len);
+        assert!(p.residues().iter().all(|&c| c == 0));
+        // `into_public` moves the residues out: the wrapper keeps an empty polynomial.
+        let mut secret = SecretPoly::new(Poly::from_signed(&params, &values));
+        secret.to_ntt(&params);
+        let public = secret.into_public();
+        assert_eq!(public.residues().len(), len);
+        assert_eq!(public.form(), Form::Ntt);
     }
 
     #[test]

@@ -6,9 +6,9 @@ use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, RefusalKind, Result};
 use crate::params::Params;
-use crate::ring::{Form, Poly};
+use crate::ring::{Form, Poly, SecretPoly};
 
 /// Standard deviation of the RLWE error distribution.
 pub const SIGMA: f64 = 3.2;
@@ -26,14 +26,43 @@ pub fn os_seed() -> Result<Zeroizing<[u8; 32]>> {
     Ok(seed)
 }
 
-/// A generator for secret material: ChaCha20 seeded from the OS CSPRNG.
-pub struct SecretRng(ChaCha20Rng);
+/// A generator for secret material: ChaCha20 seeded from the OS CSPRNG, with fast key
+/// erasure.
+///
+/// After every draw (a key, a secret, an error, a flooding polynomial) the generator
+/// takes 32 more bytes of its own stream as its next key and overwrites the old state,
+/// so the state it holds at any time gives no way back to anything it produced before
+/// (Bernstein, "Fast-key-erasure random-number generators", 2017). [`SecretRng::wipe`]
+/// zeroes the state for good, and so does dropping the generator.
+///
+/// A wiped generator refuses: [`SecretRng::check`] returns [`Error::Refused`], which
+/// every fallible protocol step calls first. An infallible draw from a wiped generator
+/// (a caller that ignored the refusal) takes its output from a fresh OS-seeded key,
+/// never from anything the generator held before.
+pub struct SecretRng {
+    state: Option<ChaCha20Rng>,
+}
 
 impl std::fmt::Debug for SecretRng {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretRng").finish_non_exhaustive()
+        f.debug_struct("SecretRng")
+            .field("wiped", &self.state.is_none())
+            .finish_non_exhaustive()
     }
 }
+
+/// Overwrites a ChaCha20 state in place with the state of the all-zero key.
+fn zero_state(slot: &mut ChaCha20Rng) {
+    *slot = ChaCha20Rng::from_seed([0u8; 32]);
+}
+
+impl Drop for SecretRng {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for SecretRng {}
 
 impl SecretRng {
     /// A generator seeded from the operating system.
@@ -41,31 +70,101 @@ impl SecretRng {
     /// # Errors
     /// [`Error::Randomness`] if the OS generator fails.
     pub fn from_os() -> Result<SecretRng> {
-        Ok(SecretRng(ChaCha20Rng::from_seed(*os_seed()?)))
+        Ok(SecretRng {
+            state: Some(ChaCha20Rng::from_seed(*os_seed()?)),
+        })
     }
 
     /// A deterministic generator, for tests and known-answer vectors only.
-    #[doc(hidden)]
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn from_seed_insecure(seed: [u8; 32]) -> SecretRng {
-        SecretRng(ChaCha20Rng::from_seed(seed))
+        SecretRng {
+            state: Some(ChaCha20Rng::from_seed(seed)),
+        }
     }
 
     /// A generator keyed by a secret `key` and a public `context`: every holder of the
     /// key draws the same values, which are pseudorandom to anyone else.
     pub(crate) fn from_prf(key: &[u8; 32], context: &[u8]) -> SecretRng {
-        SecretRng(prf_stream(key, context))
+        let seed = Zeroizing::new(derive_key(b"mhe/prf/v1", key, context));
+        SecretRng {
+            state: Some(ChaCha20Rng::from_seed(*seed)),
+        }
     }
 
-    pub(crate) fn inner(&mut self) -> &mut ChaCha20Rng {
-        &mut self.0
+    /// Zeroes the state: the generator gives nothing more, and nothing it gave before
+    /// can be regenerated from its memory.
+    pub fn wipe(&mut self) {
+        if let Some(s) = self.state.as_mut() {
+            zero_state(s);
+        }
+        self.state = None;
+    }
+
+    /// Whether [`SecretRng::wipe`] was called.
+    pub fn is_wiped(&self) -> bool {
+        self.state.is_none()
+    }
+
+    /// Refuses a wiped generator.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] after [`SecretRng::wipe`].
+    pub fn check(&self) -> Result<()> {
+        if self.is_wiped() {
+            return Err(Error::Refused(Refusal::new(
+                RefusalKind::State,
+                "the secret generator of this session was wiped",
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs one draw on the current state, then re-keys (fast key erasure).
+    pub(crate) fn draw<T>(&mut self, f: impl FnOnce(&mut ChaCha20Rng) -> T) -> T {
+        let wiped = self.state.is_none();
+        // Never from a wiped state: a fresh key from the OS or, if even that fails,
+        // from the clock, hashed (see the type's doc), used once and wiped again.
+        let state = self.state.get_or_insert_with(|| {
+            ChaCha20Rng::from_seed(*os_seed().unwrap_or_else(|_| fallback_seed()))
+        });
+        let out = f(state);
+        if wiped {
+            self.wipe();
+        } else {
+            let mut next = Zeroizing::new([0u8; 32]);
+            state.fill_bytes(next.as_mut());
+            // Assigning in place overwrites the old key, counter and buffered output.
+            *state = ChaCha20Rng::from_seed(*next);
+        }
+        out
     }
 
     /// 32 bytes for a key.
     pub fn bytes32(&mut self) -> Zeroizing<[u8; 32]> {
         let mut b = Zeroizing::new([0u8; 32]);
-        self.0.fill_bytes(b.as_mut());
+        self.draw(|r| r.fill_bytes(b.as_mut()));
         b
     }
+
+    /// The ChaCha20 key the generator holds now (`None` once wiped): what an attacker
+    /// reading its memory would find. For the tests of fast key erasure.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn current_key(&self) -> Option<[u8; 32]> {
+        self.state.as_ref().map(ChaCha20Rng::get_seed)
+    }
+}
+
+/// A last-resort key for a draw from a wiped generator when the OS generator fails.
+fn fallback_seed() -> Zeroizing<[u8; 32]> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    Zeroizing::new(derive_key(
+        b"mhe/wiped-fallback/v1",
+        &nanos.to_le_bytes(),
+        &std::process::id().to_le_bytes(),
+    ))
 }
 
 /// Cumulative distribution of |x| for the rounded Gaussian of [`SIGMA`], scaled to 2^63:
@@ -108,23 +207,27 @@ fn gaussian_one(rng: &mut ChaCha20Rng) -> i64 {
 /// Coefficients of a ternary secret: uniform over {-1, 0, 1}.
 pub fn ternary(rng: &mut SecretRng, n: usize) -> Zeroizing<Vec<i64>> {
     let mut out = Zeroizing::new(Vec::with_capacity(n));
-    while out.len() < n {
-        let mut buf = [0u8; 64];
-        rng.0.fill_bytes(&mut buf);
-        for b in buf {
-            // 255 would bias the residue mod 3.
-            if b < 255 && out.len() < n {
-                out.push(i64::from(b % 3) - 1);
+    rng.draw(|r| {
+        let mut buf = Zeroizing::new([0u8; 64]);
+        while out.len() < n {
+            r.fill_bytes(buf.as_mut());
+            for &b in buf.iter() {
+                // 255 would bias the residue mod 3.
+                if b < 255 && out.len() < n {
+                    out.push(i64::from(b % 3) - 1);
+                }
             }
         }
-    }
+    });
     out
 }
 
 /// Coefficients of an RLWE error: rounded Gaussian, sigma [`SIGMA`], cut at
 /// [`GAUSSIAN_BOUND`].
 pub fn gaussian(rng: &mut SecretRng, n: usize) -> Zeroizing<Vec<i64>> {
-    Zeroizing::new((0..n).map(|_| gaussian_one(&mut rng.0)).collect())
+    let mut out = Zeroizing::new(Vec::with_capacity(n));
+    rng.draw(|r| out.extend((0..n).map(|_| gaussian_one(r))));
+    out
 }
 
 /// Coefficients uniform over `[-2^bits, 2^bits)`: smudging (flooding) noise.
@@ -134,30 +237,46 @@ pub fn flooding(rng: &mut SecretRng, n: usize, bits: u32) -> Zeroizing<Vec<i128>
     let bits = bits.min(120);
     let mask = (1u128 << (bits + 1)) - 1;
     let offset = 1i128 << bits;
-    let v = (0..n)
-        .map(|_| {
-            let r = (u128::from(rng.0.next_u64()) << 64) | u128::from(rng.0.next_u64());
-            let u = (r & mask) as i128;
+    let mut out = Zeroizing::new(Vec::with_capacity(n));
+    rng.draw(|r| {
+        out.extend((0..n).map(|_| {
+            let x = (u128::from(r.next_u64()) << 64) | u128::from(r.next_u64());
+            let u = (x & mask) as i128;
             u - offset
-        })
-        .collect();
-    Zeroizing::new(v)
+        }));
+    });
+    out
 }
 
-/// A polynomial with the given small signed coefficients, in NTT form.
-pub(crate) fn small_poly_ntt(params: &Params, coeffs: &[i64]) -> Poly {
-    let mut p = Poly::from_signed(params, coeffs);
+/// A secret polynomial with the given small signed coefficients (a ternary secret or
+/// randomness, a Gaussian error), in NTT form.
+pub(crate) fn small_poly_ntt(params: &Params, coeffs: &[i64]) -> SecretPoly {
+    let mut p = SecretPoly::new(Poly::from_signed(params, coeffs));
     p.to_ntt(params);
     p
 }
 
+/// A secret polynomial with the given small signed coefficients, coefficient form.
+pub(crate) fn small_poly(params: &Params, coeffs: &[i64]) -> SecretPoly {
+    SecretPoly::new(Poly::from_signed(params, coeffs))
+}
+
 /// Flooding noise of half-width `2^bits` as a coefficient-form polynomial.
-pub(crate) fn flooding_poly(params: &Params, rng: &mut SecretRng, bits: u32) -> Poly {
-    Poly::from_signed_wide(params, &flooding(rng, params.n(), bits))
+pub(crate) fn flooding_poly(params: &Params, rng: &mut SecretRng, bits: u32) -> SecretPoly {
+    SecretPoly::new(Poly::from_signed_wide(
+        params,
+        &flooding(rng, params.n(), bits),
+    ))
+}
+
+/// A secret polynomial uniform over R_Q (a Shamir coefficient, a recipient's key),
+/// drawn from `rng`, in coefficient form.
+pub(crate) fn secret_uniform_poly(params: &Params, rng: &mut SecretRng) -> SecretPoly {
+    SecretPoly::new(rng.draw(|r| uniform_poly(params, r)))
 }
 
 /// A polynomial uniform over R_Q, drawn from `rng`, in coefficient form.
-pub(crate) fn uniform_poly(params: &Params, rng: &mut ChaCha20Rng) -> Poly {
+fn uniform_poly(params: &Params, rng: &mut ChaCha20Rng) -> Poly {
     let n = params.n();
     let mut residues = Vec::with_capacity(n * params.num_limbs());
     for q in params.moduli() {
@@ -223,12 +342,6 @@ pub(crate) fn derive_key(domain: &[u8], key: &[u8], context: &[u8]) -> [u8; 32] 
     h.update((context.len() as u64).to_le_bytes());
     h.update(context);
     h.finalize().into()
-}
-
-/// A ChaCha20 stream keyed by a secret `key` and a public `context`: pseudorandom to
-/// anyone who does not know the key.
-pub(crate) fn prf_stream(key: &[u8; 32], context: &[u8]) -> ChaCha20Rng {
-    ChaCha20Rng::from_seed(derive_key(b"mhe/prf/v1", key, context))
 }
 
 #[cfg(test)]

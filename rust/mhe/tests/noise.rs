@@ -15,6 +15,7 @@ mod common;
 use common::{Parties, TestRng, centred, column_sums, int_vectors, scaled_centred, sub_centred};
 use mhe::ciphertext::Ciphertext;
 use mhe::encoding::{Plaintext, decode, encode};
+use mhe::error::Error;
 use mhe::keys::SecretKey;
 use mhe::noise;
 use mhe::params::Params;
@@ -79,11 +80,12 @@ fn stats(v: &[i128], scale: f64) -> (f64, f64, f64, f64) {
 #[test]
 fn key_switch_share_noise_is_uniform_over_the_flooding_interval() {
     let params = Params::by_name("default").unwrap();
-    let w = noise::flooding_bits(&params);
+    let w = params.flooding_bits();
     assert!(
-        w >= noise::ciphertext_noise_bits(&params)
+        w >= noise::ciphertext_noise_bits(&params, params.max_parties())
             + params.spec().log_n
             + noise::STATISTICAL_SECURITY_BITS
+            + noise::SHARE_CAP_BITS
     );
     let ks = KeySwitchProtocol::with_default_flooding(params.clone());
     let (sk, s) = key_with_coeffs(&params, 1);
@@ -144,11 +146,11 @@ fn fresh_pooled_ciphertext_noise_matches_the_estimate_and_stays_under_the_bound(
     x.add_assign(c0, &params);
     let e = noise_of(&params, &x, &plaintext_sum(&params, &values));
     let max = e.iter().map(|v| v.unsigned_abs()).max().unwrap();
-    let bound = 1u128 << noise::ciphertext_noise_bits(&params);
+    let bound = 1u128 << noise::ciphertext_noise_bits(&params, k);
     assert!(
         max < bound,
         "fresh pooled noise {max} >= 2^{}",
-        noise::ciphertext_noise_bits(&params)
+        noise::ciphertext_noise_bits(&params, k)
     );
     // The estimate for K parties: sd within 15% of pooled_sd(N, K), max within TAIL_SDS.
     let sd_est = noise::pooled_sd(params.n(), k);
@@ -166,25 +168,25 @@ fn fresh_pooled_ciphertext_noise_matches_the_estimate_and_stays_under_the_bound(
 fn total_decryption_noise_of_ten_parties_stays_under_the_documented_bound() {
     let params = Params::by_name("default").unwrap();
     let k = 10;
-    let w = noise::flooding_bits(&params);
+    let w = noise::flooding_bits(&params, k);
     let mut parties = Parties::new(&params, k, [11; 32], [6; 32]);
     let values = int_vectors(&mut TestRng::new(4), k, params.values_per_ciphertext());
     let ct = parties.encrypt_and_pool_one(&values);
-    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
+    let ks = KeySwitchProtocol::new(params.clone(), k).unwrap();
     let mut ledgers: Vec<DecryptionLedger> = (0..k).map(|_| DecryptionLedger::new()).collect();
     let agg = parties.decryption_shares(&ks, &ct, &mut ledgers);
     let mut x = ct.polys().0.clone();
     x.add_assign(agg.poly(), &params);
     let e = noise_of(&params, &x, &plaintext_sum(&params, &values));
     let max = e.iter().map(|v| v.unsigned_abs()).max().unwrap() as f64;
-    // Under the documented worst case for MAX_PARTIES, and under the same bound for K.
+    // Under the documented worst case for K parties.
     assert!(
-        max.log2() < noise::decryption_noise_bits(&params),
+        max.log2() < noise::decryption_noise_bits(&params, k),
         "noise 2^{}",
         max.log2()
     );
     let k_bound =
-        k as f64 * 2f64.powi(w as i32) + 2f64.powi(noise::ciphertext_noise_bits(&params) as i32);
+        k as f64 * 2f64.powi(w as i32) + 2f64.powi(noise::ciphertext_noise_bits(&params, k) as i32);
     assert!(max < k_bound, "noise {max} above K*2^w + B");
     // Decryption is exact with that noise ...
     let got = decode(&params, &[ks.decrypt(&ct, &agg)], values[0].len()).unwrap();
@@ -196,5 +198,49 @@ fn total_decryption_noise_of_ten_parties_stays_under_the_documented_bound() {
         (var / expected - 1.0).abs() < 0.1,
         "variance {var} vs {expected}"
     );
-    assert!(noise::correctness_margin_bits(&params) > 2.0);
+    assert!(noise::correctness_margin_bits(&params, k) > 2.0);
+}
+
+#[test]
+fn a_key_share_gives_at_most_the_session_cap_of_decryption_shares() {
+    let params = Params::toy();
+    let mut rng = SecretRng::from_seed_insecure([12; 32]);
+    let sk = SecretKey::generate(&params, &mut rng);
+    let ks = KeySwitchProtocol::new(params.clone(), 2).unwrap();
+    let crs = Crs::from_seed([13; 32]);
+    let ct = |i: usize| {
+        Ciphertext::from_polys(
+            common::zero(&params),
+            crs.uniform_poly(&params, &(i as u64).to_le_bytes()),
+        )
+    };
+    let mut ledger = DecryptionLedger::new();
+    for i in 0..noise::MAX_SHARES_PER_SESSION {
+        ks.gen_share(&sk, None, &ct(i), &mut ledger, &mut rng)
+            .unwrap();
+    }
+    assert_eq!(ledger.len(), noise::MAX_SHARES_PER_SESSION);
+    assert!(ledger.ensure_room(0).is_ok());
+    assert!(ledger.ensure_room(1).is_err());
+    // Share N+1, for a ciphertext never seen: refused with the typed error.
+    let next = ks.gen_share(&sk, None, &ct(usize::MAX), &mut ledger, &mut rng);
+    assert_eq!(
+        next,
+        Err(Error::ShareLimit {
+            limit: noise::MAX_SHARES_PER_SESSION
+        })
+    );
+    assert_eq!(ledger.len(), noise::MAX_SHARES_PER_SESSION);
+    // A fresh ledger (a new session) may share again.
+    assert!(ledger_fresh_share(&ks, &sk, &ct(0), &mut rng));
+}
+
+fn ledger_fresh_share(
+    ks: &KeySwitchProtocol,
+    sk: &SecretKey,
+    ct: &Ciphertext,
+    rng: &mut SecretRng,
+) -> bool {
+    ks.gen_share(sk, None, ct, &mut DecryptionLedger::new(), rng)
+        .is_ok()
 }

@@ -103,7 +103,7 @@ fn values_beyond_the_range_are_typed_errors_before_encryption() {
         i128::MIN,
     ] {
         assert!(
-            matches!(encode(&params, &[0, bad]), Err(Error::OutOfRange(_))),
+            matches!(encode(&params, &[0, bad]), Err(Error::OutOfRange { .. })),
             "{bad}"
         );
     }
@@ -119,7 +119,19 @@ fn values_beyond_the_range_are_typed_errors_before_encryption() {
         -MAX_ABS_REAL * 1.5,
     ] {
         let r = sites[0].contribute(qid(1), &spec("sum", "x", &n), &[1.0, bad]);
-        assert!(matches!(r, Err(Error::OutOfRange(_))), "{bad}: {r:?}");
+        assert!(
+            matches!(r, Err(Error::OutOfRange { index: 2, .. })),
+            "{bad}: {r:?}"
+        );
+        // The message travels to the analyst: it names the rule and the position,
+        // never the value.
+        let text = r.unwrap_err().to_string();
+        assert!(text.contains("value 2"), "{text}");
+        assert!(!text.contains("NaN") && !text.contains("-inf"), "{text}");
+        if bad.is_finite() {
+            assert!(!text.contains(&format!("{bad}")), "{text}");
+            assert!(!text.contains(&format!("{bad:e}")), "{text}");
+        }
     }
     let got = run_reals(
         &mut sites,

@@ -191,7 +191,11 @@ fn with_pinned_peers_every_query_covers_the_whole_roster() {
 fn a_wiped_site_refuses_everything() {
     let mut sites = setup(2, 0, &open(None));
     let n = names(&sites);
+    assert!(sites[0].generator_key().is_some());
     sites[0].wipe();
+    // What a reader of the site's memory finds of its generator after wipe(): nothing
+    // (fast key erasure already kept the state from leading back to earlier draws).
+    assert_eq!(sites[0].generator_key(), None);
     let (k, _) = kind(contribute(&mut sites[0], 1, &vars(&["D$x"]), &n));
     assert_eq!(k, RefusalKind::State);
     assert!(sites[0].fingerprint().is_err());

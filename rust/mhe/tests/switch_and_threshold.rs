@@ -48,7 +48,7 @@ fn the_recipient_decrypts_the_public_key_switched_pool_and_no_single_share_revea
     let ct = s.encrypt_and_pool_one(&values);
     let params = s.params.clone();
     let (sk_r, pk_r) = PublicKey::generate_pair(&params, &mut s.rng).unwrap();
-    let pks = PublicKeySwitchProtocol::new(params.clone(), noise::flooding_bits(&params)).unwrap();
+    let pks = PublicKeySwitchProtocol::for_parties(params.clone(), k).unwrap();
     let mut ledgers: Vec<DecryptionLedger> = (0..k).map(|_| DecryptionLedger::new()).collect();
     let shares: Vec<_> = s
         .sks
@@ -90,13 +90,35 @@ fn the_recipient_decrypts_the_public_key_switched_pool_and_no_single_share_revea
 #[test]
 fn flooding_widths_outside_the_documented_window_are_refused() {
     let params = Params::by_name("default").unwrap();
-    let w = noise::flooding_bits(&params);
-    assert!(PublicKeySwitchProtocol::new(params.clone(), w - 1).is_err());
-    assert!(PublicKeySwitchProtocol::new(params.clone(), w + 3).is_err());
-    assert!(KeySwitchProtocol::new(params.clone(), w - 1).is_err());
+    let k = 3;
+    let w = noise::flooding_bits(&params, k);
+    assert!(PublicKeySwitchProtocol::new(params.clone(), k, w - 1).is_err());
+    assert!(PublicKeySwitchProtocol::new(params.clone(), k, w + 3).is_err());
+    assert!(KeySwitchProtocol::with_flooding(params.clone(), k, w - 1).is_err());
+    assert!(KeySwitchProtocol::with_flooding(params.clone(), k, 0).is_err());
+    assert!(KeySwitchProtocol::with_flooding(params.clone(), k, w).is_ok());
+    assert!(PublicKeySwitchProtocol::new(params.clone(), k, w + 2).is_ok());
+    assert_eq!(
+        KeySwitchProtocol::new(params.clone(), k)
+            .unwrap()
+            .flooding_bits(),
+        w
+    );
+}
+
+#[test]
+fn a_key_switch_is_sized_for_its_set_and_refuses_sets_the_margin_cannot_hold() {
+    let params = Params::by_name("default").unwrap();
+    let max = params.max_parties();
     assert!(KeySwitchProtocol::new(params.clone(), 0).is_err());
-    assert!(KeySwitchProtocol::new(params.clone(), w).is_ok());
-    assert!(PublicKeySwitchProtocol::new(params, w + 2).is_ok());
+    assert!(KeySwitchProtocol::new(params.clone(), max + 1).is_err());
+    assert!(PublicKeySwitchProtocol::for_parties(params.clone(), max + 1).is_err());
+    let small = KeySwitchProtocol::new(params.clone(), 2).unwrap();
+    let largest = KeySwitchProtocol::new(params.clone(), max).unwrap();
+    assert!(small.flooding_bits() < largest.flooding_bits());
+    assert_eq!(largest.flooding_bits(), params.flooding_bits());
+    // Even the widest flooding keeps decryption exact for the largest set.
+    assert!(noise::correctness_margin_bits(&params, max) >= noise::MIN_MARGIN_BITS);
 }
 
 /// Thresholdized keys of a `t`-of-`n` setup: party j's threshold secret.

@@ -20,7 +20,6 @@ use mhe::ciphertext::{Ciphertext, decrypt, encrypt};
 use mhe::encoding::{decode, encode};
 use mhe::keys::PublicKey;
 use mhe::messages::{Contribution, DecryptRequest, DecryptShare, KeygenShare, Pooled};
-use mhe::noise;
 use mhe::params::Params;
 use mhe::protocols::{
     DecryptionLedger, KeySwitchProtocol, KeySwitchShare, PublicKeyGenProtocol, PublicKeyGenShare,
@@ -111,8 +110,7 @@ fn every_protocol_share_round_trips_and_still_decrypts() {
         assert_eq!(got, values, "{name}");
         // Public-key switch shares: both polynomials.
         let (sk_r, pk_r) = PublicKey::generate_pair(&params, &mut rng).unwrap();
-        let pks =
-            PublicKeySwitchProtocol::new(params.clone(), noise::flooding_bits(&params)).unwrap();
+        let pks = PublicKeySwitchProtocol::for_parties(params.clone(), 3).unwrap();
         let ct3 = encrypt(
             &params,
             &pk,

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::keys::SecretKey;
 use crate::noise;
 use crate::params::Params;
-use crate::ring::{Form, Poly};
+use crate::ring::{Form, Poly, SecretPoly};
 use crate::sampling::{self, SecretRng};
 
 /// SHA-256 of a polynomial's residues: identifies the `c1` a share was produced for.
@@ -31,6 +31,11 @@ pub fn poly_digest(p: &Poly) -> [u8; 32] {
 /// let an observer average the flooding away and eventually recover the key (eprint
 /// 2024/194, 2025/409). The protocols record every `c1` here and refuse a second share,
 /// whatever the set of parties or the target key.
+///
+/// The ledger also counts: one ledger (one key share, one session) records at most
+/// [`noise::MAX_SHARES_PER_SESSION`] shares, the number the flooding width is sized
+/// for, so the statistical distance of everything it lets out stays below 2^-40
+/// (hybrid bound, see [`crate::noise`]).
 #[derive(Debug, Default)]
 pub struct DecryptionLedger {
     seen: HashSet<[u8; 32]>,
@@ -42,11 +47,13 @@ impl DecryptionLedger {
         Self::default()
     }
 
-    /// Records `c1`; refuses one already recorded.
+    /// Records `c1`; refuses one already recorded, and any beyond the session's cap.
     ///
     /// # Errors
-    /// [`Error::Refused`] if a share was already produced for this `c1`.
+    /// [`Error::Refused`] if a share was already produced for this `c1`;
+    /// [`Error::ShareLimit`] once [`noise::MAX_SHARES_PER_SESSION`] are recorded.
     pub fn record(&mut self, c1: &Poly) -> Result<[u8; 32]> {
+        self.ensure_room(1)?;
         let d = poly_digest(c1);
         if !self.seen.insert(d) {
             return Err(Error::Refused(
@@ -54,6 +61,20 @@ impl DecryptionLedger {
             ));
         }
         Ok(d)
+    }
+
+    /// Checks that `count` more shares fit under the session's cap, so that a request
+    /// is refused whole rather than served in part.
+    ///
+    /// # Errors
+    /// [`Error::ShareLimit`] if they do not.
+    pub fn ensure_room(&self, count: usize) -> Result<()> {
+        if self.seen.len().saturating_add(count) > noise::MAX_SHARES_PER_SESSION {
+            return Err(Error::ShareLimit {
+                limit: noise::MAX_SHARES_PER_SESSION,
+            });
+        }
+        Ok(())
     }
 
     /// Whether a share for `c1` was already produced.
@@ -88,52 +109,100 @@ impl KeySwitchShare {
     }
 }
 
-/// Collective key switching from `s = Σ s_i` to `s' = Σ s'_i`, with noise flooding.
+/// Collective key switching from `s = Σ s_i` to `s' = Σ s'_i`, with noise flooding
+/// sized for the set of parties it serves.
 #[derive(Debug, Clone)]
 pub struct KeySwitchProtocol {
     params: Arc<Params>,
     flooding_bits: u32,
 }
 
+/// The flooding width for `parties` parties, checked against the parameter set: at
+/// least [`noise::flooding_bits`] for that set, at most 2 bits more, and a correctness
+/// margin of at least [`noise::MIN_MARGIN_BITS`].
+pub(crate) fn checked_flooding(params: &Params, parties: usize, bits: Option<u32>) -> Result<u32> {
+    let max = params.max_parties();
+    if parties == 0 || parties > max {
+        return Err(Error::InvalidArgument(format!(
+            "a set of {parties} parties: parameter set '{}' supports 1 to {max}",
+            params.name()
+        )));
+    }
+    let min = noise::flooding_bits(params, parties);
+    let bits = bits.unwrap_or(min);
+    if bits < min || bits > min + 2 {
+        return Err(Error::InvalidArgument(format!(
+            "flooding width 2^{bits} outside [2^{min}, 2^{}] for {parties} parties under parameter set '{}'",
+            min + 2,
+            params.name()
+        )));
+    }
+    if noise::margin_with(params, parties, bits) < noise::MIN_MARGIN_BITS {
+        return Err(Error::InvalidArgument(format!(
+            "flooding width 2^{bits} leaves no correctness margin for {parties} parties"
+        )));
+    }
+    Ok(bits)
+}
+
 impl KeySwitchProtocol {
-    /// The protocol for `params`, flooding each share with uniform noise over
-    /// `[-2^flooding_bits, 2^flooding_bits)`.
+    /// The protocol for a set of `parties` parties under `params`, flooding each share
+    /// with uniform noise over `[-W, W)`, `W = 2^noise::flooding_bits(params, parties)`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a width below [`noise::flooding_bits`] (40 bits of
-    /// statistical security) or beyond the correctness margin.
-    pub fn new(params: Arc<Params>, flooding_bits: u32) -> Result<Self> {
-        let min = noise::flooding_bits(&params);
-        if flooding_bits < min || flooding_bits > min + 2 {
-            return Err(Error::InvalidArgument(format!(
-                "flooding width 2^{flooding_bits} outside [2^{min}, 2^{}] for parameter set '{}'",
-                min + 2,
-                params.name()
-            )));
-        }
+    /// [`Error::InvalidArgument`] for an empty set or one larger than
+    /// [`Params::max_parties`].
+    pub fn new(params: Arc<Params>, parties: usize) -> Result<Self> {
+        let flooding_bits = checked_flooding(&params, parties, None)?;
         Ok(KeySwitchProtocol {
             params,
             flooding_bits,
         })
     }
 
-    /// The protocol with the documented flooding width of its parameter set.
+    /// As [`KeySwitchProtocol::new`] with an explicit flooding width.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a width below [`noise::flooding_bits`] for the set
+    /// (40 bits of statistical security over a session), more than 2 bits above it, or
+    /// beyond the correctness margin; or a bad set size.
+    pub fn with_flooding(params: Arc<Params>, parties: usize, flooding_bits: u32) -> Result<Self> {
+        let flooding_bits = checked_flooding(&params, parties, Some(flooding_bits))?;
+        Ok(KeySwitchProtocol {
+            params,
+            flooding_bits,
+        })
+    }
+
+    /// The protocol sized for the largest set its parameter set supports
+    /// ([`Params::max_parties`]): for the side that only combines shares, or when the
+    /// set is not known. A site producing shares should use [`KeySwitchProtocol::new`]
+    /// with its set, which floods less and keeps more margin.
     pub fn with_default_flooding(params: Arc<Params>) -> Self {
-        let flooding_bits = noise::flooding_bits(&params);
+        let flooding_bits = params.flooding_bits();
         KeySwitchProtocol {
             params,
             flooding_bits,
         }
     }
 
+    /// The flooding width, log2 of `W`.
+    pub fn flooding_bits(&self) -> u32 {
+        self.flooding_bits
+    }
+
     /// `gen_share` computes `h_i = c1*(s_i - s'_i) + f_i` from the private input share
     /// `s_i`, the private output share `s'_i` (`None`: the zero key, i.e. decryption) and
     /// the public ciphertext. `f_i` is uniform over `[-W, W)`, `W = 2^flooding_bits`,
-    /// which hides the ciphertext noise with 40 bits of statistical security (see
-    /// [`crate::noise`]). Records `c1` in `ledger` and refuses a second share for it.
+    /// which hides the ciphertext noise with 40 bits of statistical security over all
+    /// the shares of a session (see [`crate::noise`]). Expected noise of the share
+    /// against `c1*(s_i - s'_i)`: `f_i` alone. The product `c1*(s_i - s'_i)` and the
+    /// key difference are zeroized before the share is returned. Records `c1` in
+    /// `ledger` and refuses a second share for it.
     ///
     /// # Errors
-    /// [`Error::Refused`] when `ledger` already holds this ciphertext.
+    /// [`Error::Refused`] when `ledger` already holds this ciphertext or `rng` was
+    /// wiped; [`Error::ShareLimit`] when the ledger's session cap is reached.
     pub fn gen_share(
         &self,
         sk_in: &SecretKey,
@@ -143,18 +212,21 @@ impl KeySwitchProtocol {
         rng: &mut SecretRng,
     ) -> Result<KeySwitchShare> {
         let p = &self.params;
+        rng.check()?;
         ledger.record(&ct.c1)?;
-        let mut h = ct.c1.clone();
+        let mut h = SecretPoly::new(ct.c1.clone());
         h.to_ntt(p);
-        let mut key = sk_in.s.clone();
-        if let Some(out) = sk_out {
-            key.sub_assign(&out.s, p);
+        match sk_out {
+            Some(out) => {
+                let mut key = SecretPoly::new(sk_in.s.clone());
+                key.sub_assign(&out.s, p);
+                h.mul_assign_ntt(&key, p);
+            }
+            None => h.mul_assign_ntt(&sk_in.s, p),
         }
-        h.mul_assign_ntt(&key, p);
-        zeroize::Zeroize::zeroize(&mut key);
         h.to_coeff(p);
         h.add_assign(&sampling::flooding_poly(p, rng, self.flooding_bits), p);
-        Ok(KeySwitchShare(h))
+        Ok(KeySwitchShare(h.into_public()))
     }
 
     /// `aggregate_shares` sums the shares.

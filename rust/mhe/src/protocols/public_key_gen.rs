@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::keys::{PublicKey, SecretKey};
 use crate::params::Params;
-use crate::ring::{Form, Poly};
+use crate::ring::{Form, Poly, SecretPoly};
 use crate::sampling::{self, Crs, SecretRng};
 
 /// The common random polynomial `a` of the public key, drawn from the CRS.
@@ -49,7 +49,8 @@ impl PublicKeyGenProtocol {
 
     /// `gen_share` computes `-a*s_i + e_i` from the private share `s_i` and the public
     /// CRP `a`, with a fresh Gaussian `e_i` (sigma 3.2). The share is an RLWE sample, so
-    /// it hides `s_i`; its noise `e_i` adds to the collective key noise `Σ e_i`.
+    /// it hides `s_i`; its noise `e_i` adds to the collective key noise `Σ e_i`
+    /// (expected: variance σ² per coefficient). `a*s_i` and `e_i` are zeroized.
     pub fn gen_share(
         &self,
         sk: &SecretKey,
@@ -57,12 +58,12 @@ impl PublicKeyGenProtocol {
         rng: &mut SecretRng,
     ) -> PublicKeyGenShare {
         let p = &self.params;
-        let mut share = crp.0.clone();
+        let mut share = SecretPoly::new(crp.0.clone());
         share.mul_assign_ntt(&sk.s, p);
         share.neg_assign(p);
         let e = sampling::small_poly_ntt(p, &sampling::gaussian(rng, p.n()));
         share.add_assign(&e, p);
-        PublicKeyGenShare(share)
+        PublicKeyGenShare(share.into_public())
     }
 
     /// `aggregate_shares` sums the shares.

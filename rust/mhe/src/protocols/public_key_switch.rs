@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use crate::ciphertext::Ciphertext;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::keys::{PublicKey, SecretKey};
 use crate::noise;
 use crate::params::Params;
-use crate::protocols::key_switch::DecryptionLedger;
-use crate::ring::{Form, Poly};
+use crate::protocols::key_switch::{DecryptionLedger, checked_flooding};
+use crate::ring::{Form, Poly, SecretPoly};
 use crate::sampling::{self, SecretRng};
 
 /// A party's share `(h0_i, h1_i) = (s_i*c1 + u_i*p0' + f_i, u_i*p1' + e_i)`.
@@ -34,31 +34,40 @@ pub struct PublicKeySwitchProtocol {
 }
 
 impl PublicKeySwitchProtocol {
-    /// The protocol for `params` with flooding width `2^flooding_bits`.
+    /// The protocol for a set of `parties` parties under `params`, flooding with
+    /// `2^flooding_bits` (see [`KeySwitchProtocol::with_flooding`] for the rules).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] below the documented 40-bit width.
-    pub fn new(params: Arc<Params>, flooding_bits: u32) -> Result<Self> {
-        let min = noise::flooding_bits(&params);
-        if flooding_bits < min || flooding_bits > min + 2 {
-            return Err(Error::InvalidArgument(format!(
-                "flooding width 2^{flooding_bits} outside [2^{min}, 2^{}]",
-                min + 2
-            )));
-        }
+    /// [`Error::InvalidArgument`] for a width outside the documented range or a set
+    /// size the parameter set does not support.
+    pub fn new(params: Arc<Params>, parties: usize, flooding_bits: u32) -> Result<Self> {
+        let flooding_bits = checked_flooding(&params, parties, Some(flooding_bits))?;
         Ok(PublicKeySwitchProtocol {
             params,
             flooding_bits,
         })
     }
 
+    /// The protocol for `parties` parties with the documented width
+    /// [`noise::flooding_bits`] for that set.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a set size the parameter set does not support.
+    pub fn for_parties(params: Arc<Params>, parties: usize) -> Result<Self> {
+        let bits = noise::flooding_bits(&params, parties);
+        Self::new(params, parties, bits)
+    }
+
     /// `gen_share` computes `h0_i = s_i*c1 + u_i*p0' + f_i` and `h1_i = u_i*p1' + e_i`
     /// from the private share `s_i`, the recipient's public key and the ciphertext, with
     /// fresh ternary `u_i`, Gaussian `e_i` and flooding `f_i` of width `2^flooding_bits`.
-    /// Records `c1` in `ledger`.
+    /// Records `c1` in `ledger`. Expected noise after aggregation: `Σ f_i` plus the
+    /// fresh-encryption noise of the recipient's key. `s_i*c1`, `u_i` and the
+    /// intermediate products are zeroized.
     ///
     /// # Errors
-    /// [`Error::Refused`] when `ledger` already holds this ciphertext.
+    /// [`Error::Refused`] when `ledger` already holds this ciphertext or `rng` was
+    /// wiped; [`Error::ShareLimit`] when the ledger's session cap is reached.
     pub fn gen_share(
         &self,
         sk: &SecretKey,
@@ -68,22 +77,25 @@ impl PublicKeySwitchProtocol {
         rng: &mut SecretRng,
     ) -> Result<PublicKeySwitchShare> {
         let p = &self.params;
+        rng.check()?;
         ledger.record(&ct.c1)?;
         let u = sampling::small_poly_ntt(p, &sampling::ternary(rng, p.n()));
-        let mut c1 = ct.c1.clone();
-        c1.to_ntt(p);
-        c1.mul_assign_ntt(&sk.s, p);
-        let mut up0 = target.p0.clone();
+        let mut h0 = SecretPoly::new(ct.c1.clone());
+        h0.to_ntt(p);
+        h0.mul_assign_ntt(&sk.s, p);
+        let mut up0 = SecretPoly::new(target.p0.clone());
         up0.mul_assign_ntt(&u, p);
-        c1.add_assign(&up0, p);
-        let mut h0 = c1;
+        h0.add_assign(&up0, p);
         h0.to_coeff(p);
         h0.add_assign(&sampling::flooding_poly(p, rng, self.flooding_bits), p);
-        let mut h1 = target.p1.clone();
+        let mut h1 = SecretPoly::new(target.p1.clone());
         h1.mul_assign_ntt(&u, p);
         h1.to_coeff(p);
-        h1.add_assign(&Poly::from_signed(p, &sampling::gaussian(rng, p.n())), p);
-        Ok(PublicKeySwitchShare { h0, h1 })
+        h1.add_assign(&sampling::small_poly(p, &sampling::gaussian(rng, p.n())), p);
+        Ok(PublicKeySwitchShare {
+            h0: h0.into_public(),
+            h1: h1.into_public(),
+        })
     }
 
     /// `aggregate_shares` sums the shares.

@@ -12,7 +12,7 @@ use crate::arith::{inv_mod, mul_mod, sub_mod};
 use crate::error::{Error, Result};
 use crate::keys::SecretKey;
 use crate::params::Params;
-use crate::ring::{Form, Poly};
+use crate::ring::{Form, Poly, SecretPoly};
 use crate::sampling::{self, SecretRng};
 
 /// A party's secret sharing polynomial `P_i(X) = s_i + r_1 X + ... + r_{t-1} X^{t-1}`.
@@ -73,7 +73,8 @@ impl Thresholdizer {
     /// coefficients from the private generator.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a threshold of 0.
+    /// [`Error::InvalidArgument`] for a threshold of 0; [`Error::Refused`] if `rng`
+    /// was wiped.
     pub fn gen_polynomial(
         &self,
         sk: &SecretKey,
@@ -85,13 +86,14 @@ impl Thresholdizer {
                 "threshold must be at least 1".into(),
             ));
         }
+        rng.check()?;
         let p = &self.params;
         let mut coeffs = Vec::with_capacity(threshold);
         coeffs.push(sk.s.clone());
         for _ in 1..threshold {
-            let mut r = sampling::uniform_poly(p, rng.inner());
+            let mut r = sampling::secret_uniform_poly(p, rng);
             r.to_ntt(p);
-            coeffs.push(r);
+            coeffs.push(r.into_public());
         }
         Ok(ShamirPolynomial { coeffs })
     }
@@ -107,12 +109,12 @@ impl Thresholdizer {
             ));
         }
         let p = &self.params;
-        let mut acc = Poly::zero(p, Form::Ntt);
+        let mut acc = SecretPoly::zero(p, Form::Ntt);
         for c in poly.coeffs.iter().rev() {
             acc.mul_scalar_assign(point, p);
             acc.add_assign(c, p);
         }
-        Ok(ShamirShare(acc))
+        Ok(ShamirShare(acc.into_public()))
     }
 
     /// `aggregate_shares` sums the evaluations a party received (its own included).
@@ -189,8 +191,8 @@ impl Combiner {
                     })
             })
             .collect();
-        let mut s = tsk.s.clone();
+        let mut s = SecretPoly::new(tsk.s.clone());
         s.mul_rns_scalar_assign(&lambda, p);
-        Ok(SecretKey::from_poly(s, p))
+        Ok(SecretKey::from_poly(s.into_public(), p))
     }
 }

@@ -10,14 +10,21 @@
 //! which [`crate::noise`] counts in the correctness margin.
 
 use rand_core::Rng;
+use zeroize::Zeroizing;
 
 use crate::encoding::Plaintext;
+use crate::identity::{MASK_SUBKEY, subkey};
 use crate::params::Params;
-use crate::sampling::prf_stream;
+use crate::sampling::SecretRng;
 
 /// The mask of the party at `own` (its position in the query's set) for `context`
 /// (session, query, ciphertext index and the set itself), from the pairwise keys it
 /// shares with the other members, given as `(position, key)`.
+///
+/// Each pairwise key is first narrowed to its mask subkey (HKDF label
+/// [`MASK_SUBKEY`]), so the masks and the sealing of key material (which uses the
+/// AEAD subkey) never share a key. The mask, its terms and the PRF states are secret
+/// and zeroized after use.
 pub fn mask(
     params: &Params,
     own: usize,
@@ -30,11 +37,16 @@ pub fn mask(
         if pos == own {
             continue;
         }
-        let mut stream = prf_stream(key, context);
-        let coeffs: Vec<u128> = (0..params.n())
-            .map(|_| ((u128::from(stream.next_u64()) << 64) | u128::from(stream.next_u64())) & mask)
-            .collect();
-        let term = Plaintext::from_coeffs(params, coeffs);
+        let sub = subkey(key, MASK_SUBKEY);
+        let mut stream = SecretRng::from_prf(&sub, context);
+        let mut coeffs = Zeroizing::new(Vec::with_capacity(params.n()));
+        stream.draw(|r| {
+            coeffs.extend(
+                (0..params.n())
+                    .map(|_| ((u128::from(r.next_u64()) << 64) | u128::from(r.next_u64())) & mask),
+            );
+        });
+        let term = Plaintext::from_coeffs(params, std::mem::take(&mut *coeffs));
         if own < pos {
             acc.add_assign(&term, params);
         } else {

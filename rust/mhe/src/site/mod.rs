@@ -423,18 +423,24 @@ impl Site {
             .ok_or_else(|| Error::InvalidArgument(format!("no upload named '{name}'")))
     }
 
+    /// The key the site's generator holds now (`None` once wiped): what a reader of the
+    /// site's memory would find. For the tests of [`Site::wipe`].
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn generator_key(&self) -> Option<[u8; 32]> {
+        self.rng.current_key()
+    }
+
     /// Zeroizes and drops every secret now; the site can do nothing afterwards. The
     /// stage (signing and key-agreement keys, secret-key share, pairwise keys, group
     /// secret, threshold share) is dropped, and the generator that made them is
-    /// replaced by a fresh one from the OS, so that its state leads back to nothing
-    /// this site made. The audit records stay (they hold no secret), and so does the
-    /// audit file.
+    /// zeroed. The audit records stay (they hold no secret), and so does the audit
+    /// file.
     pub fn wipe(&mut self) {
         self.stage = Stage::Wiped;
         self.buffers.clear();
         self.queries.clear();
-        if let Ok(fresh) = SecretRng::from_os() {
-            self.rng = fresh;
-        }
+        // Zero the generator's state now (fast key erasure keeps it from leading back to
+        // earlier draws anyway); a wiped generator refuses every further protocol step.
+        self.rng.wipe();
     }
 }

@@ -6,7 +6,7 @@ use sha2::Digest;
 use super::{Joined, QueryRecord, Ready, Site, now, ready_of, refused};
 use crate::audit::{AuditRecord, Event};
 use crate::ciphertext::{Ciphertext, encrypt_with_shared};
-use crate::encoding::{encode, num_plaintexts, real_to_fixed};
+use crate::encoding::{encode, num_plaintexts, reals_to_fixed};
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::verify;
 use crate::keys::SecretKey;
@@ -74,15 +74,24 @@ impl Site {
             })
             .collect::<Result<Vec<u16>>>()?;
         let set = policy::check_set(&joined.facts(), &indices)?;
+        // A contribution is a release: a set the flooding cannot serve is refused here,
+        // not only when the sites are asked to decrypt.
+        if set.len() > self.params.max_parties() {
+            return Err(refused(
+                RefusalKind::BadSet,
+                format!(
+                    "a query over {} sites; the parameter set supports at most {}",
+                    set.len(),
+                    self.params.max_parties()
+                ),
+            ));
+        }
         let variables = policy::check_variables(spec.variables)?;
         let set_ids = joined.ids_of(&set);
         let audit_file = joined.policy.audit_file.clone();
         let earlier = self.refresh_releases(audit_file.as_deref())?;
         policy::check_ledger(earlier, &variables, &set_ids)?;
-        let fixed = values
-            .iter()
-            .map(|&x| real_to_fixed(x))
-            .collect::<Result<Vec<i128>>>()?;
+        let fixed = reals_to_fixed(values)?;
         let c0s = self.encrypt(query, &set, &fixed)?;
         let (keys, joined, _) = ready_of(&self.stage)?;
         let st = Statement {
@@ -234,6 +243,10 @@ impl Site {
                 "a share for this ciphertext was already produced (replay)",
             ));
         }
+        // Refused whole, before the audit line: the session's share cap, and a set the
+        // flooding is not sized for.
+        self.ledger.ensure_room(c1s.len())?;
+        KeySwitchProtocol::new(self.params.clone(), req.set.len())?;
         let mut digest = sha2::Sha256::default();
         for c1 in &c1s {
             digest.update(poly_digest(c1));
@@ -336,7 +349,7 @@ impl Site {
             Some(comb.gen_additive_share(&points, tsk)?)
         };
         let key: &SecretKey = additive.as_ref().unwrap_or(&keys.sk);
-        let ks = KeySwitchProtocol::with_default_flooding(self.params.clone());
+        let ks = KeySwitchProtocol::new(self.params.clone(), req.set.len())?;
         let mut shares = Vec::with_capacity(c1s.len());
         for c1 in c1s {
             let ct = Ciphertext::from_polys(Poly::zero(&self.params, Form::Coeff), c1);
