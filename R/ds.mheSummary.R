@@ -40,7 +40,7 @@ ds.mheSummary <- function(x, datasources = NULL, type = "combine") {
     arg <- paste(vars, collapse = ",")
     p <- length(vars)
     first <- mhe_query(conns, "mheSummaryDS", list(arg, NULL), call = call)
-    first <- matrix(first, nrow = 3L, ncol = p)
+    first <- mhe_summary_values(first, 3L, p, call)
     n <- first[2L, ]
     mean <- first[1L, ] / n
     var <- rep(NA_real_, p)
@@ -48,7 +48,7 @@ ds.mheSummary <- function(x, datasources = NULL, type = "combine") {
       centre <- ifelse(n > 0, mean, 0)
       second <- mhe_query(conns, "mheSummaryDS", list(arg, mhe_dbl_encode(centre)), call = call)
       # per variable: sum of squared deviations, n (as mheVarDS; n unused)
-      second <- matrix(second, nrow = 2L, ncol = p)
+      second <- mhe_summary_values(second, 2L, p, call)
       var <- ifelse(n >= 2, second[1L, ] / (n - 1), NA_real_)
     }
     n <- mhe_count(n)
@@ -61,6 +61,17 @@ ds.mheSummary <- function(x, datasources = NULL, type = "combine") {
     class(result) <- c("mhe_summary", "data.frame")
     result
   })
+}
+
+# The pooled vector of one round as a matrix, one column per variable.
+mhe_summary_values <- function(values, per, p, call) {
+  if (length(values) != per * p) {
+    mhe_abort(
+      "The sites returned {length(values)} pooled value{?s}; {per * p} expected ({per} per variable).",
+      class = "server", call = call
+    )
+  }
+  matrix(values, nrow = per, ncol = p)
 }
 
 # The variables of a summary: a data frame name, or distinct variable names,

@@ -276,3 +276,12 @@ test_that("a site that fails in the second round is left out of both rounds in a
   expect_identical(result$Ntotal, rep(nrow(rest), 3L))
   expect_identical(attr(result, "sites"), c("site1", "site2", "site4"))
 })
+
+test_that("a pooled vector of the wrong length is an error, not a recycled matrix", {
+  err <- expect_error(dsMHE:::mhe_summary_values(as.double(1:7), 3L, 2L, NULL),
+                      class = "dsMHE_error_server")
+  expect_match(conditionMessage(err), "returned 7 pooled values; 6 expected (3 per variable)",
+               fixed = TRUE)
+  expect_identical(dsMHE:::mhe_summary_values(as.double(1:6), 3L, 2L, NULL),
+                   matrix(as.double(1:6), 3L, 2L))
+})
