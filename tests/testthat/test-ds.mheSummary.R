@@ -285,3 +285,16 @@ test_that("a pooled vector of the wrong length is an error, not a recycled matri
   expect_identical(dsMHE:::mhe_summary_values(as.double(1:6), 3L, 2L, NULL),
                    matrix(as.double(1:6), 3L, 2L))
 })
+
+test_that("a column built to carry one row's value says nothing about it in a summary either", {
+  conns <- rows_federation()
+  # probe_a and probe_b differ only in row 7 (see helper-data-rows.R)
+  a <- ds.mheSummary(c("D$probe_a", "D$y"), datasources = conns)
+  b <- ds.mheSummary(c("D$probe_b", "D$y"), datasources = conns)
+  expect_identical(a$mean[1], b$mean[1])
+  expect_identical(a$var[1], b$var[1])
+  expect_identical(a$var[1], 0)
+  single <- ds.mheVar("D$probe_a", datasources = conns)
+  expect_identical(c(a$mean[1], a$var[1], a$Nvalid[1]), c(single$mean, single$var, single$n))
+  expect_rel_equal(a$var[2], var(pooled(conns)$y))
+})
