@@ -8,14 +8,17 @@
 # configuration, as script methods over the package's local-aggregate code,
 # so that baseline and encrypted statistics compute exactly the same vector.
 #
-# Rscript inst/bench/bench-r.R [runs] [part]
+# Rscript inst/bench/bench-r.R [runs] [part] [rows]
 # part "stats" (mean, table, correlation over 3 and 10 sites x 1e5 rows each),
-# "glm" (a 10-covariate binomial GLM over 3 sites x 1e5 rows: ds.mheGLM()
+# "summary" (ds.mheSummary() of 20 variables over 3 and 10 sites x 1e5 rows
+# against 20 plaintext mean calls, and against a plaintext summary of the same
+# two rounds), "glm" (a 10-covariate binomial GLM over 3 sites x 1e5 rows: ds.mheGLM()
 # against the same IRLS with each site's aggregates in the clear through
 # mhePlainGLMDS()) or "all" (default). Reports the median wall time of `runs`
 # runs (default 5), the ratio to plaintext, the bytes the analyst sends to the
 # sites per query (the calls' text, as DSLite/Opal receive it), the number of
-# calls and, for the GLM, the IRLS iterations.
+# calls and, for the GLM, the IRLS iterations. `rows` (default 1e5) is the
+# number of rows per site.
 
 suppressPackageStartupMessages({
   library(DSI)
@@ -28,22 +31,31 @@ options(mhe.allow.unpinned = TRUE, mhe.audit.file = tempfile("dsMHE-bench-audit-
 args <- commandArgs(TRUE)
 runs <- if (length(args)) as.integer(args[1]) else 5L
 part <- if (length(args) > 1L) args[2] else "all"
-stopifnot(part %in% c("all", "stats", "glm"))
-rows <- 1e5
+stopifnot(part %in% c("all", "stats", "summary", "glm"))
+rows <- if (length(args) > 2L) as.numeric(args[3]) else 1e5
 
 # The plaintext baseline methods (DSLite "script" methods: evaluated in the
 # site's session, where `parent.frame()` is the session environment).
-mhePlainSumDS <- function(x, kind = "mean") {
+mhePlainSumDS <- function(x, kind = "mean", means = NULL) {
   env <- parent.frame()
   site <- "this site"
   switch(kind,
     mean = dsMHE:::local_mean(x, env, site),
+    summary = {
+      vars <- dsMHE:::srv_summary_variables(x, site)
+      if (is.null(means)) {
+        unlist(lapply(vars, dsMHE:::local_mean, env = env, site = site))
+      } else {
+        means <- dsMHE:::srv_doubles(means, site, "means", n = length(vars))
+        unlist(lapply(seq_along(vars), function(j) dsMHE:::local_ss(vars[j], env, site, means[j])))
+      }
+    },
     table = {
       levels <- dsMHE:::local_levels(x, env, site)$levels
       dsMHE:::local_table(env, site, x, NULL, levels, NULL)
     },
     cor = dsMHE:::local_cor(x, env, site),
-    stop("kind must be mean, table or cor")
+    stop("kind must be mean, summary, table or cor")
   )
 }
 
@@ -201,6 +213,56 @@ if (part %in% c("all", "stats")) for (sites in c(3L, 10L)) {
   message(sprintf("%d sites: setup %.2f s", sites, setup))
   ds.mheClose(conns)
   datashield.logout(conns)
+}
+# 20 numeric variables with missing values, for the summary case.
+make_summary_data <- function(sites, p = 20L) {
+  set.seed(3)
+  lapply(seq_len(sites), function(i) {
+    d <- as.data.frame(matrix(rnorm(rows * p, 50, 10), rows, p,
+                              dimnames = list(NULL, sprintf("v%02d", seq_len(p)))))
+    for (j in seq_len(p)) d[[j]][sample(rows, rows / 50)] <- NA
+    d
+  })
+}
+
+# The same two rounds as ds.mheSummary(), with each site's sums in the clear.
+plain_summary <- function(conns, vars) {
+  arg <- paste(vars, collapse = ",")
+  function() {
+    first <- matrix(Reduce(`+`, datashield.aggregate(conns, call("mhePlainSumDS", arg, "summary"))),
+                    nrow = 3L)
+    means <- first[1L, ] / first[2L, ]
+    hex <- dsMHE:::mhe_dbl_encode(ifelse(first[2L, ] > 0, means, 0))
+    second <- Reduce(`+`, datashield.aggregate(conns, call("mhePlainSumDS", arg, "summary", hex)))
+    matrix(second, nrow = 2L)[1L, ] / (first[2L, ] - 1)
+  }
+}
+
+if (part %in% c("all", "summary")) for (sites in c(3L, 10L)) {
+  data <- make_summary_data(sites)
+  conns <- login(data)
+  suppressWarnings(ds.mheSetup(conns))
+  vars <- paste0("D$", names(data[[1]]))
+  summary <- function() ds.mheSummary(vars, datasources = conns)
+  check <- summary()
+  all <- do.call(rbind, data)
+  message(sprintf(
+    "%d sites, summary of %d variables: max relative difference to base R %.1e (means), %.1e (variances)",
+    sites, length(vars), max(abs(check$mean / colMeans(all, na.rm = TRUE) - 1)),
+    max(abs(check$var / vapply(all, stats::var, 0, na.rm = TRUE) - 1))
+  ))
+  m <- measure(summary)
+  means <- function() lapply(vars, function(v) plain(conns, v, "mean")())
+  results[[length(results) + 1L]] <- compare(sites, "summary of 20 vs 20 plain means", m,
+                                             measure(means))
+  results[[length(results) + 1L]] <- compare(sites, "summary of 20 vs plain summary", m,
+                                             measure(plain_summary(conns, vars)))
+  encrypted_means <- function() lapply(vars, ds.mheMean, datasources = conns)
+  results[[length(results) + 1L]] <- compare(sites, "summary of 20 vs 20 ds.mheMean", m,
+                                             measure(encrypted_means))
+  ds.mheClose(conns)
+  datashield.logout(conns)
+  rm(data, all)
 }
 if (part %in% c("all", "glm")) {
   glm_result <- bench_glm()
