@@ -25,6 +25,9 @@
 pub mod analyst;
 mod arith;
 pub mod ciphertext;
+/// Differential privacy inside the encryption: exact discrete Gaussian shares, zCDP
+/// accounting and per-analyst budgets (foundation; not yet wired into the protocol).
+pub mod dp;
 pub mod encoding;
 pub mod error;
 pub mod identity;
