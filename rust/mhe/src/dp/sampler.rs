@@ -12,9 +12,10 @@
 //! Every coin is an exact rational Bernoulli drawn from uniform integers by rejection
 //! (no modulo bias, no floating point). The only departure from the exact law is that
 //! a proposal whose acceptance exponent does not fit 128 bits is discarded and drawn
-//! again; such a proposal has `gamma >= 2^128 / (2 * 2^96) = 2^31`, i.e. an
-//! acceptance probability below `exp(-2^31)`, so the output is the discrete Gaussian
-//! conditioned on an event of probability at least `1 - exp(-2^31)`.
+//! again; such a proposal has `gamma >= 2^128 / (2 * 2^96) = 2^31` (for `sigma^2 >= 1`)
+//! or `|y| >= 2^32` and `gamma > (|y| - 1)^2 / 2 >= 2^62` (below), i.e. an acceptance
+//! probability below `exp(-2^31)`, so the output is the discrete Gaussian conditioned
+//! on an event of probability at least `1 - exp(-2^31)`.
 //!
 //! # Timing
 //! The sampler is **not constant-time**. The number of random words it consumes, and
@@ -35,19 +36,23 @@ use crate::sampling::SecretRng;
 
 /// Largest numerator of `sigma^2` (2^96, i.e. sigma up to 2^48 integer units).
 pub const MAX_SIGMA2_NUM: u128 = 1 << 96;
-/// Largest denominator of `sigma^2` (2^64).
-pub const MAX_SIGMA2_DEN: u128 = 1 << 64;
+/// Largest denominator of `sigma^2` (2^32).
+pub const MAX_SIGMA2_DEN: u128 = 1 << 32;
 
 /// The discrete Gaussian `N_Z(0, num/den)` over the integers, ready to sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DiscreteGaussian {
     /// Numerator of `sigma^2` (reduced, `1..=2^96`).
     num: u128,
-    /// Denominator of `sigma^2` (reduced, `1..=2^64`).
+    /// Denominator of `sigma^2` (reduced, `1..=2^32`).
     den: u128,
-    /// Integer centre `c = floor(sigma) + 1` of the acceptance test.
+    /// Integer centre `c = floor(sigma) + 1` of the acceptance test when
+    /// `sigma^2 >= 1`; unused below (the centre is then `sigma^2` itself).
     centre: u128,
-    /// `den * c`: the proposal is a discrete Laplace of scale `num / (den * c)`.
+    /// The proposal is a discrete Laplace of scale `lap_t / lap_s`: `num / (den c)`
+    /// when `sigma^2 >= 1`, 1 below.
+    lap_t: u128,
+    /// See `lap_t`.
     lap_s: u128,
 }
 
@@ -75,7 +80,7 @@ impl DiscreteGaussian {
     ///
     /// # Errors
     /// [`DpError::InvalidParameter`] if `num` or `den` is zero, or if after reduction
-    /// `num > 2^96` or `den > 2^64`.
+    /// `num > 2^96` or `den > 2^32`.
     pub fn new(num: u128, den: u128) -> DpResult<DiscreteGaussian> {
         if num == 0 || den == 0 {
             return Err(DpError::InvalidParameter(format!(
@@ -87,23 +92,29 @@ impl DiscreteGaussian {
         if num > MAX_SIGMA2_NUM || den > MAX_SIGMA2_DEN {
             return Err(DpError::InvalidParameter(format!(
                 "sigma^2 = {num}/{den}: the reduced numerator must be at most 2^96 and the \
-                 denominator at most 2^64"
+                 denominator at most 2^32"
             )));
         }
-        let centre = (num / den).isqrt() + 1;
-        let lap_s = den
-            .checked_mul(centre)
-            .ok_or(DpError::Overflow("discrete Gaussian setup"))?;
+        let (centre, lap_t, lap_s) = if num >= den {
+            let c = (num / den).isqrt() + 1;
+            let s = den
+                .checked_mul(c)
+                .ok_or(DpError::Overflow("discrete Gaussian setup"))?;
+            (c, num, s)
+        } else {
+            (0, 1, 1)
+        };
         Ok(DiscreteGaussian {
             num,
             den,
             centre,
+            lap_t,
             lap_s,
         })
     }
 
     /// The discrete Gaussian whose `sigma^2` is `sigma2` rounded **up** to a rational
-    /// with a power-of-two denominator (at most 2^64): more noise, never less.
+    /// with a power-of-two denominator (at most 2^32): more noise, never less.
     ///
     /// # Errors
     /// [`DpError::InvalidParameter`] if `sigma2` is not finite and positive or exceeds
@@ -116,7 +127,7 @@ impl DiscreteGaussian {
         }
         // The largest power-of-two denominator whose numerator stays within 2^96;
         // scaling an f64 by a power of two is exact, and so is its ceiling.
-        let mut k: i32 = 64;
+        let mut k: i32 = 32;
         loop {
             let scaled = (sigma2 * 2f64.powi(k)).ceil();
             if let Some(num) = whole_f64_to_u128(scaled)
@@ -190,28 +201,38 @@ impl DiscreteGaussian {
     /// # Errors
     /// As [`DiscreteGaussian::sample`].
     pub fn sample_with<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> DpResult<i128> {
-        // gamma = (|y| - c)^2 * den / (2 num); 2 num <= 2^97 fits.
-        let gamma_den = self.num << 1;
+        let large = self.num >= self.den;
         loop {
             let Some(y) = self.laplace_proposal(rng)? else {
                 continue;
             };
-            let e = y.unsigned_abs().abs_diff(self.centre);
-            let Some(gamma_num) = e.checked_mul(e).and_then(|v| v.checked_mul(self.den)) else {
+            let mag = y.unsigned_abs();
+            // Acceptance exp(-gamma), gamma = (|y| - centre)^2 / (2 sigma^2):
+            // sigma^2 >= 1: centre c, gamma = (|y| - c)^2 den / (2 num), 2 num <= 2^97;
+            // sigma^2 < 1: centre sigma^2, gamma = (|y| den - num)^2 / (2 num den),
+            // 2 num den < 2^65.
+            let (a, b) = if large {
+                let e = mag.abs_diff(self.centre);
+                (e.checked_mul(e).and_then(|v| v.checked_mul(self.den)), self.num << 1)
+            } else {
+                let w = mag.checked_mul(self.den).map(|v| v.abs_diff(self.num));
+                (w.and_then(|w| w.checked_mul(w)), (self.num * self.den) << 1)
+            };
+            let Some(a) = a else {
                 // gamma >= 2^31: see the module docs (truncated tail).
                 continue;
             };
-            if bernoulli_exp(rng, gamma_num, gamma_den)? {
+            if bernoulli_exp(rng, a, b)? {
                 return Ok(y);
             }
         }
     }
 
-    /// A discrete Laplace draw of scale `num / lap_s`: `P(y) ~ exp(-|y| lap_s / num)`;
+    /// A discrete Laplace draw of scale `lap_t / lap_s`: `P(y) ~ exp(-|y| lap_s / lap_t)`;
     /// `None` if an intermediate value leaves 128 bits (probability below
     /// `exp(-2^32)`).
     fn laplace_proposal<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> DpResult<Option<i128>> {
-        let t = self.num;
+        let t = self.lap_t;
         loop {
             // X = U + t V has P(X = x) ~ exp(-x / t) for x >= 0.
             let u = uniform_below(rng, t);
@@ -363,8 +384,8 @@ mod tests {
         assert_eq!(q.sigma2_ratio(), (1, 4));
         let r = DiscreteGaussian::from_variance_ceil(0.1).unwrap();
         let (rn, rd) = r.sigma2_ratio();
-        // f64 0.1 = 3602879701896397 / 2^55, so the fraction is exact: 0.1 * 2^64 / 2^64.
-        assert_eq!(rn * (1u128 << 64) / rd, 1_844_674_407_370_955_264);
+        // ceil(0.1 * 2^32) = ceil(429496729.6...) over 2^32, reduced.
+        assert_eq!((rn, rd), (214_748_365, 1 << 31));
         assert!(DiscreteGaussian::from_variance_ceil(f64::NAN).is_err());
         assert!(DiscreteGaussian::from_variance_ceil(-1.0).is_err());
         assert!(DiscreteGaussian::from_variance_ceil(2f64.powi(97)).is_err());
