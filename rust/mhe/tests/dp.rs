@@ -103,7 +103,10 @@ fn small_sigma_draws_follow_the_discrete_gaussian_mass_function() {
         let var = samples.iter().map(|&y| (y * y) as f64).sum::<f64>() / n as f64;
         let v = dg.variance();
         assert!(mean.abs() < 5.0 * (v / n as f64).sqrt(), "sigma^2 = {s2}: mean {mean}");
-        assert!((var / v - 1.0).abs() < 0.02, "sigma^2 = {s2}: variance {var} vs {v}");
+        println!("MUT {s2} {var} {v} {stat} {df}");
+        let fourth = samples.iter().map(|&y| ((y * y) as f64).powi(2)).sum::<f64>() / n as f64;
+        let se = ((fourth - v * v) / n as f64).sqrt();
+        assert!((var - v).abs() < 5.0 * se, "sigma^2 = {s2}: variance {var} vs {v} (se {se})");
     }
 }
 
@@ -152,6 +155,46 @@ fn large_sigma_draws_have_the_normal_moments_tails_and_symmetry() {
     check_large(&DiscreteGaussian::new(1 << 80, 1).unwrap(), 20_000, 21); // sigma = 2^40
     check_large(&DiscreteGaussian::new(1 << 96, 1).unwrap(), 20_000, 22); // sigma = 2^48
     check_large(&DiscreteGaussian::from_variance_ceil(2.5e12).unwrap(), 20_000, 23);
+}
+
+#[test]
+fn mid_sigma_draws_follow_the_mass_function_in_quarter_sigma_bins() {
+    // sigma = 4096 and a non-dyadic sigma^2 = 30000001/3: one million draws binned by
+    // a quarter of sigma over [-5 sigma, 5 sigma], against the exact mass per bin.
+    for (i, (num, den)) in [(1u128 << 24, 1u128), (30_000_001, 3)].into_iter().enumerate() {
+        let dg = DiscreteGaussian::new(num, den).unwrap();
+        let s2 = dg.sigma2();
+        let sigma = s2.sqrt();
+        let width = (sigma / 4.0).round() as i64;
+        let half = 20 * width; // 5 sigma
+        let wide = (40.0 * sigma) as i64;
+        let w = |y: i64| (-((y * y) as f64) / (2.0 * s2)).exp();
+        let total: f64 = (-wide..=wide).map(w).sum();
+        let bin = |y: i64| -> usize {
+            if y < -half {
+                0
+            } else if y >= half {
+                41
+            } else {
+                usize::try_from((y + half) / width).unwrap() + 1
+            }
+        };
+        let mut p = vec![0.0f64; 42];
+        for y in -wide..=wide {
+            p[bin(y)] += w(y) / total;
+        }
+        let n = 1_000_000;
+        let mut counts = vec![0.0f64; 42];
+        for y in dg.sample_n(&mut rng(25 + i as u8), n).unwrap() {
+            counts[bin(i64::try_from(y).unwrap())] += 1.0;
+        }
+        let stat: f64 = counts
+            .iter()
+            .zip(&p)
+            .map(|(o, q)| (o - q * n as f64).powi(2) / (q * n as f64))
+            .sum();
+        assert!(stat < chi2_critical(41), "sigma^2 = {s2}: chi-square {stat:.1} on 41 df");
+    }
 }
 
 #[test]
