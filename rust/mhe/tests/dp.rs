@@ -86,7 +86,10 @@ fn support(s2: f64, n: usize) -> i64 {
 #[test]
 fn small_sigma_draws_follow_the_discrete_gaussian_mass_function() {
     // sigma = 0.5, 1, 3 and a non-dyadic sigma^2 = 10/3.
-    for (i, (num, den)) in [(1u128, 4u128), (1, 1), (9, 1), (10, 3)].into_iter().enumerate() {
+    for (i, (num, den)) in [(1u128, 4u128), (1, 1), (9, 1), (10, 3)]
+        .into_iter()
+        .enumerate()
+    {
         let dg = DiscreteGaussian::new(num, den).unwrap();
         let s2 = dg.sigma2();
         let n = 200_000;
@@ -102,11 +105,21 @@ fn small_sigma_draws_follow_the_discrete_gaussian_mass_function() {
         let mean = samples.iter().sum::<i128>() as f64 / n as f64;
         let var = samples.iter().map(|&y| (y * y) as f64).sum::<f64>() / n as f64;
         let v = dg.variance();
-        assert!(mean.abs() < 5.0 * (v / n as f64).sqrt(), "sigma^2 = {s2}: mean {mean}");
+        assert!(
+            mean.abs() < 5.0 * (v / n as f64).sqrt(),
+            "sigma^2 = {s2}: mean {mean}"
+        );
         println!("MUT {s2} {var} {v} {stat} {df}");
-        let fourth = samples.iter().map(|&y| ((y * y) as f64).powi(2)).sum::<f64>() / n as f64;
+        let fourth = samples
+            .iter()
+            .map(|&y| ((y * y) as f64).powi(2))
+            .sum::<f64>()
+            / n as f64;
         let se = ((fourth - v * v) / n as f64).sqrt();
-        assert!((var - v).abs() < 5.0 * se, "sigma^2 = {s2}: variance {var} vs {v} (se {se})");
+        assert!(
+            (var - v).abs() < 5.0 * se,
+            "sigma^2 = {s2}: variance {var} vs {v} (se {se})"
+        );
     }
 }
 
@@ -121,9 +134,15 @@ fn the_variance_of_the_discrete_gaussian_matches_independent_values() {
     ];
     for ((num, den), want) in cases {
         let got = DiscreteGaussian::new(num, den).unwrap().variance();
-        assert!((got - want).abs() < 1e-12 * want, "{num}/{den}: {got} vs {want}");
+        assert!(
+            (got - want).abs() < 1e-12 * want,
+            "{num}/{den}: {got} vs {want}"
+        );
     }
-    assert_eq!(DiscreteGaussian::new(1 << 40, 1).unwrap().variance(), 2f64.powi(40));
+    assert_eq!(
+        DiscreteGaussian::new(1 << 40, 1).unwrap().variance(),
+        2f64.powi(40)
+    );
 }
 
 /// Moments and tails of `n` draws at a large sigma, against the normal law (the
@@ -135,18 +154,34 @@ fn check_large(dg: &DiscreteGaussian, n: usize, tag: u8) {
     let z: Vec<f64> = samples.iter().map(|&y| y as f64 / sigma).collect();
     let mean = z.iter().sum::<f64>() / nf;
     let var = z.iter().map(|v| v * v).sum::<f64>() / nf;
-    assert!(mean.abs() < 5.0 / nf.sqrt(), "sigma {sigma}: mean/sigma {mean}");
-    assert!((var - 1.0).abs() < 5.0 * (2.0 / nf).sqrt(), "sigma {sigma}: var/sigma^2 {var}");
+    assert!(
+        mean.abs() < 5.0 / nf.sqrt(),
+        "sigma {sigma}: mean/sigma {mean}"
+    );
+    assert!(
+        (var - 1.0).abs() < 5.0 * (2.0 / nf).sqrt(),
+        "sigma {sigma}: var/sigma^2 {var}"
+    );
     // Two-sided normal tails at 1, 2 and 3 sigma.
-    for (t, p) in [(1.0, 0.317_310_507_862_914_1), (2.0, 0.045_500_263_896_358_4), (3.0, 0.002_699_796_063_260_2)] {
+    for (t, p) in [
+        (1.0, 0.317_310_507_862_914_1),
+        (2.0, 0.045_500_263_896_358_4),
+        (3.0, 0.002_699_796_063_260_2),
+    ] {
         let got = z.iter().filter(|v| v.abs() > t).count() as f64 / nf;
         let se = (p * (1.0 - p) / nf).sqrt();
-        assert!((got - p).abs() < 5.0 * se, "sigma {sigma}: P(|Y| > {t} sigma) = {got} vs {p}");
+        assert!(
+            (got - p).abs() < 5.0 * se,
+            "sigma {sigma}: P(|Y| > {t} sigma) = {got} vs {p}"
+        );
     }
     // Symmetry: as many draws above 0 as below.
     let pos = samples.iter().filter(|&&y| y > 0).count() as f64;
     let neg = samples.iter().filter(|&&y| y < 0).count() as f64;
-    assert!((pos - neg).abs() < 5.0 * nf.sqrt(), "sigma {sigma}: {pos} above 0, {neg} below");
+    assert!(
+        (pos - neg).abs() < 5.0 * nf.sqrt(),
+        "sigma {sigma}: {pos} above 0, {neg} below"
+    );
 }
 
 #[test]
@@ -154,14 +189,21 @@ fn large_sigma_draws_have_the_normal_moments_tails_and_symmetry() {
     check_large(&DiscreteGaussian::new(1 << 40, 1).unwrap(), 40_000, 20); // sigma = 2^20
     check_large(&DiscreteGaussian::new(1 << 80, 1).unwrap(), 20_000, 21); // sigma = 2^40
     check_large(&DiscreteGaussian::new(1 << 96, 1).unwrap(), 20_000, 22); // sigma = 2^48
-    check_large(&DiscreteGaussian::from_variance_ceil(2.5e12).unwrap(), 20_000, 23);
+    check_large(
+        &DiscreteGaussian::from_variance_ceil(2.5e12).unwrap(),
+        20_000,
+        23,
+    );
 }
 
 #[test]
 fn mid_sigma_draws_follow_the_mass_function_in_quarter_sigma_bins() {
     // sigma = 4096 and a non-dyadic sigma^2 = 30000001/3: one million draws binned by
     // a quarter of sigma over [-5 sigma, 5 sigma], against the exact mass per bin.
-    for (i, (num, den)) in [(1u128 << 24, 1u128), (30_000_001, 3)].into_iter().enumerate() {
+    for (i, (num, den)) in [(1u128 << 24, 1u128), (30_000_001, 3)]
+        .into_iter()
+        .enumerate()
+    {
         let dg = DiscreteGaussian::new(num, den).unwrap();
         let s2 = dg.sigma2();
         let sigma = s2.sqrt();
@@ -193,7 +235,10 @@ fn mid_sigma_draws_follow_the_mass_function_in_quarter_sigma_bins() {
             .zip(&p)
             .map(|(o, q)| (o - q * n as f64).powi(2) / (q * n as f64))
             .sum();
-        assert!(stat < chi2_critical(41), "sigma^2 = {s2}: chi-square {stat:.1} on 41 df");
+        assert!(
+            stat < chi2_critical(41),
+            "sigma^2 = {s2}: chi-square {stat:.1} on 41 df"
+        );
     }
 }
 
@@ -231,8 +276,13 @@ fn the_sum_of_site_shares_has_the_convolved_distribution() {
         .map(|_| (0..3).map(|_| dg.sample(&mut g).unwrap()).sum())
         .collect();
     // Keep cells with an expected count of at least 20, the rest as tails.
-    let kk = (0..=k).rev().find(|&y| sum[usize::try_from(y + k).unwrap()] * n as f64 >= 20.0).unwrap();
-    let table: Vec<f64> = (-kk..=kk).map(|y| sum[usize::try_from(y + k).unwrap()]).collect();
+    let kk = (0..=k)
+        .rev()
+        .find(|&y| sum[usize::try_from(y + k).unwrap()] * n as f64 >= 20.0)
+        .unwrap();
+    let table: Vec<f64> = (-kk..=kk)
+        .map(|y| sum[usize::try_from(y + k).unwrap()])
+        .collect();
     let (stat, df) = chi2(&pooled, &table, kk);
     assert!(stat < chi2_critical(df), "chi-square {stat:.1} on {df} df");
 }
@@ -246,7 +296,11 @@ fn the_sum_of_calibrated_shares_has_the_documented_total_variance() {
     let n = 40_000;
     let mut g = rng(41);
     let pooled: Vec<f64> = (0..n)
-        .map(|_| (0..5).map(|_| cal.per_site.sample(&mut g).unwrap()).sum::<i128>() as f64)
+        .map(|_| {
+            (0..5)
+                .map(|_| cal.per_site.sample(&mut g).unwrap())
+                .sum::<i128>() as f64
+        })
         .collect();
     let mean = pooled.iter().sum::<f64>() / n as f64;
     let var = pooled.iter().map(|v| v * v).sum::<f64>() / n as f64;
@@ -324,9 +378,16 @@ fn calibration_reaches_the_target_epsilon() {
     ] {
         let cal = calibrate(analysis, 1.0, 1e-5, &sens, 3, honest).unwrap();
         assert!(cal.rho.value() <= target);
-        assert!(cal.epsilon <= 1.0 && cal.epsilon > 1.0 - 1e-6, "{analysis:?}: {}", cal.epsilon);
+        assert!(
+            cal.epsilon <= 1.0 && cal.epsilon > 1.0 - 1e-6,
+            "{analysis:?}: {}",
+            cal.epsilon
+        );
         let got = cal.per_site.sigma2();
-        assert!(got >= share * (1.0 - 1e-15) && got < share * (1.0 + 1e-9), "{got} vs {share}");
+        assert!(
+            got >= share * (1.0 - 1e-15) && got < share * (1.0 + 1e-9),
+            "{got} vs {share}"
+        );
         assert_eq!(per_site_variance(analysis, central, honest).unwrap(), share);
         assert!((cal.total_variance / (3.0 * got) - 1.0).abs() < 1e-12);
     }
@@ -337,51 +398,73 @@ fn calibration_reaches_the_target_epsilon() {
     let target = rho_for_epsilon(4.0, 1e-5).unwrap().value();
     let s2 = cal.per_site.sigma2();
     assert!(s2 > 1.0 / (2.0 * target * 5.0));
-    assert!(rho_of_shares(Analysis::SumOfHonestShares, &count, s2, 5).unwrap().value() <= target);
+    assert!(
+        rho_of_shares(Analysis::SumOfHonestShares, &count, s2, 5)
+            .unwrap()
+            .value()
+            <= target
+    );
     assert!(calibrate(Analysis::SumOfHonestShares, 1.0, 1e-5, &count, 3, 4).is_err());
     assert!(calibrate(Analysis::SumOfHonestShares, 1.0, 1e-5, &count, 3, 0).is_err());
 }
 
 #[test]
-fn a_three_site_pooled_mean_at_epsilon_one_has_relative_error_below_1e_3() {
+fn a_three_site_pooled_mean_has_the_predicted_error_below_1e_3_at_epsilon_one() {
     // Three sites of 1e5 rows of a cholesterol-like variable (mmol/L) clipped to
-    // [0, 15]; the mean releases (sum, count) on the 40-bit grid (count as 1.0 per
-    // row), epsilon = 1, delta = 1e-5 for the query, threshold 2 of 3 (h = 2).
-    let scale = 2f64.powi(40);
+    // [0, 15]; the mean releases (sum, count) on a grid of g fractional bits (count
+    // as 1.0 per row), delta = 1e-5 for the query, threshold 2 of 3 (h = 2). The grid
+    // is the finest (g <= 40) whose per-site sigma^2 fits the sampler (2^96).
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut sum: i128 = 0;
-    let rows = 300_000usize;
-    for _ in 0..rows {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let x = (2.0 + 8.0 * (state >> 11) as f64 / (1u64 << 53) as f64).clamp(0.0, 15.0);
-        sum += (x * scale).round() as i128;
-    }
-    let count = rows as i128 * (1i128 << 40);
-    let mean = sum as f64 / count as f64;
-    let sens = Sensitivity::clipped_vector(&[(0.0, 15.0), (0.0, 1.0)], 40).unwrap();
-    let cal = calibrate(Analysis::SumOfHonestShares, 1.0, 1e-5, &sens, 3, 2).unwrap();
-    let trials = 400;
+    let xs: Vec<f64> = (0..300_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (2.0 + 8.0 * (state >> 11) as f64 / (1u64 << 53) as f64).clamp(0.0, 15.0)
+        })
+        .collect();
     let mut g = rng(50);
-    let mut sq = 0.0;
-    for _ in 0..trials {
-        let noise_s: i128 = (0..3).map(|_| cal.per_site.sample(&mut g).unwrap()).sum();
-        let noise_n: i128 = (0..3).map(|_| cal.per_site.sample(&mut g).unwrap()).sum();
-        let noisy = (sum + noise_s) as f64 / (count + noise_n) as f64;
-        sq += ((noisy - mean) / mean).powi(2);
+    for epsilon in [0.1, 0.5, 1.0, 2.0] {
+        let (bits, cal) = (0..=40u32)
+            .rev()
+            .find_map(|bits| {
+                let sens = Sensitivity::clipped_vector(&[(0.0, 15.0), (0.0, 1.0)], bits).unwrap();
+                calibrate(Analysis::SumOfHonestShares, epsilon, 1e-5, &sens, 3, 2)
+                    .ok()
+                    .map(|cal| (bits, cal))
+            })
+            .unwrap();
+        let scale = 2f64.powi(i32::try_from(bits).unwrap());
+        let sum: i128 = xs.iter().map(|x| (x * scale).round() as i128).sum();
+        let count = xs.len() as i128 * (1i128 << bits);
+        let mean = sum as f64 / count as f64;
+        let trials = 400;
+        let mut sq = 0.0;
+        for _ in 0..trials {
+            let noise_s: i128 = (0..3).map(|_| cal.per_site.sample(&mut g).unwrap()).sum();
+            let noise_n: i128 = (0..3).map(|_| cal.per_site.sample(&mut g).unwrap()).sum();
+            let noisy = (sum + noise_s) as f64 / (count + noise_n) as f64;
+            sq += ((noisy - mean) / mean).powi(2);
+        }
+        let rms = (sq / trials as f64).sqrt();
+        // First order: the relative error of S / N is noise_S / S - noise_N / N, of
+        // variance V / S^2 + V / N^2 with V the total noise variance of each.
+        let v = cal.total_variance;
+        let predicted = (v / (sum as f64).powi(2) + v / (count as f64).powi(2)).sqrt();
+        println!(
+            "epsilon {epsilon}: grid 2^-{bits}, pooled mean {mean:.4}, per-site sigma {:.2}, \
+             total noise sd {:.2} (real units), rms relative error {rms:.3e}, predicted {predicted:.3e}",
+            cal.per_site.sigma2().sqrt() / scale,
+            v.sqrt() / scale
+        );
+        assert!(
+            (rms / predicted - 1.0).abs() < 0.2,
+            "rms {rms} vs predicted {predicted}"
+        );
+        if epsilon >= 1.0 {
+            assert!(rms < 1e-3);
+        }
     }
-    let rms = (sq / trials as f64).sqrt();
-    // First-order prediction: sqrt(V) / N * sqrt(1 / mean^2 + 1) / mean ... in units:
-    // rel^2 = V / S^2 + V / N^2.
-    let v = cal.total_variance;
-    let predicted = (v / (sum as f64).powi(2) + v / (count as f64).powi(2)).sqrt();
-    println!(
-        "pooled mean {mean:.4}: per-site sigma = {:.3} (real units), rms relative error {rms:.3e}, predicted {predicted:.3e}",
-        cal.per_site.sigma2().sqrt() / scale
-    );
-    assert!((rms / predicted - 1.0).abs() < 0.2, "rms {rms} vs predicted {predicted}");
-    assert!(rms < 1e-3);
 }
 
 #[test]

@@ -212,7 +212,11 @@ pub fn epsilon_of_rho(rho: Rho, delta: f64) -> DpResult<f64> {
         }
     }
     let refined = best.min(f1).min(f2);
-    let eps = if refined.is_finite() { refined.min(standard) } else { standard };
+    let eps = if refined.is_finite() {
+        refined.min(standard)
+    } else {
+        standard
+    };
     Ok(eps.max(0.0))
 }
 

@@ -67,10 +67,17 @@ fn gcd(mut a: u128, mut b: u128) -> u128 {
 
 /// `x` as a `u128` when `x` is a whole number in `[0, 2^128)`.
 pub(crate) fn whole_f64_to_u128(x: f64) -> Option<u128> {
-    if !(x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 340_282_366_920_938_463_463_374_607_431_768_211_456.0) {
+    if !(x.is_finite()
+        && x >= 0.0
+        && x.fract() == 0.0
+        && x < 340_282_366_920_938_463_463_374_607_431_768_211_456.0)
+    {
         return None;
     }
-    #[expect(clippy::cast_possible_truncation, reason = "x is whole and below 2^128")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "x is whole and below 2^128"
+    )]
     let v = x as u128;
     Some(v)
 }
@@ -213,7 +220,10 @@ impl DiscreteGaussian {
             // 2 num den < 2^65.
             let (a, b) = if large {
                 let e = mag.abs_diff(self.centre);
-                (e.checked_mul(e).and_then(|v| v.checked_mul(self.den)), self.num << 1)
+                (
+                    e.checked_mul(e).and_then(|v| v.checked_mul(self.den)),
+                    self.num << 1,
+                )
             } else {
                 let w = mag.checked_mul(self.den).map(|v| v.abs_diff(self.num));
                 (w.and_then(|w| w.checked_mul(w)), (self.num * self.den) << 1)
@@ -271,7 +281,11 @@ fn uniform_below<R: CryptoRng + ?Sized>(rng: &mut R, n: u128) -> u128 {
     let top = n - 1;
     let bits = 128 - top.leading_zeros();
     if bits <= 64 {
-        let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+        let mask = if bits == 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
         loop {
             let x = u128::from(rng.next_u64() & mask);
             if x < n {
@@ -279,7 +293,11 @@ fn uniform_below<R: CryptoRng + ?Sized>(rng: &mut R, n: u128) -> u128 {
             }
         }
     }
-    let mask = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+    let mask = if bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    };
     loop {
         let x = ((u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())) & mask;
         if x < n {
@@ -363,11 +381,16 @@ mod tests {
         // gamma = 7/3: exp(-7/3) = 0.09697.
         for (a, b) in [(7u128, 3u128), (1, 2), (0, 5), (5, 5)] {
             let n = 200_000;
-            let hits = (0..n).filter(|_| bernoulli_exp(&mut rng, a, b).unwrap()).count();
+            let hits = (0..n)
+                .filter(|_| bernoulli_exp(&mut rng, a, b).unwrap())
+                .count();
             let p = (-(a as f64) / (b as f64)).exp();
             let se = (p * (1.0 - p) / n as f64).sqrt().max(1e-9);
             let got = hits as f64 / n as f64;
-            assert!((got - p).abs() < 5.0 * se + 1e-12, "a/b = {a}/{b}: {got} vs {p}");
+            assert!(
+                (got - p).abs() < 5.0 * se + 1e-12,
+                "a/b = {a}/{b}: {got} vs {p}"
+            );
         }
         assert!(bernoulli_exp(&mut rng, 1, 0).is_err());
     }

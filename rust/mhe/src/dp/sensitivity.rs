@@ -124,7 +124,7 @@ impl Sensitivity {
         let mut l1: u128 = 0;
         for (j, &(lower, upper)) in bounds.iter().enumerate() {
             let what = format!("coordinate {}", j + 1);
-            if !(lower <= upper) {
+            if lower.is_nan() || upper.is_nan() || lower > upper {
                 return Err(DpError::InvalidParameter(format!(
                     "{what}: lower clipping bound {lower} must not exceed upper bound {upper}"
                 )));
@@ -134,7 +134,9 @@ impl Sensitivity {
                 .checked_mul(b)
                 .and_then(|b2| l2_sq.checked_add(b2))
                 .ok_or(DpError::Overflow("sensitivity L2 norm"))?;
-            l1 = l1.checked_add(b).ok_or(DpError::Overflow("sensitivity L1 norm"))?;
+            l1 = l1
+                .checked_add(b)
+                .ok_or(DpError::Overflow("sensitivity L1 norm"))?;
         }
         let dim = u64::try_from(bounds.len()).map_err(|_| DpError::Overflow("dimension"))?;
         if l2_sq == 0 {
