@@ -164,8 +164,8 @@ impl DiscreteGaussian {
 
     /// The variance of the distribution, computed from its mass function.
     ///
-    /// It is below `sigma^2` (Canonne, Kamath and Steinke, Proposition 19) and equal to
-    /// it up to a relative `1e-6` once `sigma >= 1`; above `sigma^2 = 100` the two
+    /// It is at most `sigma^2` (Canonne, Kamath and Steinke 2020) and equal to it up to
+    /// a relative `1e-6` once `sigma >= 1`; above `sigma^2 = 100` the two
     /// differ by a relative amount below `exp(-1900)` and `sigma^2` is returned.
     pub fn variance(&self) -> f64 {
         let s2 = self.sigma2();
