@@ -227,7 +227,7 @@ fn mid_sigma_draws_follow_the_mass_function_in_quarter_sigma_bins() {
         }
         let n = 1_000_000;
         let mut counts = vec![0.0f64; 42];
-        for y in dg.sample_n(&mut rng(25 + i as u8), n).unwrap() {
+        for &y in dg.sample_n(&mut rng(25 + i as u8), n).unwrap().iter() {
             counts[bin(i64::try_from(y).unwrap())] += 1.0;
         }
         let stat: f64 = counts

@@ -5,23 +5,24 @@
 //! shares, which no single party knows. This module holds the pieces that do not
 //! depend on the protocol:
 //!
-//! - [`sampler`]: an exact sampler of the discrete Gaussian `N_Z(0, sigma^2)` for a
-//!   rational `sigma^2` up to 2^96 (sigma up to 2^48 integer units), drawing from a
-//!   caller-supplied CSPRNG, with rational arithmetic only (no floating point);
-//! - [`sensitivity`]: L1/L2 sensitivities of counts, histograms, clipped sums and
-//!   clipped vectors, in the integer units of the fixed-point encoding;
-//! - [`accounting`]: zero-concentrated DP (zCDP) of one site's share and of the sum
-//!   of the honest sites' shares, composition, conversion to `(epsilon, delta)` and
-//!   back, and the calibration of each site's share;
-//! - [`budget`]: a per-analyst zCDP budget that refuses a spend beyond its total and
-//!   serialises to one line of text.
+//! - [`sampler`](crate::dp::sampler): an exact sampler of the discrete Gaussian
+//!   `N_Z(0, sigma^2)` for a rational `sigma^2` up to 2^96 (sigma up to 2^48 integer
+//!   units), drawing from a caller-supplied CSPRNG, with integer arithmetic only;
+//! - [`sensitivity`](crate::dp::sensitivity): L1/L2 sensitivities of counts,
+//!   histograms, clipped sums and clipped vectors, in the integer units of the
+//!   fixed-point encoding;
+//! - [`accounting`](crate::dp::accounting): zero-concentrated DP (zCDP) of one site's
+//!   share and of the sum of the honest sites' shares, composition, conversion to
+//!   `(epsilon, delta)` and back, and the calibration of each site's share;
+//! - [`budget`](crate::dp::budget): a per-analyst zCDP budget that refuses a spend
+//!   beyond its total and serialises to one line of text.
 //!
 //! The design, the derivations and the wiring plan are in `rust/mhe/DP.md`.
 //!
 //! # Not constant-time
 //! The sampler is a rejection sampler: the number of random words it consumes and
 //! its running time depend on the value drawn (roughly on `|x| / sigma`). See
-//! [`sampler`] for what that timing reveals and how the wiring hides it.
+//! [`sampler`](crate::dp::sampler) for what that timing reveals and how the wiring hides it.
 
 pub mod accounting;
 pub mod budget;

@@ -30,6 +30,7 @@
 //! contribution takes milliseconds; a batch of draws takes microseconds.
 
 use rand_core::CryptoRng;
+use zeroize::Zeroizing;
 
 use super::{DpError, DpResult};
 use crate::sampling::SecretRng;
@@ -194,13 +195,18 @@ impl DiscreteGaussian {
         self.sample_with(rng.inner())
     }
 
-    /// `n` independent draws, from the crate's secret generator.
+    /// `n` independent draws, from the crate's secret generator. A site's noise share
+    /// is secret (whoever knows it can subtract it), so the draws are wiped on drop.
     ///
     /// # Errors
     /// As [`DiscreteGaussian::sample`].
-    pub fn sample_n(&self, rng: &mut SecretRng, n: usize) -> DpResult<Vec<i128>> {
+    pub fn sample_n(&self, rng: &mut SecretRng, n: usize) -> DpResult<Zeroizing<Vec<i128>>> {
         let inner = rng.inner();
-        (0..n).map(|_| self.sample_with(inner)).collect()
+        let mut out = Zeroizing::new(Vec::with_capacity(n));
+        for _ in 0..n {
+            out.push(self.sample_with(inner)?);
+        }
+        Ok(out)
     }
 
     /// One draw from any cryptographically secure generator.
