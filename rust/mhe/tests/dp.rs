@@ -11,8 +11,8 @@
 )]
 
 use mhe::dp::accounting::{
-    Analysis, calibrate, compose, epsilon_of_rho, epsilon_standard, kls_tau, per_site_variance,
-    rho_for_epsilon, rho_of_shares,
+    Analysis, calibrate, central_variance, compose, epsilon_of_rho, epsilon_standard, kls_tau,
+    per_site_variance, rho_for_epsilon, rho_of_shares,
 };
 use mhe::dp::{DiscreteGaussian, DpError, Rho, Sensitivity, ZcdpBudget};
 use mhe::sampling::SecretRng;
@@ -370,7 +370,12 @@ fn the_privacy_of_shares_follows_both_analyses() {
 fn calibration_reaches_the_target_epsilon() {
     let sens = Sensitivity::clipped_vector(&[(0.0, 15.0), (0.0, 1.0)], 40).unwrap();
     let target = rho_for_epsilon(1.0, 1e-5).unwrap().value();
-    let central = sens.l2_sq() as f64 / (2.0 * target);
+    let central = central_variance(1.0, 1e-5, &sens).unwrap();
+    // (15^2 + 1) 2^80 / (2 * 0.0305565951976396), from R.
+    assert!(
+        (central / (226.0 * 2f64.powi(80) / (2.0 * 0.030_556_595_197_639_6)) - 1.0).abs() < 1e-9
+    );
+    assert!(central_variance(0.0, 1e-5, &sens).is_err());
     for (analysis, honest, share) in [
         (Analysis::SumOfHonestShares, 2, central / 2.0),
         (Analysis::OneHonestShare, 2, central),

@@ -263,6 +263,17 @@ pub fn rho_for_epsilon(epsilon: f64, delta: f64) -> DpResult<Rho> {
     Rho::new(lo)
 }
 
+/// The inverse for one central discrete Gaussian: the `sigma^2` that makes one release
+/// of a query of sensitivity `sens` `(epsilon, delta)`-DP,
+/// `||Delta||_2^2 / (2 rho_for_epsilon(epsilon, delta))`.
+///
+/// # Errors
+/// As [`rho_for_epsilon`].
+pub fn central_variance(epsilon: f64, delta: f64, sens: &Sensitivity) -> DpResult<f64> {
+    let rho = rho_for_epsilon(epsilon, delta)?;
+    Ok(sens.l2_sq() as f64 / (2.0 * rho.0))
+}
+
 /// Each site's share for a query: what [`calibrate`] returns.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Calibration {
@@ -323,7 +334,7 @@ pub fn calibrate(
         )));
     }
     let target = rho_for_epsilon(epsilon, delta)?;
-    let central = sens.l2_sq() as f64 / (2.0 * target.0);
+    let central = central_variance(epsilon, delta, sens)?;
     let fits = |s2: f64| -> DpResult<Option<(DiscreteGaussian, Rho)>> {
         let dg = DiscreteGaussian::from_variance_ceil(s2)?;
         let rho = rho_of_shares(analysis, sens, dg.sigma2(), honest)?;
