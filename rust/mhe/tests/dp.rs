@@ -493,6 +493,15 @@ fn a_budget_refuses_to_overspend_and_survives_a_round_trip() {
     let mut again = ZcdpBudget::from_line(&format!("{line}\n")).unwrap();
     assert_eq!(again, b);
     assert!(again.spend(q).is_err());
+    // A total of epsilon = 1 split into queries of a quarter of its rho: four are
+    // charged, the fifth is refused.
+    let mut split = ZcdpBudget::from_epsilon("b", 1.0, 1e-5).unwrap();
+    let quarter = Rho::new(split.total_rho() / 4.0).unwrap();
+    for _ in 0..4 {
+        split.spend(quarter).unwrap();
+    }
+    assert!(split.spend(quarter).is_err());
+    assert!(split.epsilon_spent(1e-5).unwrap() <= 1.0);
     // A budget in (epsilon, delta) holds the converted rho.
     let e = ZcdpBudget::from_epsilon("a", 1.0, 1e-5).unwrap();
     assert!((e.total_rho() / 0.030_556_595_197_639_6 - 1.0).abs() < 1e-9);
@@ -589,6 +598,15 @@ proptest! {
             let _ = calibrate(Analysis::OneHonestShare, eps, 1e-6, &sens, sites, honest);
         }
         let _ = Sensitivity::clipped_sum(lo, hi, bits);
+    }
+
+    #[test]
+    fn epsilon_grows_with_rho(a in 1e-9..1e3f64, b in 1e-9..1e3f64, delta in 1e-12..0.5f64) {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let e_lo = epsilon_of_rho(Rho::new(lo).unwrap(), delta).unwrap();
+        let e_hi = epsilon_of_rho(Rho::new(hi).unwrap(), delta).unwrap();
+        prop_assert!(e_lo <= e_hi * (1.0 + 1e-12), "eps({lo}) = {e_lo} > eps({hi}) = {e_hi}");
+        prop_assert!(e_hi <= epsilon_standard(Rho::new(hi).unwrap(), delta).unwrap());
     }
 
     #[test]
