@@ -189,8 +189,9 @@ impl DiscreteGaussian {
     /// One draw, from the crate's secret generator.
     ///
     /// # Errors
-    /// [`DpError::Overflow`] only if a Bernoulli coin's counter exceeds 128 bits, an
-    /// event of probability below `1 / (2^96)!`.
+    /// [`DpError::Overflow`] only if the counter of a Bernoulli(`exp(-gamma)`) coin,
+    /// times its denominator (at most 2^97), exceeds 128 bits: the counter must reach
+    /// 2^31, an event of probability below `1 / (2^31)!`.
     pub fn sample(&self, rng: &mut SecretRng) -> DpResult<i128> {
         self.sample_with(rng.inner())
     }
@@ -245,8 +246,8 @@ impl DiscreteGaussian {
     }
 
     /// A discrete Laplace draw of scale `lap_t / lap_s`: `P(y) ~ exp(-|y| lap_s / lap_t)`;
-    /// `None` if an intermediate value leaves 128 bits (probability below
-    /// `exp(-2^32)`).
+    /// `None` if an intermediate value leaves 128 bits, which needs the geometric count
+    /// to reach `2^128 / t >= 2^31` (probability below `exp(-2^31)`).
     fn laplace_proposal<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> DpResult<Option<i128>> {
         let t = self.lap_t;
         loop {
