@@ -24,7 +24,9 @@
 //!
 //! - `hazmat`: makes the low-level modules public (`params`, `ring`, `sampling`,
 //!   `encoding`, `keys`, `ciphertext`, `protocols`, `noise`, `identity`, `messages`,
-//!   `wire`, `site`, `policy`, `audit`), for benchmarks and experiments. **Warning:** these let a caller
+//!   `wire`, `site`, `policy`, `audit`, and `dp`: differential privacy's exact discrete
+//!   Gaussian shares, zCDP accounting and budgets, not yet wired into the protocol),
+//!   for benchmarks and experiments. **Warning:** these let a caller
 //!   decrypt the same ciphertext twice under different ledgers, choose a `c1` to
 //!   decrypt, reuse a mask, or flood too little; none of the policy of [`Site`]
 //!   applies. Never enable it in a deployment.
@@ -55,8 +57,8 @@ macro_rules! hazmat_modules {
 }
 
 hazmat_modules!(
-    audit, ciphertext, encoding, error, identity, keys, messages, noise, params, policy, protocols,
-    ring, sampling, site, wire,
+    audit, ciphertext, dp, encoding, error, identity, keys, messages, noise, params, policy,
+    protocols, ring, sampling, site, wire,
 );
 
 pub use audit::{AuditRecord, read as read_audit_file};
