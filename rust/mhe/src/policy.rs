@@ -264,6 +264,22 @@ pub fn check_set(facts: &SessionFacts, indices: &[u16]) -> Result<Vec<u16>> {
     Ok(set)
 }
 
+/// Checks that a query's set of `size` sites is one the parameter set's flooding and
+/// correctness margin serve (`max`, [`crate::Params::max_parties`]). A contribution is a
+/// release, so this is refused when a site contributes, not only when it decrypts.
+///
+/// # Errors
+/// [`Error::Refused`] of kind `BadSet`.
+pub fn check_set_size(size: usize, max: usize) -> Result<()> {
+    if size > max {
+        return refuse(
+            RefusalKind::BadSet,
+            format!("a query over {size} sites; the parameter set supports at most {max}"),
+        );
+    }
+    Ok(())
+}
+
 /// One earlier release, as the durable ledger holds it: the variables a contribution
 /// read and its set of sites (member identities, sorted).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -450,6 +466,16 @@ pub fn check_decryptors(facts: &SessionFacts, set: &[u16], decryptors: &[u16]) -
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_set_larger_than_the_parameters_support_is_refused_at_contribution() {
+        assert!(check_set_size(110, 110).is_ok());
+        let Err(Error::Refused(r)) = check_set_size(111, 110) else {
+            panic!("expected a refusal");
+        };
+        assert_eq!(r.kind, RefusalKind::BadSet);
+        assert!(r.message.contains("at most 110"), "{}", r.message);
+    }
     use super::*;
 
     fn members(n: usize) -> Vec<Member> {

@@ -74,18 +74,7 @@ impl Site {
             })
             .collect::<Result<Vec<u16>>>()?;
         let set = policy::check_set(&joined.facts(), &indices)?;
-        // A contribution is a release: a set the flooding cannot serve is refused here,
-        // not only when the sites are asked to decrypt.
-        if set.len() > self.params.max_parties() {
-            return Err(refused(
-                RefusalKind::BadSet,
-                format!(
-                    "a query over {} sites; the parameter set supports at most {}",
-                    set.len(),
-                    self.params.max_parties()
-                ),
-            ));
-        }
+        policy::check_set_size(set.len(), self.params.max_parties())?;
         let variables = policy::check_variables(spec.variables)?;
         let set_ids = joined.ids_of(&set);
         let audit_file = joined.policy.audit_file.clone();
