@@ -52,6 +52,7 @@ mhe_stop_sites <- function(errors, fallback = NULL, call = rlang::caller_env()) 
 }
 
 mhe_aggregate <- function(conns, expr, call = rlang::caller_env()) {
+  expr <- mhe_wire_expr(expr)
   result <- tryCatch(DSI::datashield.aggregate(conns, expr), error = function(e) e)
   errors <- DSI::datashield.errors()
   if (length(errors) || inherits(result, "error")) {
@@ -61,6 +62,7 @@ mhe_aggregate <- function(conns, expr, call = rlang::caller_env()) {
 }
 
 mhe_assign <- function(conns, symbol, expr, call = rlang::caller_env()) {
+  expr <- mhe_wire_expr(expr)
   result <- tryCatch(DSI::datashield.assign.expr(conns, symbol, expr), error = function(e) e)
   errors <- DSI::datashield.errors()
   if (length(errors) || inherits(result, "error")) {

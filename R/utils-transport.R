@@ -35,19 +35,47 @@ mhe_chunks <- function(text, size = mhe_chunk_size()) {
   substring(text, starts, pmin(starts + size - 1L, n))
 }
 
+# Base64url text of a raw blob, in pieces of at most `size` characters (a
+# multiple of 4): the blob is cut into runs of size / 4 * 3 bytes, each
+# encoded on its own, so no long string is ever built and cut again.
+mhe_blob_pieces <- function(blob, size = mhe_chunk_size()) {
+  n <- length(blob)
+  chars <- (n %/% 3) * 4 + c(0, 2, 3)[n %% 3 + 1]
+  if (chars <= size) {
+    return(rs_call(rs_b64_encode(blob)))
+  }
+  step <- size %/% 4 * 3
+  starts <- seq.int(1L, n, by = step)
+  vapply(starts, function(from) {
+    rs_call(rs_b64_encode(blob[from:min(from + step - 1L, n)]))
+  }, "")
+}
+
 # Send one blob (raw) per site; return, per site, the argument that refers to
 # it: the base64url text itself when short, else "buf:<name>" after uploading
-# the chunks into the site's buffer <name>.
+# the chunks into the site's buffer <name>. A blob identical to the previous
+# site's is encoded once.
 mhe_send_blobs <- function(conns, blobs) {
   stopifnot(is.list(blobs), all(names(conns) %in% names(blobs)))
-  texts <- vapply(names(conns), function(site) rs_call(rs_b64_encode(blobs[[site]])), "")
   size <- mhe_chunk_size()
-  long <- names(texts)[nchar(texts) > size]
+  pieces <- list()
+  previous <- NULL
+  for (site in names(conns)) {
+    blob <- blobs[[site]]
+    pieces[[site]] <- if (!is.null(previous) && identical(blob, blobs[[previous]])) {
+      pieces[[previous]]
+    } else {
+      mhe_blob_pieces(blob, size)
+    }
+    previous <- site
+  }
+  texts <- vapply(pieces, function(p) if (length(p) == 1L) p else "", "")
+  long <- names(pieces)[lengths(pieces) > 1L]
   if (length(long) == 0L) {
     return(texts)
   }
   buffer <- paste0("b", rs_call(rs_random_id()))
-  chunks <- lapply(texts[long], mhe_chunks, size = size)
+  chunks <- pieces[long]
   rounds <- max(lengths(chunks))
   for (i in seq_len(rounds)) {
     sites <- long[lengths(chunks) >= i]
@@ -101,4 +129,60 @@ mhe_levels_decode <- function(text, site = NULL) {
     mhe_server_abort(site, "the list of levels is malformed")
   }
   substring(levels, 2L)
+}
+
+# Calls as the text a server receives ----------------------------------------
+#
+# DSI deparses a call twice per site (progress messages) and DSLite once more
+# before parsing it; deparse() of a string argument of 200 KB takes about
+# 30 ms, so long calls (blob chunks, bundles) spent more time in deparse than
+# in the server. A call whose arguments are all plain values is written out
+# here once, as the exact text deparse() would give, and travels as that text
+# (DSI and its drivers pass a character expression through as is). Short calls
+# stay calls.
+
+mhe_text_min <- 4096L
+
+# The text of `cl` (a call of a plain function name whose arguments are
+# strings in Opal's grammar, numbers, logicals or NULL), or `cl` itself when
+# it is short or holds anything else.
+mhe_call_text <- function(cl, min_chars = mhe_text_min) {
+  if (!is.call(cl) || !is.symbol(cl[[1L]])) {
+    return(cl)
+  }
+  args <- as.list(cl)[-1L]
+  long <- FALSE
+  parts <- character(length(args))
+  for (i in seq_along(args)) {
+    arg <- args[[i]]
+    if (is.character(arg) && length(arg) == 1L && !is.na(arg) &&
+        grepl(mhe_grammar, arg, perl = TRUE)) {
+      long <- long || nchar(arg) >= min_chars
+      parts[i] <- paste0("\"", arg, "\"")
+    } else if (is.null(arg) || (is.atomic(arg) && length(arg) == 1L && !is.character(arg))) {
+      parts[i] <- paste(deparse(arg), collapse = "")
+    } else {
+      return(cl)
+    }
+  }
+  if (!long) {
+    return(cl)
+  }
+  keys <- names(args)
+  if (!is.null(keys)) {
+    named <- nzchar(keys)
+    parts[named] <- paste(keys[named], "=", parts[named])
+  }
+  paste0(as.character(cl[[1L]]), "(", paste(parts, collapse = ", "), ")")
+}
+
+# An expression for DSI (one call, or a list of calls named by site) with its
+# long calls as text.
+mhe_wire_expr <- function(expr) {
+  if (is.list(expr)) {
+    expr[] <- lapply(expr, mhe_call_text)
+    expr
+  } else {
+    mhe_call_text(expr)
+  }
 }

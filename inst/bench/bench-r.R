@@ -19,6 +19,13 @@
 # sites per query (the calls' text, as DSLite/Opal receive it), the number of
 # calls and, for the GLM, the IRLS iterations. `rows` (default 1e5) is the
 # number of rows per site.
+#
+# Rscript inst/bench/bench-r.R [runs] setup [sites]
+# part "setup" times ds.mheSetup() alone over `sites` DSLite sites (default
+# 10,20,30; a comma-separated list), 20 rows each: the median of `runs` setups
+# on servers whose parser is built (DSLite builds each server's parser at its
+# first call, about 0.3 s here, a cost Opal and Rock do not have; it is
+# reported apart as `first_call_s`), with the bytes and calls sent per setup.
 
 suppressPackageStartupMessages({
   library(DSI)
@@ -31,8 +38,13 @@ options(mhe.allow.unpinned = TRUE, mhe.audit.file = tempfile("dsMHE-bench-audit-
 args <- commandArgs(TRUE)
 runs <- if (length(args)) as.integer(args[1]) else 5L
 part <- if (length(args) > 1L) args[2] else "all"
-stopifnot(part %in% c("all", "stats", "summary", "glm"))
-rows <- if (length(args) > 2L) as.numeric(args[3]) else 1e5
+stopifnot(part %in% c("all", "stats", "summary", "glm", "setup"))
+rows <- if (length(args) > 2L && part != "setup") as.numeric(args[3]) else 1e5
+setup_sites <- if (length(args) > 2L && part == "setup") {
+  as.integer(strsplit(args[3], ",", fixed = TRUE)[[1]])
+} else {
+  c(10L, 20L, 30L)
+}
 
 # The plaintext baseline methods (DSLite "script" methods: evaluated in the
 # site's session, where `parent.frame()` is the session environment).
@@ -191,6 +203,31 @@ bench_glm <- function(sites = 3L) {
   ds.mheClose(conns)
   datashield.logout(conns)
   result
+}
+
+# Setup alone over `sites` sites of 20 rows, after each server's first call.
+bench_setup <- function(sites) {
+  set.seed(4)
+  conns <- login(lapply(seq_len(sites), function(i) data.frame(x = rnorm(20))))
+  first <- system.time(try(suppressWarnings(datashield.aggregate(conns, call("mheAuditDS"))),
+                           silent = TRUE))[["elapsed"]]
+  setup <- function() suppressWarnings(ds.mheSetup(conns))
+  sent$bytes <- 0
+  sent$calls <- 0L
+  setup()
+  bytes <- sent$bytes
+  calls <- sent$calls
+  times <- vapply(seq_len(runs), function(i) system.time(setup())[["elapsed"]], 0)
+  ds.mheClose(conns)
+  datashield.logout(conns)
+  data.frame(sites = sites, statistic = "setup", mhe_s = round(stats::median(times), 3),
+             first_call_s = round(first, 3), mhe_bytes_sent = bytes, mhe_calls = calls)
+}
+
+if (part == "setup") {
+  results <- do.call(rbind, lapply(setup_sites, bench_setup))
+  print(results, row.names = FALSE)
+  quit(save = "no")
 }
 
 results <- list()

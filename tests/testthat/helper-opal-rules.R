@@ -7,6 +7,8 @@ opal_recorder$calls <- list()
 
 opal_record <- function(site, type, expr) {
   text <- if (is.language(expr)) paste(deparse(expr, width.cutoff = 500L), collapse = "\n") else expr
+  # long calls travel as text (mhe_call_text()): check the call a server parses from it
+  if (is.character(expr)) expr <- tryCatch(str2lang(expr), error = function(e) expr)
   opal_recorder$calls[[length(opal_recorder$calls) + 1L]] <- list(
     site = site, type = type, expr = expr, chars = nchar(text, type = "bytes")
   )
