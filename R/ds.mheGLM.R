@@ -131,8 +131,8 @@ ds.mheGLM <- function(formula, family = "gaussian", data = "D", datasources = NU
     mhe_abort("{.arg progress} must be {.code TRUE} or {.code FALSE}.", class = "input")
   }
   # Every round of one fit runs over the same sites: a dropout restarts the fit.
-  fit <- mhe_run(conns, function(conns, call) {
-    mhe_glm_run(formula, family, data, weights, offset, maxit, conns,
+  fit <- mhe_run(conns, function(run, call) {
+    mhe_glm_run(formula, family, data, weights, offset, maxit, run = run,
                 plaintext = FALSE, progress = progress, call = call)
   })
   fit$call <- match.call()
@@ -140,11 +140,13 @@ ds.mheGLM <- function(formula, family = "gaussian", data = "D", datasources = NU
 }
 
 # The fit, with encrypted aggregates or (plaintext = TRUE, for the benchmark)
-# with each site's aggregates in the clear through mhePlainGLMDS().
+# with each site's aggregates in the clear through mhePlainGLMDS(). Inside a
+# statistic's run, `run` is its context (`mhe_run()`), else `datasources`.
 mhe_glm_run <- function(formula, family = "gaussian", data = "D", weights = NULL,
                         offset = NULL, maxit = 25, datasources = NULL,
-                        plaintext = FALSE, progress = FALSE, call = rlang::caller_env()) {
-  conns <- mhe_conns(datasources, call = call)
+                        plaintext = FALSE, progress = FALSE, call = rlang::caller_env(),
+                        run = NULL) {
+  conns <- if (is.null(run)) mhe_conns(datasources, call = call) else run$conns
   spec <- glm_client_spec(formula, family, data, weights, offset, maxit, call)
   found <- mhe_aggregate(conns, call("mheGLMLevelsDS", spec$b64, spec$data), call = call)
   spec <- c(spec, glm_agree_levels(found, call))
@@ -154,7 +156,7 @@ mhe_glm_run <- function(formula, family = "gaussian", data = "D", weights = NULL
       Reduce(`+`, values)
     }
   } else {
-    function(args) mhe_query(conns, "mheGLMDS", args, call = call)
+    function(args) mhe_query(run %||% conns, "mheGLMDS", args, call = call)
   }
   repeat {
     glm_check_levels(spec, call)

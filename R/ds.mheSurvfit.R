@@ -124,8 +124,8 @@ ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times =
   conf.type <- rlang::arg_match(conf.type)
 
   # Every round of one curve runs over the same sites: a dropout restarts it.
-  fit <- mhe_run(conns, function(conns, call) {
-    km_run(conns, time, event, group, times, bins)
+  fit <- mhe_run(conns, function(run, call) {
+    km_run(run, time, event, group, times, bins)
   })
   limits <- km_confint(fit$surv, fit$std.err, conf.int, conf.type)
   fit <- c(fit, list(
@@ -137,22 +137,22 @@ ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times =
 
 # The rounds of one curve: levels, then (default grid) the scale and a coarse
 # histogram, then the counts on the grid; returns the fitted counts.
-km_run <- function(conns, time, event, group, times, bins) {
-  levels <- if (!is.null(group)) km_levels(conns, group)
+km_run <- function(run, time, event, group, times, bins) {
+  levels <- if (!is.null(group)) km_levels(run$conns, group)
   args <- list(time = time, event = event, group = group,
                levels = if (!is.null(group)) mhe_levels_encode(levels))
   n_strata <- max(1L, length(levels))
   mode <- if (is.null(times)) "scale" else "status"
-  first <- mhe_query(conns, "mheSurvfitDS", c(args, list(mode = mode)))
+  first <- mhe_query(run, "mheSurvfitDS", c(args, list(mode = mode)))
   tallies <- matrix(round(first[seq_len(3L * n_strata)]), nrow = 3L) # rows, codes 0, codes 2
   coding <- km_coding(tallies)
   grid <- times %||% km_default_grid(
-    conns, args, coding,
+    run, args, coding,
     mean = first[3L * n_strata + 1L] / sum(tallies[1L, ]),
     bins = bins,
     needed = (if (coding == "12") tallies[3L, ] else tallies[1L, ] - tallies[2L, ]) > 0
   )
-  counts <- mhe_query(conns, "mheSurvfitDS", c(args, list(
+  counts <- mhe_query(run, "mheSurvfitDS", c(args, list(
     grid = mhe_dbl_encode(grid), coding = coding, mode = "counts"
   )))
   km_fit(counts, grid, levels, group)
@@ -211,7 +211,7 @@ km_coding <- function(tallies, call = rlang::caller_env()) {
   if (twos > 0) "12" else "01"
 }
 
-km_default_grid <- function(conns, args, coding, mean, bins, needed,
+km_default_grid <- function(run, args, coding, mean, bins, needed,
                             call = rlang::caller_env()) {
   if (!(mean > 0)) {
     return(0)
@@ -219,7 +219,7 @@ km_default_grid <- function(conns, args, coding, mean, bins, needed,
   upper <- 4 * mean
   for (i in 1:6) {
     points <- pretty(c(0, upper), n = bins)
-    binned <- mhe_query(conns, "mheSurvfitDS", c(args, list(
+    binned <- mhe_query(run, "mheSurvfitDS", c(args, list(
       grid = mhe_dbl_encode(points), coding = coding, mode = "bins"
     )), call = call)
     if (binned[length(binned)] == 0) break

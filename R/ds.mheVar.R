@@ -17,15 +17,16 @@ ds.mheVar <- function(x, datasources = NULL, type = "combine") {
   mhe_check_type(type, instead = "For the mean and its counts use {.fn ds.mheMean}.")
   conns <- mhe_conns(datasources)
   x <- mhe_check_variable(x)
-  mhe_run(conns, function(conns, call) {
-    m <- mhe_query(conns, "mheVarDS", list(x, NULL), call = call)
-    n <- mhe_count(m[2])
-    n_missing <- mhe_count(m[3])
-    mean <- m[1] / m[2]
+  mhe_run(conns, function(run, call) {
+    m <- mhe_unpack(mhe_layout("mean"), mhe_query(run, "mheVarDS", list(x, NULL), call = call), call)
+    n <- mhe_count(m$n)
+    n_missing <- mhe_count(m$missing)
+    mean <- m$sum / m$n
     var <- if (n < 2) {
       NA_real_
     } else {
-      mhe_query(conns, "mheVarDS", list(x, mhe_dbl_encode(mean)), call = call)[1] / (m[2] - 1)
+      ss <- mhe_query(run, "mheVarDS", list(x, mhe_dbl_encode(mean)), call = call)
+      mhe_unpack(mhe_layout("ss"), ss, call)$ss / (m$n - 1)
     }
     structure(list(
       var = var, mean = mean, n = n,

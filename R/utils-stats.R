@@ -54,18 +54,20 @@ srv_usable <- function(v) {
   v
 }
 
-# c(sum of the usable values, their number, number of other rows)
+# The layout "mean": sum of the usable values, their number, the other rows.
 local_mean <- function(x, env, site) {
   v <- srv_numeric(x, env, site)
   usable <- srv_usable(v[!is.na(v)])
-  c(sum(usable), length(usable), length(v) - length(usable))
+  mhe_pack(mhe_layout("mean"), sum = sum(usable), n = length(usable),
+           missing = length(v) - length(usable))
 }
 
-# c(sum of squared deviations of the usable values from `mean`, their number)
+# The layout "ss": sum of squared deviations of the usable values from
+# `mean`, their number.
 local_ss <- function(x, env, site, mean) {
   v <- srv_numeric(x, env, site)
   usable <- srv_usable(v[!is.na(v)])
-  c(sum((usable - mean)^2), length(usable))
+  mhe_pack(mhe_layout("ss"), ss = sum((usable - mean)^2), n = length(usable))
 }
 
 # Set each count `0 < count < nfilter.tab` to 0.
@@ -206,10 +208,12 @@ local_histogram <- function(x, env, site, breaks, mode) {
   idx <- findInterval(v, hist_fuzz(breaks), left.open = TRUE, rightmost.closed = TRUE)
   counts <- tabulate(idx + 1L, nbins = nb + 2L) # underflow, cells, overflow
   kept <- srv_zero_small(counts)
-  if (mode == "range") {
-    return(as.double(kept > 0))
-  }
-  as.double(c(kept, sum(kept != counts)))
+  layout <- mhe_layout(paste0("histogram-", mode), cells = nb)
+  present <- if (mode == "range") kept > 0 else kept
+  fields <- list(layout, under = present[1L], cells = present[seq_len(nb) + 1L],
+                 over = present[nb + 2L])
+  if (mode == "counts") fields$suppressed <- sum(kept != counts)
+  do.call(mhe_pack, fields)
 }
 
 # The numeric columns named by `x`: "D" (all columns of a data frame) or
@@ -237,8 +241,8 @@ srv_columns <- function(x, env, site) {
   m
 }
 
-# Round 1 (means NULL): c(column sums, n) over complete cases;
-# round 2: c(centred cross products (p x p, column-major), n). Fewer than
+# Round 1 (means NULL): layout "cor-means" (column sums, n over complete
+# cases, rows); round 2: layout "cor-cross" (centred cross products, n). Fewer than
 # nfilter.tab complete cases contribute nothing (zeros); a column that
 # concentrates on fewer than nfilter.tab rows is its median in every row.
 local_cor <- function(x, env, site, means = NULL) {
@@ -252,11 +256,11 @@ local_cor <- function(x, env, site, means = NULL) {
   n <- nrow(m)
   if (is.null(means)) {
     # column sums, complete cases, all rows (the client's Ntotal)
-    return(c(colSums(m), n, rows))
+    return(mhe_pack(mhe_layout("cor-means", p = ncol(m)), sums = colSums(m), n = n, rows = rows))
   }
   if (length(means) != ncol(m)) {
     mhe_server_abort(site, paste0("`means` must hold ", ncol(m), " numbers"))
   }
   centred <- sweep(m, 2L, means)
-  c(as.vector(crossprod(centred)), n)
+  mhe_pack(mhe_layout("cor-cross", p = ncol(m)), cross = as.vector(crossprod(centred)), n = n)
 }
