@@ -1,15 +1,23 @@
-# Record every call the test suite sends to a DSLite server, to check it
-# against Opal's rules in test-zzz-opal-rules.R (DSLite itself checks only the
-# outermost function name, and accepts characters Opal refuses).
+# Record every call the test suite sends to a DSLite server and check it
+# against Opal's rules as it is sent (DSLite itself checks only the outermost
+# function name, and accepts characters Opal refuses): a call that breaks
+# them fails the test that sent it, whatever order the test files run in.
 
 opal_recorder <- new.env(parent = emptyenv())
 opal_recorder$calls <- list()
 
 opal_record <- function(site, type, expr) {
   text <- if (is.language(expr)) paste(deparse(expr, width.cutoff = 500L), collapse = "\n") else expr
-  opal_recorder$calls[[length(opal_recorder$calls) + 1L]] <- list(
-    site = site, type = type, expr = expr, chars = nchar(text, type = "bytes")
-  )
+  record <- list(site = site, type = type, expr = expr, chars = nchar(text, type = "bytes"))
+  opal_recorder$calls[[length(opal_recorder$calls) + 1L]] <- record
+  problems <- opal_problems(record)
+  if (length(problems)) {
+    testthat::fail(paste0(
+      "A call to ", site, " (", type, ") breaks Opal's rules: ",
+      paste(problems, collapse = "; "), " in ", substr(paste(deparse(expr), collapse = ""), 1, 80)
+    ))
+  }
+  invisible(record)
 }
 
 # Replace the `aggregate` and `assignExpr` methods of a DSLiteServer (an R6

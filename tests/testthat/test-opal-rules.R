@@ -1,21 +1,42 @@
-# Runs last: every call the suite sent to a DSLite server, checked against the
-# rules of Opal's parser (see DESIGN.md, "DataSHIELD transport rules").
+# Every call a test sends to a DSLite server is checked against the rules of
+# Opal's parser as it is sent (helper-opal-rules.R, DESIGN.md "DataSHIELD
+# transport rules"); these tests show that the check runs and what it catches.
 
-test_that("every call sent to a server obeys Opal's rules", {
-  calls <- opal_recorder$calls
-  skip_if(length(calls) < 10L, "run the whole suite to record calls")
-  declared <- opal_declared()
-  problems <- lapply(calls, opal_problems, declared = declared)
-  bad <- which(lengths(problems) > 0L)
-  # calls that tests send on purpose to prove the servers refuse them are
-  # still well-formed for Opal; none may break the rules
-  details <- vapply(bad, function(i) {
-    paste0(calls[[i]]$site, " ", calls[[i]]$type, ": ", paste(problems[[i]], collapse = "; "),
-           " in ", substr(paste(deparse(calls[[i]]$expr), collapse = ""), 1, 80))
-  }, "")
-  expect(length(bad) == 0L, paste(c("Calls that break Opal's rules:", head(details, 20)), collapse = "\n"))
-  types <- vapply(calls, `[[`, "", "type")
-  expect_true(all(c("aggregate", "assign") %in% types))
+# A stand-in for a DSLiteServer: an environment with the two methods the
+# recorder wraps, each returning the expression it was given.
+opal_fake_server <- function() {
+  server <- new.env()
+  server$aggregate <- function(sid, expr) expr
+  server$assignExpr <- function(sid, symbol, expr) expr
+  opal_record_server(server, "fake")
+}
+
+test_that("the recorder fails the test that sends a call Opal refuses", {
+  server <- opal_fake_server()
+  mark <- length(opal_recorder$calls)
+  expect_failure(server$aggregate("sid", call("mheMeanDS", call("c", "a"))), "nested call")
+  expect_failure(server$assignExpr("sid", "y", call("mheMeanDS", "a b")), "not a declared assign")
+  expect_failure(server$aggregate("sid", call("mean", "D$x")), "not a declared aggregate")
+  expect_identical(length(opal_recorder$calls), mark + 3L)
+})
+
+test_that("the recorder passes a call Opal accepts and records it", {
+  server <- opal_fake_server()
+  mark <- length(opal_recorder$calls)
+  expect_success(expect_identical(
+    server$aggregate("sid", call("mheMeanDS", "D$x")), call("mheMeanDS", "D$x")
+  ))
+  expect_identical(opal_recorder$calls[[mark + 1L]]$site, "fake")
+})
+
+test_that("a query through a DSLite federation is recorded and checked call by call", {
+  conns <- federation("cnsim")
+  mark <- length(opal_recorder$calls)
+  ds.mheMean("D$LAB_TSC", datasources = conns)
+  sent <- opal_recorder$calls[-seq_len(mark)]
+  expect_gte(length(sent), 2L * length(conns))
+  problems <- lapply(sent, opal_problems)
+  expect_identical(unique(lengths(problems)), 0L)
 })
 
 test_that("the checker catches what Opal refuses", {
