@@ -97,16 +97,3 @@ mhe_histogram_breaks <- function(run, x, n, call = rlang::caller_env()) {
   range <- c(grid[min(nonempty)], grid[max(nonempty) + 1L])
   pretty(range, n = n)
 }
-
-# Pooled mean and variance by two encrypted rounds (`fun` is mheVarDS).
-mhe_pooled_var <- function(run, fun, x, call = rlang::caller_env()) {
-  m <- mhe_unpack(mhe_layout("mean"), mhe_query(run, fun, list(x, NULL), call = call), call)
-  n <- m$n
-  mean <- m$sum / n
-  if (n < 2) {
-    return(list(var = NA_real_, mean = mean, n = mhe_count(n)))
-  }
-  ss <- mhe_query(run, fun, list(x, mhe_dbl_encode(mean)), call = call)
-  ss <- mhe_unpack(mhe_layout("ss"), ss, call)
-  list(var = ss$ss / (n - 1), mean = mean, n = mhe_count(n))
-}

@@ -165,7 +165,8 @@ parties <- lapply(c("a", "b"), function(site) {
 })
 roster <- dsMHE:::rs_roster_build(lapply(parties, dsMHE:::rs_party_identity))
 shares <- lapply(parties, dsMHE:::rs_party_join, roster = roster, threshold = 0L,
-                 min_parties = 2L, pinned = character())
+                 min_parties = 2L, min_threshold = -1L, pinned = character(),
+                 allow_unpinned = TRUE, audit_file = "")
 invisible(dsMHE:::rs_party_finalize(parties[[1]], dsMHE:::rs_keygen_bundle(shares, "a")))
 env <- new.env()
 env$mhe.party <- parties[[1]]

@@ -18,7 +18,7 @@ test_that("the server's mean aggregate is read by the client's layout of the sam
   env$D <- data.frame(x = c(1:12, NA, NA))
   old <- options(nfilter.tab = 3, default.nfilter.tab = 3)
   on.exit(options(old))
-  v <- dsMHE:::local_mean("D$x", env, "site1")
+  v <- dsMHE:::srv_mean("D$x", env, "site1")
   fields <- dsMHE:::mhe_unpack(dsMHE:::mhe_layout("mean"), v, NULL)
   expect_identical(fields, list(sum = sum(1:12) + 0, n = 12, missing = 2))
 })
