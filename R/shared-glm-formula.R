@@ -187,7 +187,7 @@ mhe_glm_cross <- function(a, b, fail) {
 }
 
 # A transform of one column: f(x) for f in mhe_glm_functions but I(), or I(x^k)
-# for k in glm_powers. Returns the column's name.
+# for k in mhe_glm_powers. Returns the column's name.
 mhe_glm_transform <- function(e, fail) {
   fn <- if (is.name(e[[1L]])) as.character(e[[1L]]) else "(an expression)"
   if (!fn %in% mhe_glm_functions) {
