@@ -12,7 +12,7 @@ opal_record <- function(site, type, expr) {
   opal_recorder$calls[[length(opal_recorder$calls) + 1L]] <- record
   problems <- opal_problems(record)
   if (length(problems)) {
-    testthat::fail(paste0(
+    opal_fail(paste0(
       "A call to ", site, " (", type, ") breaks Opal's rules: ",
       paste(problems, collapse = "; "), " in ", substr(paste(deparse(expr), collapse = ""), 1, 80)
     ))
@@ -20,9 +20,21 @@ opal_record <- function(site, type, expr) {
   invisible(record)
 }
 
+# Fail the running test. The recorder runs inside DSI and DSLite, whose
+# `tryCatch(error = )` would swallow testthat's failure (an error condition),
+# so the failure is signalled without the class "error": only testthat's
+# handler sees it, and the call goes on. Outside a test it is an error.
+opal_fail <- function(message) {
+  failure <- testthat::expectation("failure", message)
+  class(failure) <- setdiff(class(failure), "error")
+  withRestarts(signalCondition(failure), continue_test = function() return(invisible()))
+  if (!testthat::is_testing()) stop(message, call. = FALSE)
+}
+
 # Replace the `aggregate` and `assignExpr` methods of a DSLiteServer (an R6
 # object) by recording wrappers around the originals.
 opal_record_server <- function(server, site) {
+  force(site) # the caller's loop variable moves on
   wrap <- function(method, type) {
     original <- server[[method]]
     unlockBinding(method, server)

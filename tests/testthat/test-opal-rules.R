@@ -29,6 +29,16 @@ test_that("the recorder passes a call Opal accepts and records it", {
   expect_identical(opal_recorder$calls[[mark + 1L]]$site, "fake")
 })
 
+test_that("a call Opal refuses fails the test even when DSI catches the server's errors", {
+  conns <- federation("cnsim")
+  mark <- length(opal_recorder$calls)
+  expect_failure(
+    try(DSI::datashield.aggregate(conns["sim2"], call("mheColnamesDS", "a b")), silent = TRUE),
+    "sim2 \\(aggregate\\) breaks Opal's rules: string outside Opal's grammar"
+  )
+  expect_identical(opal_recorder$calls[[mark + 1L]]$site, "sim2")
+})
+
 test_that("a query through a DSLite federation is recorded and checked call by call", {
   conns <- federation("cnsim")
   mark <- length(opal_recorder$calls)
