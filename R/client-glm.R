@@ -124,15 +124,14 @@ mhe_glm_check_levels <- function(spec, call) {
   }
 }
 
-# The pooled vector of one round, as list(A, b, <srv_glm_scalars>, counts).
-mhe_glm_unpack <- function(v, p) {
-  k <- p * (p + 1L) / 2L
+# The pooled vector of one round (layout "glm", `cells` level counts), as
+# list(A, b, <mhe_glm_scalars>, counts).
+mhe_glm_unpack <- function(v, p, cells, call = rlang::caller_env()) {
+  fields <- mhe_unpack(mhe_layout("glm", p = p, cells = cells), v, call)
   A <- matrix(0, p, p)
-  A[upper.tri(A, diag = TRUE)] <- v[seq_len(k)]
+  A[upper.tri(A, diag = TRUE)] <- fields$xwx
   A[lower.tri(A)] <- t(A)[lower.tri(A)]
-  scalars <- as.list(stats::setNames(v[k + p + seq_along(srv_glm_scalars)], srv_glm_scalars))
-  c(list(A = A, b = v[k + seq_len(p)]), scalars,
-    list(counts = v[-seq_len(k + p + length(srv_glm_scalars))]))
+  c(list(A = A, b = fields$xwz), fields[mhe_glm_scalars], list(counts = fields$counts))
 }
 
 # Weighted least squares from the pooled normal equations. Columns are taken

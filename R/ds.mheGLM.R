@@ -190,7 +190,8 @@ mhe_glm_round <- function(spec, pool, round, model = "full", beta = NULL, start 
     model = model, beta = hex(beta), start = hex(start), wtdmu = hex(wtdmu)
   )
   args <- args[!vapply(args, is.null, TRUE)]
-  mhe_glm_unpack(pool(args), if (model == "null") 1L else length(spec$columns))
+  mhe_glm_unpack(pool(args), if (model == "null") 1L else length(spec$columns),
+                 cells = sum(lengths(spec$levels)))
 }
 
 # glm() fits the intercept-only model with the offset for the null deviance,

@@ -7,14 +7,12 @@
 # is kept between rounds, so a round cannot depend on what an earlier one left.
 #
 # The vector a site encrypts (or, for the plaintext baseline, returns):
-#   upper triangle of X'WX (column-major), X'Wz, then `srv_glm_scalars`, then the
-#   number of complete cases at each agreed level of each categorical variable.
+#   the layout "glm" (R/shared-layout.R): upper triangle of X'WX
+#   (column-major), X'Wz, then `mhe_glm_scalars`, then the number of complete
+#   cases at each agreed level of each categorical variable.
 
 srv_glm_families <- c("gaussian", "binomial", "poisson")
 
-srv_glm_scalars <- c(
-  "dev", "invalid", "nobs", "n_ok", "sum_wy", "sum_w", "aic", "boundary", "nulldev"
-)
 
 srv_glm_family <- function(name) {
   switch(name,
@@ -266,7 +264,13 @@ srv_glm_values <- function(model, round, null, beta, start, wtdmu, site) {
     scalars[c("dev", "aic", "boundary", "nulldev")] <- 0
     scalars[["invalid"]] <- 1
   }
-  c(system, scalars[srv_glm_scalars], model$counts)
+  k <- p * (p + 1L) / 2L
+  fields <- c(
+    list(mhe_layout("glm", p = p, cells = length(model$counts)),
+         xwx = system[seq_len(k)], xwz = system[k + seq_len(p)]),
+    as.list(scalars[mhe_glm_scalars]), list(counts = model$counts)
+  )
+  do.call(mhe_pack, fields)
 }
 
 srv_glm_valid <- function(fam, eta, mu) {

@@ -17,7 +17,15 @@
 #   cases (mheCorDS round 2);
 # - "histogram-counts": values below the breaks, cell counts (`cells`), values
 #   above, cells suppressed; "histogram-range": the same without the last
-#   field, each 0/1 (mheHistogramDS).
+#   field, each 0/1 (mheHistogramDS);
+# - "glm": the upper triangle of X'WX (column-major, `p` columns), X'Wz,
+#   the scalars `mhe_glm_scalars`, then the complete cases at each agreed
+#   level of each categorical variable (`cells`) (mheGLMDS).
+
+# The scalars of one GLM round, in their order in the layout "glm".
+mhe_glm_scalars <- c(
+  "dev", "invalid", "nobs", "n_ok", "sum_wy", "sum_w", "aic", "boundary", "nulldev"
+)
 
 mhe_layout <- function(kind, p = 1L, cells = 1L) {
   fields <- switch(kind,
@@ -27,6 +35,9 @@ mhe_layout <- function(kind, p = 1L, cells = 1L) {
     "cor-cross" = c(cross = p * p, n = 1L),
     "histogram-counts" = c(under = 1L, cells = cells, over = 1L, suppressed = 1L),
     "histogram-range" = c(under = 1L, cells = cells, over = 1L),
+    "glm" = c(xwx = (p * (p + 1L)) %/% 2L, xwz = p,
+              stats::setNames(rep(1L, length(mhe_glm_scalars)), mhe_glm_scalars),
+              counts = cells),
     stop("unknown aggregate layout: ", kind, call. = FALSE)
   )
   structure(as.integer(fields), names = names(fields), kind = kind, class = "mhe_layout")

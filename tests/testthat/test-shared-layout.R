@@ -38,3 +38,18 @@ test_that("packing refuses fields that do not match the layout", {
   expect_error(dsMHE:::mhe_pack(layout, ss = c(1, 2), n = 1), "do not match")
   expect_error(dsMHE:::mhe_layout("median"), "unknown aggregate layout")
 })
+
+test_that("a GLM round packed at a site unpacks to its normal equations and scalars", {
+  scalars <- as.list(stats::setNames(seq_along(dsMHE:::mhe_glm_scalars) / 10, dsMHE:::mhe_glm_scalars))
+  layout <- dsMHE:::mhe_layout("glm", p = 2L, cells = 3L)
+  xwx <- matrix(c(4, 1, 1, 3), 2)
+  v <- do.call(dsMHE:::mhe_pack, c(list(layout, xwx = xwx[upper.tri(xwx, diag = TRUE)], xwz = c(5, 6)),
+                                    scalars, list(counts = c(7, 0, 9))))
+  expect_length(v, 3L + 2L + length(scalars) + 3L)
+  round <- dsMHE:::mhe_glm_unpack(v, 2L, cells = 3L, call = NULL)
+  expect_identical(round$A, xwx)
+  expect_identical(round$b, c(5, 6))
+  expect_identical(round[names(scalars)], scalars)
+  expect_identical(round$counts, c(7, 0, 9))
+  expect_error(dsMHE:::mhe_glm_unpack(v, 2L, cells = 2L, call = NULL), class = "dsMHE_error_server")
+})
