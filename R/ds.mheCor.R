@@ -28,9 +28,9 @@ ds.mheCor <- function(x, datasources = NULL, type = "combine") {
   } else {
     for (v in x) mhe_check_variable(v, arg = "x")
   }
-  mhe_run(conns, function(conns, call) {
+  mhe_run(conns, function(run, call) {
     if (frame) {
-      found <- mhe_aggregate(conns, call("mheColnamesDS", x), call = call)
+      found <- mhe_aggregate(run$conns, call("mheColnamesDS", x), call = call)
       columns <- found[[1]]
       if (!all(vapply(found, identical, TRUE, columns))) {
         mhe_abort("The sites' data frames {.val {x}} have different columns.",
@@ -42,12 +42,14 @@ ds.mheCor <- function(x, datasources = NULL, type = "combine") {
       x_arg <- paste(x, collapse = ",")
     }
     p <- length(columns)
-    first <- mhe_query(conns, "mheCorDS", list(x_arg, NULL), call = call)
-    n <- first[p + 1L]
-    total <- mhe_count(first[p + 2L])
-    means <- stats::setNames(first[seq_len(p)] / n, columns)
-    second <- mhe_query(conns, "mheCorDS", list(x_arg, mhe_dbl_encode(means)), call = call)
-    cross <- matrix(second[seq_len(p * p)], p, p, dimnames = list(columns, columns))
+    first <- mhe_query(run, "mheCorDS", list(x_arg, NULL), call = call)
+    first <- mhe_unpack(mhe_layout("cor-means", p = p), first, call)
+    n <- first$n
+    total <- mhe_count(first$rows)
+    means <- stats::setNames(first$sums / n, columns)
+    second <- mhe_query(run, "mheCorDS", list(x_arg, mhe_dbl_encode(means)), call = call)
+    second <- mhe_unpack(mhe_layout("cor-cross", p = p), second, call)
+    cross <- matrix(second$cross, p, p, dimnames = list(columns, columns))
     cov <- cross / (n - 1)
     n <- mhe_count(n)
     structure(list(

@@ -131,8 +131,8 @@ ds.mheGLM <- function(formula, family = "gaussian", data = "D", datasources = NU
     mhe_abort("{.arg progress} must be {.code TRUE} or {.code FALSE}.", class = "input")
   }
   # Every round of one fit runs over the same sites: a dropout restarts the fit.
-  fit <- mhe_run(conns, function(conns, call) {
-    mhe_glm_run(formula, family, data, weights, offset, maxit, conns,
+  fit <- mhe_run(conns, function(run, call) {
+    mhe_glm_run(formula, family, data, weights, offset, maxit, run = run,
                 plaintext = FALSE, progress = progress, call = call)
   })
   fit$call <- match.call()
@@ -140,62 +140,65 @@ ds.mheGLM <- function(formula, family = "gaussian", data = "D", datasources = NU
 }
 
 # The fit, with encrypted aggregates or (plaintext = TRUE, for the benchmark)
-# with each site's aggregates in the clear through mhePlainGLMDS().
+# with each site's aggregates in the clear through mhePlainGLMDS(). Inside a
+# statistic's run, `run` is its context (`mhe_run()`), else `datasources`.
 mhe_glm_run <- function(formula, family = "gaussian", data = "D", weights = NULL,
                         offset = NULL, maxit = 25, datasources = NULL,
-                        plaintext = FALSE, progress = FALSE, call = rlang::caller_env()) {
-  conns <- mhe_conns(datasources, call = call)
-  spec <- glm_client_spec(formula, family, data, weights, offset, maxit, call)
+                        plaintext = FALSE, progress = FALSE, call = rlang::caller_env(),
+                        run = NULL) {
+  conns <- if (is.null(run)) mhe_conns(datasources, call = call) else run$conns
+  spec <- mhe_glm_client_spec(formula, family, data, weights, offset, maxit, call)
   found <- mhe_aggregate(conns, call("mheGLMLevelsDS", spec$b64, spec$data), call = call)
-  spec <- c(spec, glm_agree_levels(found, call))
+  spec <- c(spec, mhe_glm_agree_levels(found, call))
   pool <- if (plaintext) {
     function(args) {
       values <- mhe_aggregate(conns, as.call(c(list(as.name("mhePlainGLMDS")), args)), call = call)
       Reduce(`+`, values)
     }
   } else {
-    function(args) mhe_query(conns, "mheGLMDS", args, call = call)
+    function(args) mhe_query(run %||% conns, "mheGLMDS", args, call = call)
   }
   repeat {
-    glm_check_levels(spec, call)
-    spec[c("columns", "intercept")] <- glm_client_columns(spec)
-    first <- glm_round(spec, pool, "init")
+    mhe_glm_check_levels(spec, call)
+    spec[c("columns", "intercept")] <- mhe_glm_client_columns(spec)
+    first <- mhe_glm_round(spec, pool, "init")
     used <- split(first$counts > 0, rep(factor(names(spec$levels), names(spec$levels)), lengths(spec$levels)))
     if (all(unlist(used))) break
     spec$levels <- Map(function(l, u) l[u], spec$levels, used[names(spec$levels)])
   }
   wtdmu <- if (spec$intercept && is.null(spec$offset)) first$sum_wy / first$sum_w
-  fit <- glm_irls(first, function(beta) glm_round(spec, pool, "step", beta = beta, wtdmu = wtdmu),
+  fit <- mhe_glm_irls(first, function(beta) mhe_glm_round(spec, pool, "step", beta = beta, wtdmu = wtdmu),
                   spec$maxit, call, progress = progress)
-  glm_warnings(spec, fit, call)
+  mhe_glm_warnings(spec, fit, call)
   null_deviance <- if (spec$intercept && !is.null(spec$offset)) {
     if (progress) cli::cli_inform(c(i = "Null deviance: intercept-only fit with the offset."))
-    glm_null_deviance(spec, pool, fit$beta, call, progress)
+    mhe_glm_null_deviance(spec, pool, fit$beta, call, progress)
   } else {
     fit$last$nulldev
   }
-  glm_result(spec, fit, null_deviance, names(conns))
+  mhe_glm_result(spec, fit, null_deviance, names(conns))
 }
 
 # One pooled round: the arguments of mheGLMDS() (or mhePlainGLMDS()), NULLs
 # left out; the pooled vector unpacked.
-glm_round <- function(spec, pool, round, model = "full", beta = NULL, start = NULL,
+mhe_glm_round <- function(spec, pool, round, model = "full", beta = NULL, start = NULL,
                       wtdmu = NULL) {
   hex <- function(x) if (!is.null(x)) mhe_dbl_encode(x)
   args <- list(
     formula = spec$b64, family = spec$family, data = spec$data, weights = spec$weights,
-    offset = spec$offset, levels = glm_levels_encode(spec$levels), round = round,
+    offset = spec$offset, levels = mhe_glm_levels_encode(spec$levels), round = round,
     model = model, beta = hex(beta), start = hex(start), wtdmu = hex(wtdmu)
   )
   args <- args[!vapply(args, is.null, TRUE)]
-  glm_unpack(pool(args), if (model == "null") 1L else length(spec$columns))
+  mhe_glm_unpack(pool(args), if (model == "null") 1L else length(spec$columns),
+                 cells = sum(lengths(spec$levels)))
 }
 
 # glm() fits the intercept-only model with the offset for the null deviance,
 # from the full model's fitted values.
-glm_null_deviance <- function(spec, pool, beta, call, progress = FALSE) {
-  first <- glm_round(spec, pool, "init", model = "null", start = beta)
-  fit <- glm_irls(first, function(b) glm_round(spec, pool, "step", model = "null", beta = b),
+mhe_glm_null_deviance <- function(spec, pool, beta, call, progress = FALSE) {
+  first <- mhe_glm_round(spec, pool, "init", model = "null", start = beta)
+  fit <- mhe_glm_irls(first, function(b) mhe_glm_round(spec, pool, "step", model = "null", beta = b),
                   spec$maxit, call, progress = progress)
   if (!fit$converged) {
     cli::cli_warn("Fitting to calculate the null deviance did not converge: increase {.arg maxit}?",
@@ -204,7 +207,7 @@ glm_null_deviance <- function(spec, pool, beta, call, progress = FALSE) {
   fit$last$dev
 }
 
-glm_warnings <- function(spec, fit, call) {
+mhe_glm_warnings <- function(spec, fit, call) {
   if (spec$family == "binomial" && fit$last$boundary > 0) {
     mhe_abort(c(
       "The binomial fit separates the outcome: fitted probabilities are numerically 0 or 1.",
@@ -223,7 +226,7 @@ glm_warnings <- function(spec, fit, call) {
   }
 }
 
-glm_result <- function(spec, fit, null_deviance, sites) {
+mhe_glm_result <- function(spec, fit, null_deviance, sites) {
   last <- fit$last
   solve <- fit$solve
   columns <- spec$columns
@@ -247,7 +250,7 @@ glm_result <- function(spec, fit, null_deviance, sites) {
   structure(list(
     coefficients = table, deviance = last$dev, null.deviance = null_deviance,
     df.residual = df_residual, df.null = n_ok - as.integer(spec$intercept),
-    aic = glm_aic(spec$family, last, rank), iter = fit$iter, n = n_ok,
+    aic = mhe_glm_aic(spec$family, last, rank), iter = fit$iter, n = n_ok,
     family = spec$family, dispersion = dispersion, cov.unscaled = cov,
     aliased = stats::setNames(solve$aliased, columns), rank = rank,
     converged = fit$converged, formula = spec$parsed$text, data = spec$data,
@@ -258,7 +261,7 @@ glm_result <- function(spec, fit, null_deviance, sites) {
 # The family's aic() + 2 * rank, as glm.fit(). Gaussian:
 # nobs * (log(2 * pi * dev / nobs) + 1) + 2 - sum(log(weights)), infinite when
 # a weight is 0 (as in glm()).
-glm_aic <- function(family, last, rank) {
+mhe_glm_aic <- function(family, last, rank) {
   if (family != "gaussian") {
     return(last$aic + 2 * rank)
   }
@@ -272,11 +275,11 @@ glm_aic <- function(family, last, rank) {
 #' @export
 print.mheGLM <- function(x, digits = max(3L, getOption("digits") - 3L),
                          signif.stars = getOption("show.signif.stars"), ...) {
-  glm_print(x, digits = digits, signif.stars = signif.stars, ...)
+  mhe_glm_print(x, digits = digits, signif.stars = signif.stars, ...)
 }
 
 # The body of print.mheGLM() and print.summary.mheGLM().
-glm_print <- function(x, digits, signif.stars, ...) {
+mhe_glm_print <- function(x, digits, signif.stars, ...) {
   # print methods print: cat() as in print.summary.glm()
   if (!is.null(x$call)) {
     cat("\nCall:\n", paste(deparse(x$call), collapse = "\n"), "\n", sep = "")
@@ -385,7 +388,7 @@ summary.mheGLM <- function(object, ...) {
 #' @export
 print.summary.mheGLM <- function(x, digits = max(3L, getOption("digits") - 3L),
                                  signif.stars = getOption("show.signif.stars"), ...) {
-  glm_print(x, digits = digits, signif.stars = signif.stars, ...)
+  mhe_glm_print(x, digits = digits, signif.stars = signif.stars, ...)
   if (!is.null(x$ratios)) {
     what <- colnames(x$ratios)[1L]
     cat(what, "s with Wald ", attr(x$ratios, "level") * 100, "% intervals:\n", sep = "")

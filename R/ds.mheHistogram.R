@@ -41,18 +41,18 @@ ds.mheHistogram <- function(x, breaks = 10, datasources = NULL, type = "combine"
       class = "input"
     )
   }
-  mhe_run(conns, function(conns, call) mhe_histogram(conns, x, breaks, call))
+  mhe_run(conns, function(run, call) mhe_histogram(run, x, breaks, call))
 }
 
-mhe_histogram <- function(conns, x, breaks, call) {
+mhe_histogram <- function(run, x, breaks, call) {
   if (length(breaks) == 1L) {
-    breaks <- mhe_histogram_breaks(conns, x, breaks, call = call)
+    breaks <- mhe_histogram_breaks(run, x, breaks, call = call)
   }
-  v <- mhe_query(conns, "mheHistogramDS", list(x, mhe_dbl_encode(breaks), "counts"), call = call)
-  nb <- length(breaks) - 1L
-  outside <- v[1] + v[nb + 2L]
-  counts <- mhe_count(v[seq_len(nb) + 1L])
-  suppressed <- mhe_count(v[nb + 3L])
+  v <- mhe_query(run, "mheHistogramDS", list(x, mhe_dbl_encode(breaks), "counts"), call = call)
+  v <- mhe_unpack(mhe_layout("histogram-counts", cells = length(breaks) - 1L), v, call)
+  outside <- v$under + v$over
+  counts <- mhe_count(v$cells)
+  suppressed <- mhe_count(v$suppressed)
   if (outside > 0) {
     cli::cli_inform("{outside} value{?s} of {.val {x}} fell outside the breaks and {?is/are} not counted.")
   }
@@ -75,8 +75,8 @@ mhe_histogram <- function(conns, x, breaks, call) {
   )
 }
 
-mhe_histogram_breaks <- function(conns, x, n, call = rlang::caller_env()) {
-  moments <- mhe_pooled_var(conns, "mheVarDS", x, call = call)
+mhe_histogram_breaks <- function(run, x, n, call = rlang::caller_env()) {
+  moments <- mhe_pooled_var(run, "mheVarDS", x, call = call)
   if (moments$n == 0) {
     mhe_abort("{.val {x}} has no valid values at any site.", class = "input", call = call)
   }
@@ -85,26 +85,15 @@ mhe_histogram_breaks <- function(conns, x, n, call = rlang::caller_env()) {
   cells <- 20L
   for (i in 1:12) {
     grid <- seq(moments$mean - k * width, moments$mean + k * width, length.out = cells + 1L)
-    sites_with <- mhe_query(conns, "mheHistogramDS", list(x, mhe_dbl_encode(grid), "range"), call = call)
-    if (sites_with[1] == 0 && sites_with[cells + 2L] == 0) break
+    sites_with <- mhe_query(run, "mheHistogramDS", list(x, mhe_dbl_encode(grid), "range"), call = call)
+    sites_with <- mhe_unpack(mhe_layout("histogram-range", cells = cells), sites_with, call)
+    if (sites_with$under == 0 && sites_with$over == 0) break
     k <- k * 4
   }
-  nonempty <- which(sites_with[seq_len(cells) + 1L] > 0)
+  nonempty <- which(sites_with$cells > 0)
   if (!length(nonempty)) {
     mhe_abort("Could not locate the values of {.val {x}}.", class = "input", call = call)
   }
   range <- c(grid[min(nonempty)], grid[max(nonempty) + 1L])
   pretty(range, n = n)
-}
-
-# Pooled mean and variance by two encrypted rounds (`fun` is mheVarDS).
-mhe_pooled_var <- function(conns, fun, x, call = rlang::caller_env()) {
-  m <- mhe_query(conns, fun, list(x, NULL), call = call)
-  n <- m[2]
-  mean <- m[1] / n
-  if (n < 2) {
-    return(list(var = NA_real_, mean = mean, n = mhe_count(n)))
-  }
-  ss <- mhe_query(conns, fun, list(x, mhe_dbl_encode(mean)), call = call)
-  list(var = ss[1] / (n - 1), mean = mean, n = mhe_count(n))
 }

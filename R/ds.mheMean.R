@@ -33,12 +33,12 @@ ds.mheMean <- function(x, datasources = NULL, type = "combine") {
   mhe_check_type(type, instead = "For the spread use {.fn ds.mheVar}; for the distribution {.fn ds.mheHistogram}.")
   conns <- mhe_conns(datasources)
   x <- mhe_check_variable(x)
-  mhe_run(conns, function(conns, call) {
-    v <- mhe_query(conns, "mheMeanDS", list(x), call = call)
-    n <- mhe_count(v[2])
-    n_missing <- mhe_count(v[3])
+  mhe_run(conns, function(run, call) {
+    v <- mhe_unpack(mhe_layout("mean"), mhe_query(run, "mheMeanDS", list(x), call = call), call)
+    n <- mhe_count(v$n)
+    n_missing <- mhe_count(v$missing)
     structure(list(
-      mean = v[1] / v[2], n = n, n_missing = n_missing,
+      mean = v$sum / v$n, n = n, n_missing = n_missing,
       Nvalid = n, Nmissing = n_missing, Ntotal = n + n_missing, variable = x
     ), class = "mhe_mean")
   })

@@ -35,24 +35,27 @@ ds.mheSummary <- function(x, datasources = NULL, type = "combine") {
   conns <- mhe_conns(datasources)
   x <- mhe_check_summary_variables(x)
   frame <- length(x) == 1L && !grepl("$", x, fixed = TRUE)
-  mhe_run(conns, function(conns, call) {
-    vars <- if (frame) mhe_summary_columns(conns, x, call) else x
+  mhe_run(conns, function(run, call) {
+    vars <- if (frame) mhe_summary_columns(run$conns, x, call) else x
     arg <- paste(vars, collapse = ",")
     p <- length(vars)
-    first <- mhe_query(conns, "mheSummaryDS", list(arg, NULL), call = call)
-    first <- mhe_summary_values(first, 3L, p, call)
-    n <- first[2L, ]
-    mean <- first[1L, ] / n
+    first <- mhe_query(run, "mheSummaryDS", list(arg, NULL), call = call)
+    # per variable: the layout "mean" (sum, n, missing), as mheMeanDS
+    first <- mhe_summary_values(first, length(mhe_layout("mean")), p, call)
+    rownames(first) <- names(mhe_layout("mean"))
+    n <- first["n", ]
+    mean <- first["sum", ] / n
     var <- rep(NA_real_, p)
     if (any(n >= 2)) {
       centre <- ifelse(n > 0, mean, 0)
-      second <- mhe_query(conns, "mheSummaryDS", list(arg, mhe_dbl_encode(centre)), call = call)
-      # per variable: sum of squared deviations, n (as mheVarDS; n unused)
-      second <- mhe_summary_values(second, 2L, p, call)
-      var <- ifelse(n >= 2, second[1L, ] / (n - 1), NA_real_)
+      second <- mhe_query(run, "mheSummaryDS", list(arg, mhe_dbl_encode(centre)), call = call)
+      # per variable: the layout "ss" (sum of squared deviations, n), as mheVarDS
+      second <- mhe_summary_values(second, length(mhe_layout("ss")), p, call)
+      rownames(second) <- names(mhe_layout("ss"))
+      var <- ifelse(n >= 2, second["ss", ] / (n - 1), NA_real_)
     }
     n <- mhe_count(n)
-    n_missing <- mhe_count(first[3L, ])
+    n_missing <- mhe_count(first["missing", ])
     result <- data.frame(
       variable = vars, mean = mean, var = var, n = n, n_missing = n_missing,
       Nvalid = n, Nmissing = n_missing, Ntotal = n + n_missing,

@@ -119,15 +119,15 @@ ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times =
   time <- mhe_check_variable(time)
   event <- mhe_check_variable(event)
   if (!is.null(group)) group <- mhe_check_variable(group)
-  times <- km_check_times(times)
-  km_check_options(bins, conf.int)
+  times <- mhe_km_check_times(times)
+  mhe_km_check_options(bins, conf.int)
   conf.type <- rlang::arg_match(conf.type)
 
   # Every round of one curve runs over the same sites: a dropout restarts it.
-  fit <- mhe_run(conns, function(conns, call) {
-    km_run(conns, time, event, group, times, bins)
+  fit <- mhe_run(conns, function(run, call) {
+    mhe_km_run(run, time, event, group, times, bins)
   })
-  limits <- km_confint(fit$surv, fit$std.err, conf.int, conf.type)
+  limits <- mhe_km_confint(fit$surv, fit$std.err, conf.int, conf.type)
   fit <- c(fit, list(
     type = "right", logse = TRUE, conf.int = conf.int, conf.type = conf.type,
     lower = limits$lower, upper = limits$upper, call = fit_call
@@ -137,28 +137,28 @@ ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times =
 
 # The rounds of one curve: levels, then (default grid) the scale and a coarse
 # histogram, then the counts on the grid; returns the fitted counts.
-km_run <- function(conns, time, event, group, times, bins) {
-  levels <- if (!is.null(group)) km_levels(conns, group)
+mhe_km_run <- function(run, time, event, group, times, bins) {
+  levels <- if (!is.null(group)) mhe_km_levels(run$conns, group)
   args <- list(time = time, event = event, group = group,
                levels = if (!is.null(group)) mhe_levels_encode(levels))
   n_strata <- max(1L, length(levels))
   mode <- if (is.null(times)) "scale" else "status"
-  first <- mhe_query(conns, "mheSurvfitDS", c(args, list(mode = mode)))
+  first <- mhe_query(run, "mheSurvfitDS", c(args, list(mode = mode)))
   tallies <- matrix(round(first[seq_len(3L * n_strata)]), nrow = 3L) # rows, codes 0, codes 2
-  coding <- km_coding(tallies)
-  grid <- times %||% km_default_grid(
-    conns, args, coding,
+  coding <- mhe_km_coding(tallies)
+  grid <- times %||% mhe_km_default_grid(
+    run, args, coding,
     mean = first[3L * n_strata + 1L] / sum(tallies[1L, ]),
     bins = bins,
     needed = (if (coding == "12") tallies[3L, ] else tallies[1L, ] - tallies[2L, ]) > 0
   )
-  counts <- mhe_query(conns, "mheSurvfitDS", c(args, list(
+  counts <- mhe_query(run, "mheSurvfitDS", c(args, list(
     grid = mhe_dbl_encode(grid), coding = coding, mode = "counts"
   )))
-  km_fit(counts, grid, levels, group)
+  mhe_km_fit(counts, grid, levels, group)
 }
 
-km_levels <- function(conns, group, call = rlang::caller_env()) {
+mhe_km_levels <- function(conns, group, call = rlang::caller_env()) {
   levels <- mhe_pooled_levels(conns, group, call = call)
   if (!length(levels)) {
     mhe_abort("{.arg group} has no values at any site.", class = "input", call = call)
@@ -166,7 +166,7 @@ km_levels <- function(conns, group, call = rlang::caller_env()) {
   levels
 }
 
-km_check_times <- function(times, call = rlang::caller_env()) {
+mhe_km_check_times <- function(times, call = rlang::caller_env()) {
   if (is.null(times)) {
     return(NULL)
   }
@@ -181,7 +181,7 @@ km_check_times <- function(times, call = rlang::caller_env()) {
   as.double(times)
 }
 
-km_check_options <- function(bins, conf.int, call = rlang::caller_env()) {
+mhe_km_check_options <- function(bins, conf.int, call = rlang::caller_env()) {
   if (!(is.numeric(bins) && length(bins) == 1L && !is.na(bins) && bins == round(bins) &&
         bins >= 1 && bins <= 1000)) {
     mhe_abort("{.arg bins} must be a whole number between 1 and 1000.",
@@ -195,7 +195,7 @@ km_check_options <- function(bins, conf.int, call = rlang::caller_env()) {
 
 # The coding of `event` on the pooled data, from the pooled numbers of rows
 # and of codes 0 and 2 (as Surv() would decide on the row-bound data).
-km_coding <- function(tallies, call = rlang::caller_env()) {
+mhe_km_coding <- function(tallies, call = rlang::caller_env()) {
   if (sum(tallies[1L, ]) == 0) {
     mhe_abort("No site has a complete row of {.arg time} and {.arg event}.", class = "input",
               call = call)
@@ -211,7 +211,7 @@ km_coding <- function(tallies, call = rlang::caller_env()) {
   if (twos > 0) "12" else "01"
 }
 
-km_default_grid <- function(conns, args, coding, mean, bins, needed,
+mhe_km_default_grid <- function(run, args, coding, mean, bins, needed,
                             call = rlang::caller_env()) {
   if (!(mean > 0)) {
     return(0)
@@ -219,7 +219,7 @@ km_default_grid <- function(conns, args, coding, mean, bins, needed,
   upper <- 4 * mean
   for (i in 1:6) {
     points <- pretty(c(0, upper), n = bins)
-    binned <- mhe_query(conns, "mheSurvfitDS", c(args, list(
+    binned <- mhe_query(run, "mheSurvfitDS", c(args, list(
       grid = mhe_dbl_encode(points), coding = coding, mode = "bins"
     )), call = call)
     if (binned[length(binned)] == 0) break
@@ -227,7 +227,7 @@ km_default_grid <- function(conns, args, coding, mean, bins, needed,
   }
   events <- matrix(binned[-length(binned)], nrow = length(points))
   threshold <- mhe_nfilter("nfilter.tab")
-  grid <- km_merge_grid(points, events, needed, threshold)
+  grid <- mhe_km_merge_grid(points, events, needed, threshold)
   if (is.null(grid)) {
     mhe_abort(c(
       "Can't choose a time grid with at least {threshold} events per interval.",
@@ -241,13 +241,13 @@ km_default_grid <- function(conns, args, coding, mean, bins, needed,
 # The survfit fields from the pooled counts (one column of 3m + 1 counts per
 # stratum: events per interval, censored at its end point, censored strictly
 # inside it; beyond the last point).
-km_fit <- function(counts, grid, levels, group) {
+mhe_km_fit <- function(counts, grid, levels, group) {
   m <- length(grid)
   cells <- matrix(round(counts), nrow = 3L * m + 1L)
   strata <- lapply(seq_len(ncol(cells)), function(s) {
     col <- cells[, s]
     part <- function(k) col[(k - 1L) * m + seq_len(m)]
-    km_stratum(grid, part(1L), part(2L), part(3L), col[3L * m + 1L])
+    mhe_km_stratum(grid, part(1L), part(2L), part(3L), col[3L * m + 1L])
   })
   beyond <- sum(cells[3L * m + 1L, ])
   if (beyond > 0) {

@@ -38,15 +38,15 @@ ds.mheTable <- function(rvar, cvar = NULL, datasources = NULL,
   useNA <- rlang::arg_match(useNA)
   rvar <- mhe_check_variable(rvar)
   if (!is.null(cvar)) cvar <- mhe_check_variable(cvar)
-  mhe_run(conns, function(conns, call) {
-    rlevels <- mhe_pooled_levels(conns, rvar, call = call)
-    clevels <- if (!is.null(cvar)) mhe_pooled_levels(conns, cvar, call = call)
+  mhe_run(conns, function(run, call) {
+    rlevels <- mhe_pooled_levels(run$conns, rvar, call = call)
+    clevels <- if (!is.null(cvar)) mhe_pooled_levels(run$conns, cvar, call = call)
     args <- list(
       rvar = rvar, cvar = cvar,
       rlevels = mhe_levels_encode(rlevels),
       clevels = if (!is.null(cvar)) mhe_levels_encode(clevels)
     )
-    counts <- mhe_count(mhe_query(conns, "mheTableDS", args, call = call))
+    counts <- mhe_count(mhe_query(run, "mheTableDS", args, call = call))
     mhe_table_result(counts, rvar, cvar, rlevels, clevels, useNA)
   })
 }

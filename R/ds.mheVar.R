@@ -17,19 +17,26 @@ ds.mheVar <- function(x, datasources = NULL, type = "combine") {
   mhe_check_type(type, instead = "For the mean and its counts use {.fn ds.mheMean}.")
   conns <- mhe_conns(datasources)
   x <- mhe_check_variable(x)
-  mhe_run(conns, function(conns, call) {
-    m <- mhe_query(conns, "mheVarDS", list(x, NULL), call = call)
-    n <- mhe_count(m[2])
-    n_missing <- mhe_count(m[3])
-    mean <- m[1] / m[2]
-    var <- if (n < 2) {
-      NA_real_
-    } else {
-      mhe_query(conns, "mheVarDS", list(x, mhe_dbl_encode(mean)), call = call)[1] / (m[2] - 1)
-    }
+  mhe_run(conns, function(run, call) {
+    moments <- mhe_pooled_var(run, "mheVarDS", x, call = call)
+    n <- moments$n
     structure(list(
-      var = var, mean = mean, n = n,
-      Nvalid = n, Nmissing = n_missing, Ntotal = n + n_missing, variable = x
+      var = moments$var, mean = moments$mean, n = n,
+      Nvalid = n, Nmissing = moments$n_missing, Ntotal = n + moments$n_missing, variable = x
     ), class = "mhe_var")
   })
+}
+
+# Pooled mean and variance by two encrypted rounds (`fun` is mheVarDS), in a
+# statistic's run (`mhe_run()`): list(var, mean, n, n_missing).
+mhe_pooled_var <- function(run, fun, x, call = rlang::caller_env()) {
+  m <- mhe_unpack(mhe_layout("mean"), mhe_query(run, fun, list(x, NULL), call = call), call)
+  n <- m$n
+  mean <- m$sum / n
+  var <- NA_real_
+  if (mhe_count(n) >= 2) {
+    ss <- mhe_query(run, fun, list(x, mhe_dbl_encode(mean)), call = call)
+    var <- mhe_unpack(mhe_layout("ss"), ss, call)$ss / (n - 1)
+  }
+  list(var = var, mean = mean, n = mhe_count(n), n_missing = mhe_count(m$missing))
 }

@@ -1,3 +1,17 @@
+# Where code runs, said by its file and its name:
+#
+# - `ds.mhe*()` (exported) and `client-*.R` run in the analyst's session;
+#   their helpers are named `mhe_*`;
+# - `mhe*DS()` (exported, the DataSHIELD methods) and `server-*.R` run at a
+#   site; their helpers are named `srv_*`;
+# - `shared-*.R` holds what both sides run (errors, transport encodings, the
+#   aggregate layouts, the GLM formula language, the disclosure options, the
+#   `rs_call()` bridge); its helpers are named `mhe_*` too, and the file name
+#   says they are shared. The `rs_*` functions (extendr-wrappers.R) are the
+#   Rust bindings, used by both sides.
+# - A server helper never calls the client's query machinery, and the client
+#   reads an aggregate only through its layout (`mhe_unpack()`).
+
 #' dsMHE: multiparty homomorphic encryption for DataSHIELD
 #'
 #' The same package runs on every DataSHIELD server and in the analyst's R

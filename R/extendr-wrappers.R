@@ -1,7 +1,7 @@
 # .Call wrappers for the Rust functions of rust/dsmhe (see rust/dsmhe/API.md).
 # Written by hand to match `extendr_module!` in rust/dsmhe/src/lib.rs; extendr
 # registers each function `f` as the native routine `wrap__f`. Call them through
-# `rs_call()` (R/utils-rust.R), which turns an `extendr_error` into an R error.
+# `rs_call()` (R/shared-rust.R), which turns an `extendr_error` into an R error.
 
 
 # Site (server) side -------------------------------------------------------

@@ -23,7 +23,7 @@ mheCorDS <- function(x, means = NULL, query, sites) {
     means <- srv_doubles(means, site, "means")
   }
   kind <- if (is.null(means)) "cor-means" else "cor-cross"
-  values <- local_cor(x, env, site, means) # validates x
+  values <- srv_cor(x, env, site, means) # validates x
   # every column read, also when `x` names a whole data frame
   variables <- colnames(srv_columns(x, env, site))
   srv_contribute(party, site, query, kind, variables, sites, values, call = match.call())

@@ -43,7 +43,7 @@ mheGLMDS <- function(formula, family, data, weights = NULL, offset = NULL, level
   site <- srv_site(party)
   query <- srv_query(query, site)
   sites <- srv_sites(sites, site)
-  local <- glm_site_values(env, site, formula, family, data, weights, offset, levels,
+  local <- srv_glm_site_values(env, site, formula, family, data, weights, offset, levels,
                            round, model, beta, start, wtdmu)
   srv_contribute(party, site, query, paste0("glm-", model, "-", round), local$variables, sites,
                  local$values, call = match.call())

@@ -23,5 +23,5 @@
 mheGLMLevelsDS <- function(formula, data) {
   env <- parent.frame()
   party <- srv_party(env)
-  glm_site_levels(env, srv_site(party), formula, data)
+  srv_glm_site_levels(env, srv_site(party), formula, data)
 }

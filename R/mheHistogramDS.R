@@ -45,7 +45,7 @@ mheHistogramDS <- function(x, breaks, mode, query, sites) {
       "has at most ", mhe_histogram_max_cells, " cells)"
     ))
   }
-  values <- local_histogram(x, env, site, breaks, mode)
+  values <- srv_histogram(x, env, site, breaks, mode)
   srv_contribute(party, site, query, paste0("histogram-", mode), x, sites, values,
                  call = match.call())
 }

@@ -14,5 +14,5 @@
 mheLevelsDS <- function(x) {
   env <- parent.frame()
   party <- srv_party(env)
-  local_levels(x, env, srv_site(party))
+  srv_var_levels(x, env, srv_site(party))
 }

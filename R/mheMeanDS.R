@@ -21,6 +21,6 @@ mheMeanDS <- function(x, query, sites) {
   site <- srv_site(party)
   query <- srv_query(query, site)
   sites <- srv_sites(sites, site)
-  values <- local_mean(x, env, site)
+  values <- srv_mean(x, env, site)
   srv_contribute(party, site, query, "mean", x, sites, values, call = match.call())
 }

@@ -28,11 +28,11 @@ mheSummaryDS <- function(x, means = NULL, query, sites) {
   sites <- srv_sites(sites, site)
   vars <- srv_summary_variables(x, site)
   if (is.null(means)) {
-    values <- lapply(vars, local_mean, env = env, site = site)
+    values <- lapply(vars, srv_mean, env = env, site = site)
     kind <- "summary-mean"
   } else {
     means <- srv_doubles(means, site, "means", n = length(vars))
-    values <- lapply(seq_along(vars), function(j) local_ss(vars[j], env, site, means[j]))
+    values <- lapply(seq_along(vars), function(j) srv_ss(vars[j], env, site, means[j]))
     kind <- "summary-ss"
   }
   srv_contribute(party, site, query, kind, vars, sites, unlist(values), call = match.call())

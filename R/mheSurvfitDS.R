@@ -58,15 +58,15 @@ mheSurvfitDS <- function(time, event, group = NULL, levels = NULL, grid = NULL,
     grid <- srv_surv_grid(grid, site)
     coding <- srv_string(coding, site, "coding", "^(01|12)$", 2L, "\"01\" or \"12\"")
   }
-  data <- local_surv_data(env, site, time, event, group, levels)
+  data <- srv_surv_data(env, site, time, event, group, levels)
   if (mode %in% c("bins", "counts")) {
     srv_surv_check_grid(data, site, grid)
   }
   values <- switch(mode,
-    status = local_surv_status(data, scale = FALSE),
-    scale = local_surv_status(data, scale = TRUE),
-    bins = local_surv_bins(data, site, grid, coding),
-    counts = local_surv_counts(data, site, grid, coding)
+    status = srv_surv_tallies(data, scale = FALSE),
+    scale = srv_surv_tallies(data, scale = TRUE),
+    bins = srv_surv_bins(data, site, grid, coding),
+    counts = srv_surv_counts(data, site, grid, coding)
   )
   srv_contribute(party, site, query, paste0("survfit-", mode), c(time, event, group), sites,
                  values, call = match.call())

@@ -27,7 +27,7 @@ mheTableDS <- function(rvar, cvar = NULL, rlevels, clevels = NULL, query, sites)
   if (!is.null(cvar)) {
     clevels <- srv_levels(clevels, site, "clevels")
   }
-  values <- local_table(env, site, rvar, cvar, rlevels, clevels)
+  values <- srv_table(env, site, rvar, cvar, rlevels, clevels)
   srv_contribute(party, site, query, "table", c(rvar, cvar), sites, values, call = match.call())
 }
 

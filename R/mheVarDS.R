@@ -17,10 +17,10 @@ mheVarDS <- function(x, mean = NULL, query, sites) {
   query <- srv_query(query, site)
   sites <- srv_sites(sites, site)
   if (is.null(mean)) {
-    return(srv_contribute(party, site, query, "var-mean", x, sites, local_mean(x, env, site),
+    return(srv_contribute(party, site, query, "var-mean", x, sites, srv_mean(x, env, site),
                         call = match.call()))
   }
   mean <- srv_doubles(mean, site, "mean", n = 1L)
-  srv_contribute(party, site, query, "var-ss", x, sites, local_ss(x, env, site, mean),
+  srv_contribute(party, site, query, "var-ss", x, sites, srv_ss(x, env, site, mean),
                  call = match.call())
 }

@@ -52,21 +52,21 @@ mhePlainSumDS <- function(x, kind = "mean", means = NULL) {
   env <- parent.frame()
   site <- "this site"
   switch(kind,
-    mean = dsMHE:::local_mean(x, env, site),
+    mean = dsMHE:::srv_mean(x, env, site),
     summary = {
       vars <- dsMHE:::srv_summary_variables(x, site)
       if (is.null(means)) {
-        unlist(lapply(vars, dsMHE:::local_mean, env = env, site = site))
+        unlist(lapply(vars, dsMHE:::srv_mean, env = env, site = site))
       } else {
         means <- dsMHE:::srv_doubles(means, site, "means", n = length(vars))
-        unlist(lapply(seq_along(vars), function(j) dsMHE:::local_ss(vars[j], env, site, means[j])))
+        unlist(lapply(seq_along(vars), function(j) dsMHE:::srv_ss(vars[j], env, site, means[j])))
       }
     },
     table = {
-      levels <- dsMHE:::local_levels(x, env, site)$levels
-      dsMHE:::local_table(env, site, x, NULL, levels, NULL)
+      levels <- dsMHE:::srv_var_levels(x, env, site)$levels
+      dsMHE:::srv_table(env, site, x, NULL, levels, NULL)
     },
-    cor = dsMHE:::local_cor(x, env, site),
+    cor = dsMHE:::srv_cor(x, env, site),
     stop("kind must be mean, summary, table or cor")
   )
 }
@@ -74,7 +74,7 @@ mhePlainSumDS <- function(x, kind = "mean", means = NULL) {
 mhePlainGLMDS <- function(formula, family, data, weights = NULL, offset = NULL, levels = NULL,
                           round = "init", model = "full", beta = NULL, start = NULL,
                           wtdmu = NULL) {
-  dsMHE:::glm_site_values(parent.frame(), "this site", formula, family, data, weights, offset,
+  dsMHE:::srv_glm_site_values(parent.frame(), "this site", formula, family, data, weights, offset,
                           levels, round, model, beta, start, wtdmu)$values
 }
 
@@ -302,9 +302,9 @@ if (part %in% c("all", "summary")) for (sites in c(3L, 10L)) {
   rm(data, all)
 }
 if (part %in% c("all", "glm")) {
-  glm_result <- bench_glm()
+  mhe_glm_result <- bench_glm()
   results <- lapply(results, function(r) cbind(r, iterations = NA_integer_))
-  results[[length(results) + 1L]] <- glm_result
+  results[[length(results) + 1L]] <- mhe_glm_result
 }
 results <- do.call(rbind, results)
 print(results, row.names = FALSE)

@@ -74,7 +74,7 @@ zero_small <- function(counts, nfilter = 3) {
 plain_glm_method <- function(formula, family, data, weights = NULL, offset = NULL,
                              levels = NULL, round = "init", model = "full", beta = NULL,
                              start = NULL, wtdmu = NULL) {
-  dsMHE:::glm_site_values(parent.frame(), "this site", formula, family, data, weights, offset,
+  dsMHE:::srv_glm_site_values(parent.frame(), "this site", formula, family, data, weights, offset,
                           levels, round, model, beta, start, wtdmu)$values
 }
 

@@ -1,6 +1,7 @@
-# Record every call the test suite sends to a DSLite server, to check it
-# against Opal's rules in test-zzz-opal-rules.R (DSLite itself checks only the
-# outermost function name, and accepts characters Opal refuses).
+# Record every call the test suite sends to a DSLite server and check it
+# against Opal's rules as it is sent (DSLite itself checks only the outermost
+# function name, and accepts characters Opal refuses): a call that breaks
+# them fails the test that sent it, whatever order the test files run in.
 
 opal_recorder <- new.env(parent = emptyenv())
 opal_recorder$calls <- list()
@@ -9,14 +10,33 @@ opal_record <- function(site, type, expr) {
   text <- if (is.language(expr)) paste(deparse(expr, width.cutoff = 500L), collapse = "\n") else expr
   # long calls travel as text (mhe_call_text()): check the call a server parses from it
   if (is.character(expr)) expr <- tryCatch(str2lang(expr), error = function(e) expr)
-  opal_recorder$calls[[length(opal_recorder$calls) + 1L]] <- list(
-    site = site, type = type, expr = expr, chars = nchar(text, type = "bytes")
-  )
+  record <- list(site = site, type = type, expr = expr, chars = nchar(text, type = "bytes"))
+  opal_recorder$calls[[length(opal_recorder$calls) + 1L]] <- record
+  problems <- opal_problems(record)
+  if (length(problems)) {
+    opal_fail(paste0(
+      "A call to ", site, " (", type, ") breaks Opal's rules: ",
+      paste(problems, collapse = "; "), " in ", substr(paste(deparse(expr), collapse = ""), 1, 80)
+    ))
+  }
+  invisible(record)
+}
+
+# Fail the running test. The recorder runs inside DSI and DSLite, whose
+# `tryCatch(error = )` would swallow testthat's failure (an error condition),
+# so the failure is signalled without the class "error": only testthat's
+# handler sees it, and the call goes on. Outside a test it is an error.
+opal_fail <- function(message) {
+  failure <- testthat::expectation("failure", message)
+  class(failure) <- setdiff(class(failure), "error")
+  withRestarts(signalCondition(failure), continue_test = function() return(invisible()))
+  if (!testthat::is_testing()) stop(message, call. = FALSE)
 }
 
 # Replace the `aggregate` and `assignExpr` methods of a DSLiteServer (an R6
 # object) by recording wrappers around the originals.
 opal_record_server <- function(server, site) {
+  force(site) # the caller's loop variable moves on
   wrap <- function(method, type) {
     original <- server[[method]]
     unlockBinding(method, server)

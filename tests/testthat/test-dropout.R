@@ -1,4 +1,4 @@
-# Sites that fail during a query of a t-of-N session (R/utils-query.R).
+# Sites that fail during a query of a t-of-N session (R/client-query.R).
 # Federation "four": sites site1 to site4, threshold 3 (their admins set
 # mhe.min.threshold = 3). A contribution is a release: a site that already
 # contributed a variable over the four never contributes it over three, so a

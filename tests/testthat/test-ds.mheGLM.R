@@ -233,7 +233,7 @@ test_that("a formula with a forbidden call is refused without evaluation", {
 
 test_that("the formula language accepts model terms and transforms of one column, and refuses code", {
   fail <- function(problem) stop(problem, call. = FALSE)
-  parse <- function(text) dsMHE:::glm_formula_parse(text, fail)
+  parse <- function(text) dsMHE:::mhe_glm_formula_parse(text, fail)
   ok <- parse("log(y) ~ a * b + I(c^2) + (d + e)^2 - 1 + sqrt(f) + log(g) + h:i + I(j^3)")
   expect_setequal(ok$bare, c("a", "b", "d", "e", "h", "i"))
   expect_setequal(ok$arith, c("y", "c", "f", "g", "j"))
@@ -264,8 +264,8 @@ test_that("the formula language accepts model terms and transforms of one column
 
 test_that("the model-matrix columns are counted from the terms before anything is built", {
   fail <- function(problem) stop(problem, call. = FALSE)
-  parse <- function(text) dsMHE:::glm_formula_parse(text, fail)
-  count <- function(text, levels) dsMHE:::glm_count_columns(parse(text), levels, fail)
+  parse <- function(text) dsMHE:::mhe_glm_formula_parse(text, fail)
+  count <- function(text, levels) dsMHE:::mhe_glm_count_columns(parse(text), levels, fail)
   # intercept + a (3 levels) + b (4) + c (5) + their interactions + x, every level counted
   expect_identical(count("y ~ a * b * c + x", c(a = 3, b = 4, c = 5)), 121)
   expect_identical(count("y ~ 0 + a + x", c(a = 3)), 4)
@@ -309,7 +309,7 @@ test_that("the least-squares solve aliases collinear columns as glm() does", {
   x <- cbind(1, rnorm(50), 0, rnorm(50))
   x[, 3] <- 2 * x[, 2] - x[, 1]
   y <- rnorm(50)
-  solve <- dsMHE:::glm_solve(crossprod(x), drop(crossprod(x, y)))
+  solve <- dsMHE:::mhe_glm_solve(crossprod(x), drop(crossprod(x, y)))
   expected <- stats::lm.fit(x, y)
   expect_identical(solve$aliased, unname(is.na(expected$coefficients)))
   expect_equal(solve$beta[!solve$aliased], unname(expected$coefficients[!solve$aliased]), tolerance = 1e-10)

@@ -2,7 +2,7 @@
 # lowest included), values outside left out, small ones set to 0.
 site_counts <- function(x, breaks, nfilter = 3) {
   x <- x[!is.na(x)]
-  cell <- findInterval(x, dsMHE:::hist_fuzz(breaks), left.open = TRUE, rightmost.closed = TRUE)
+  cell <- findInterval(x, dsMHE:::srv_hist_fuzz(breaks), left.open = TRUE, rightmost.closed = TRUE)
   counts <- tabulate(cell[cell >= 1 & cell < length(breaks)], nbins = length(breaks) - 1L)
   counts[counts > 0 & counts < nfilter] <- 0L
   counts

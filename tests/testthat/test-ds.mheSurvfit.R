@@ -193,7 +193,7 @@ test_that("the default grid holds at least nfilter.tab pooled events per interva
 })
 
 test_that("merging closes an interval once every stratum with events holds enough", {
-  merge <- dsMHE:::km_merge_grid
+  merge <- dsMHE:::mhe_km_merge_grid
   points <- c(0, 10, 20, 30, 40, 50)
   events <- cbind(c(0, 3, 0, 4, 5, 1), c(0, 1, 2, 3, 0, 0))
   # the rest after the last closed interval joins it

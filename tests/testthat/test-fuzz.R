@@ -7,7 +7,7 @@
 # in `parent.frame()`) that holds a real party of a federation simulated in
 # this process, so that valid-looking inputs reach the Rust decoders and the
 # policy. A smaller number go through DSLite, with only arguments that
-# Opal's parser would let through (test-zzz-opal-rules.R checks them).
+# Opal's parser would let through (helper-opal-rules.R checks each as it is sent).
 
 fuzz_setup <- function() {
   set.seed(20240917)

@@ -1,4 +1,4 @@
-# Kaplan-Meier: the sites' local counts, the client's estimates ---------------
+# Kaplan-Meier at a site: the local counts (the estimates: client-survival.R)
 #
 # The grid convention (documented in ds.mheSurvfit()): grid points
 # t_1 < ... < t_m cut time into intervals [0, t_1], (t_1, t_2], ...,
@@ -57,7 +57,7 @@ mhe_surv_max_cells <- 1e5
 # Nothing is refused on the strength of the data: the rows of a stratum with
 # fewer than nfilter.tab complete rows are left out (all of them when the
 # site has fewer than nfilter.tab complete rows), as a small cell is zeroed.
-local_surv_data <- function(env, site, time, event, group, levels) {
+srv_surv_data <- function(env, site, time, event, group, levels) {
   n_strata <- if (is.null(group)) 1L else length(levels)
   if (n_strata > mhe_surv_max_strata) {
     mhe_refuse(site, paste0("a survival curve has at most ", mhe_surv_max_strata, " strata"))
@@ -87,11 +87,11 @@ local_surv_data <- function(env, site, time, event, group, levels) {
 }
 
 # Counts of `point` (1..n_points) within each stratum, stratum by stratum.
-surv_tabulate <- function(point, stratum, n_points, n_strata) {
+srv_surv_tabulate <- function(point, stratum, n_points, n_strata) {
   tabulate((stratum - 1L) * n_points + point, nbins = n_points * n_strata)
 }
 
-local_surv_status <- function(data, scale) {
+srv_surv_tallies <- function(data, scale) {
   by <- function(keep) tabulate(data$stratum[keep], nbins = data$n_strata)
   rows <- rep(TRUE, length(data$time))
   counts <- rbind(by(rows), srv_zero_small(by(data$status == 0)), srv_zero_small(by(data$status == 2)))
@@ -110,7 +110,7 @@ srv_surv_check_grid <- function(data, site, grid) {
   srv_check_cells(m, length(data$time), site, "the survival grid")
 }
 
-surv_is_event <- function(data, site, coding) {
+srv_surv_is_event <- function(data, site, coding) {
   wrong <- if (coding == "12") 0 else 2
   if (any(data$status == wrong)) {
     mhe_server_abort(site, paste0("the event codes do not match the coding ", coding))
@@ -120,27 +120,27 @@ surv_is_event <- function(data, site, coding) {
 
 # The interval of each time: that of the first grid point >= it (m + 1:
 # beyond the last point).
-surv_event_point <- function(t, grid) findInterval(t, grid, left.open = TRUE) + 1L
+srv_surv_event_point <- function(t, grid) findInterval(t, grid, left.open = TRUE) + 1L
 
-local_surv_bins <- function(data, site, grid, coding) {
-  event <- surv_is_event(data, site, coding)
+srv_surv_bins <- function(data, site, grid, coding) {
+  event <- srv_surv_is_event(data, site, coding)
   m <- length(grid)
-  point <- surv_event_point(data$time[event], grid)
+  point <- srv_surv_event_point(data$time[event], grid)
   inside <- point <= m
-  counts <- surv_tabulate(point[inside], data$stratum[event][inside], m, data$n_strata)
+  counts <- srv_surv_tabulate(point[inside], data$stratum[event][inside], m, data$n_strata)
   beyond <- srv_zero_small(sum(data$time > grid[m]))
   c(srv_zero_small(counts), as.double(beyond > 0))
 }
 
 # Per stratum: events in each of the m intervals; censored times at each end
 # point; censored times strictly inside each interval; times beyond t_m.
-local_surv_counts <- function(data, site, grid, coding) {
-  event <- surv_is_event(data, site, coding)
+srv_surv_counts <- function(data, site, grid, coding) {
+  event <- srv_surv_is_event(data, site, coding)
   m <- length(grid)
-  point <- surv_event_point(data$time, grid)
+  point <- srv_surv_event_point(data$time, grid)
   within <- point <= m
   at_point <- within & data$time == grid[pmin(point, m)]
-  count <- function(keep) surv_tabulate(point[keep], data$stratum[keep], m, data$n_strata)
+  count <- function(keep) srv_surv_tabulate(point[keep], data$stratum[keep], m, data$n_strata)
   cells <- rbind(
     matrix(count(within & event), nrow = m),
     matrix(count(at_point & !event), nrow = m),
@@ -148,75 +148,4 @@ local_surv_counts <- function(data, site, grid, coding) {
     tabulate(data$stratum[!within], nbins = data$n_strata)
   )
   as.double(srv_zero_small(cells))
-}
-
-# Client side -----------------------------------------------------------------
-
-# Kaplan-Meier for one stratum from pooled counts per interval ending at
-# `points`: events `d`, censored at the end point `at`, censored strictly
-# inside `inside` (half of them at risk at the end point), `beyond` still at
-# risk after the last point. Only points with an event or a censored time are
-# kept, as survfit() does.
-km_stratum <- function(points, d, at, inside, beyond) {
-  leaving <- d + at + inside
-  n <- sum(leaving) + beyond
-  n_risk <- n - c(0, cumsum(leaving)[-length(leaving)]) - inside / 2
-  keep <- leaving > 0
-  d <- d[keep]
-  n_risk <- n_risk[keep]
-  hazard <- d / n_risk
-  list(
-    n = n,
-    time = points[keep],
-    n.risk = n_risk,
-    n.event = d,
-    n.censor = at[keep] + inside[keep],
-    surv = cumprod(1 - hazard),
-    # Greenwood's variance of log S (Inf once everyone at risk had the event)
-    std.err = sqrt(cumsum(d / (n_risk * (n_risk - d)))),
-    cumhaz = cumsum(hazard),
-    std.chaz = sqrt(cumsum(d / n_risk^2))
-  )
-}
-
-# Pointwise confidence limits for S from the standard error of log S.
-km_confint <- function(surv, se, level, type) {
-  z <- stats::qnorm(1 - (1 - level) / 2)
-  inside <- surv > 0 & surv < 1
-  switch(type,
-    "log-log" = {
-      u <- ifelse(inside, log(-log(surv)), NA_real_)
-      w <- z * se / log(surv)
-      list(lower = exp(-exp(u - w)), upper = exp(-exp(u + w)))
-    },
-    log = {
-      defined <- ifelse(surv > 0, 1, NA_real_)
-      list(lower = surv * exp(-z * se) * defined, upper = pmin(surv * exp(z * se), 1) * defined)
-    },
-    plain = {
-      half <- z * se * surv
-      list(lower = pmax(surv - half, 0), upper = pmin(surv + half, 1))
-    }
-  )
-}
-
-# The merged grid for the default: walk the coarse points, closing an
-# interval once every stratum that has events holds at least `threshold`
-# (suppressed, so lower-bound) pooled events in it; what is left after the
-# last closed interval joins it, so the grid ends at the last coarse point.
-km_merge_grid <- function(points, events, needed, threshold) {
-  acc <- numeric(ncol(events))
-  close <- integer()
-  for (k in seq_along(points)) {
-    acc <- acc + events[k, ]
-    if (all(acc[needed] >= threshold)) {
-      close <- c(close, k)
-      acc[] <- 0
-    }
-  }
-  if (!length(close)) {
-    return(NULL)
-  }
-  close[length(close)] <- length(points)
-  points[close]
 }

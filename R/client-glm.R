@@ -2,16 +2,16 @@
 #
 # The statistics happen here, on pooled and decrypted aggregates only: each
 # round returns the pooled X'WX, X'Wz, deviance and counts (see
-# R/utils-glm-server.R for the layout), and the client follows glm.fit() step
+# R/server-glm.R for the layout), and the client follows glm.fit() step
 # by step, so that the iterations, the convergence decision and the results
 # are glm()'s.
 
-glm_epsilon <- 1e-8 # glm.control()'s default
-glm_alias_tol <- 1e-10
+mhe_glm_epsilon <- 1e-8 # glm.control()'s default
+mhe_glm_alias_tol <- 1e-10
 
 # The analyst's arguments, checked, as list(parsed, family, data, weights,
 # offset, maxit, b64).
-glm_client_spec <- function(formula, family, data, weights, offset, maxit, call) {
+mhe_glm_client_spec <- function(formula, family, data, weights, offset, maxit, call) {
   fail <- function(problem) mhe_abort("{problem}", class = "input", call = call)
   text <- if (inherits(formula, "formula")) {
     paste(deparse(formula, width.cutoff = 500L), collapse = " ")
@@ -20,8 +20,8 @@ glm_client_spec <- function(formula, family, data, weights, offset, maxit, call)
   } else {
     fail("`formula` must be a formula or a single string")
   }
-  parsed <- glm_formula_parse(text, fail)
-  family <- glm_client_family(family, fail)
+  parsed <- mhe_glm_formula_parse(text, fail)
+  family <- mhe_glm_client_family(family, fail)
   ok <- is.character(data) && length(data) == 1L && !is.na(data) &&
     grepl("^[A-Za-z][A-Za-z0-9._]*$", data)
   if (!ok) fail("`data` must be the name of a data frame on the sites, such as \"D\"")
@@ -30,14 +30,14 @@ glm_client_spec <- function(formula, family, data, weights, offset, maxit, call)
   if (!ok) fail("`maxit` must be a whole number from 1 to 1000")
   list(
     parsed = parsed, family = family, data = data,
-    weights = glm_client_column(weights, data, "weights", fail),
-    offset = glm_client_column(offset, data, "offset", fail),
+    weights = mhe_glm_client_column(weights, data, "weights", fail),
+    offset = mhe_glm_client_column(offset, data, "offset", fail),
     maxit = as.integer(maxit),
     b64 = rs_call(rs_b64_encode(charToRaw(enc2utf8(parsed$text))))
   )
 }
 
-glm_client_family <- function(family, fail) {
+mhe_glm_client_family <- function(family, fail) {
   canonical <- c(gaussian = "identity", binomial = "logit", poisson = "log")
   if (inherits(family, "family")) {
     if (!family$family %in% names(canonical) || family$link != canonical[[family$family]]) {
@@ -51,14 +51,14 @@ glm_client_family <- function(family, fail) {
 }
 
 # A column name (weights, offset): "w" or "D$w".
-glm_client_column <- function(x, data, arg, fail) {
+mhe_glm_client_column <- function(x, data, arg, fail) {
   if (is.null(x)) {
     return(NULL)
   }
   if (is.character(x) && length(x) == 1L && !is.na(x)) {
     x <- sub(paste0("^", gsub(".", "\\.", data, fixed = TRUE), "\\$"), "", x)
   }
-  if (!is.character(x) || length(x) != 1L || is.na(x) || !grepl(glm_column_pattern, x)) {
+  if (!is.character(x) || length(x) != 1L || is.na(x) || !grepl(mhe_glm_column_pattern, x)) {
     fail(paste0("`", arg, "` must be NULL or the name of a column of `data`"))
   }
   x
@@ -68,7 +68,7 @@ glm_client_column <- function(x, data, arg, fail) {
 # answers to mheGLMLevelsDS(). Factors everywhere: the union in the order
 # rbind() gives the sites' data frames; otherwise (character) sorted, as
 # factor() sorts.
-glm_agree_levels <- function(found, call) {
+mhe_glm_agree_levels <- function(found, call) {
   kinds <- lapply(found, function(f) {
     k <- f$class
     k[k %in% c("factor", "character")] <- "categorical"
@@ -95,7 +95,7 @@ glm_agree_levels <- function(found, call) {
 
 # The model matrix's column names, from the same design code as the sites run,
 # on a one-row frame of stand-in values.
-glm_client_columns <- function(spec) {
+mhe_glm_client_columns <- function(spec) {
   vars <- names(spec$classes)
   fake <- lapply(vars, function(v) {
     switch(spec$classes[[v]],
@@ -107,13 +107,13 @@ glm_client_columns <- function(spec) {
   fake <- structure(fake, names = vars, class = "data.frame", row.names = 1L)
   mf <- suppressWarnings(stats::model.frame(spec$parsed$formula, data = fake, na.action = stats::na.pass))
   list(
-    columns = colnames(glm_design(mf)),
+    columns = colnames(mhe_glm_design(mf)),
     intercept = attr(attr(mf, "terms"), "intercept") > 0L
   )
 }
 
 # Covariates need two levels (treatment contrasts), as in glm().
-glm_check_levels <- function(spec, call) {
+mhe_glm_check_levels <- function(spec, call) {
   covariates <- setdiff(names(spec$levels), spec$parsed$response)
   single <- covariates[lengths(spec$levels[covariates]) < 2L]
   if (length(single)) {
@@ -124,23 +124,22 @@ glm_check_levels <- function(spec, call) {
   }
 }
 
-# The pooled vector of one round, as list(A, b, <glm_scalars>, counts).
-glm_unpack <- function(v, p) {
-  k <- p * (p + 1L) / 2L
+# The pooled vector of one round (layout "glm", `cells` level counts), as
+# list(A, b, <mhe_glm_scalars>, counts).
+mhe_glm_unpack <- function(v, p, cells, call = rlang::caller_env()) {
+  fields <- mhe_unpack(mhe_layout("glm", p = p, cells = cells), v, call)
   A <- matrix(0, p, p)
-  A[upper.tri(A, diag = TRUE)] <- v[seq_len(k)]
+  A[upper.tri(A, diag = TRUE)] <- fields$xwx
   A[lower.tri(A)] <- t(A)[lower.tri(A)]
-  scalars <- as.list(stats::setNames(v[k + p + seq_along(glm_scalars)], glm_scalars))
-  c(list(A = A, b = v[k + seq_len(p)]), scalars,
-    list(counts = v[-seq_len(k + p + length(glm_scalars))]))
+  c(list(A = A, b = fields$xwz), fields[mhe_glm_scalars], list(counts = fields$counts))
 }
 
 # Weighted least squares from the pooled normal equations. Columns are taken
 # left to right, as glm.fit()'s QR (LINPACK dqrdc2) does, and a column whose
-# squared residual on the columns kept before it is below glm_alias_tol of its
+# squared residual on the columns kept before it is below mhe_glm_alias_tol of its
 # squared norm is aliased (coefficient NA, as glm()). The system is scaled to
 # unit diagonal first.
-glm_solve <- function(A, b) {
+mhe_glm_solve <- function(A, b) {
   p <- length(b)
   d <- sqrt(pmax(diag(A), 0))
   keep <- integer()
@@ -150,7 +149,7 @@ glm_solve <- function(A, b) {
     s <- A[keep, j] / (d[keep] * d[j])
     r <- if (length(keep)) backsolve(R, s, transpose = TRUE) else numeric()
     resid <- 1 - sum(r^2)
-    if (resid > glm_alias_tol) {
+    if (resid > mhe_glm_alias_tol) {
       R <- rbind(cbind(R, r), c(numeric(length(keep)), sqrt(resid)))
       keep <- c(keep, j)
     }
@@ -165,8 +164,8 @@ glm_solve <- function(A, b) {
   list(beta = beta, aliased = !seq_len(p) %in% keep, rank = length(keep), cov = cov)
 }
 
-glm_converged <- function(dev, devold) {
-  abs(dev - devold) / (0.1 + abs(dev)) < glm_epsilon
+mhe_glm_converged <- function(dev, devold) {
+  abs(dev - devold) / (0.1 + abs(dev)) < mhe_glm_epsilon
 }
 
 # glm.fit()'s loop: `first` is the pooled init round, `run(beta)` a pooled
@@ -174,7 +173,7 @@ glm_converged <- function(dev, devold) {
 # last round (at the coefficients), the iterations and whether it converged.
 # With `progress`, one message per iteration with the pooled deviance (as
 # ds.glm's viewIter).
-glm_irls <- function(first, run, maxit, call, progress = FALSE) {
+mhe_glm_irls <- function(first, run, maxit, call, progress = FALSE) {
   fail <- function(problem) mhe_abort("{problem}", class = "fit", call = call)
   if (first$invalid > 0) {
     fail("The sites can't find valid starting values for the fit.")
@@ -184,7 +183,7 @@ glm_irls <- function(first, run, maxit, call, progress = FALSE) {
   coefold <- NULL
   conv <- boundary <- FALSE
   for (iter in seq_len(maxit)) {
-    fit <- glm_solve(system$A, system$b)
+    fit <- mhe_glm_solve(system$A, system$b)
     if (!all(is.finite(fit$beta))) {
       fail(paste0("The fit has non-finite coefficients at iteration ", iter, "."))
     }
@@ -206,8 +205,8 @@ glm_irls <- function(first, run, maxit, call, progress = FALSE) {
       }
       boundary <- TRUE
     }
-    if (progress) glm_progress(iter, current$dev, devold)
-    if (glm_converged(current$dev, devold)) {
+    if (progress) mhe_glm_progress(iter, current$dev, devold)
+    if (mhe_glm_converged(current$dev, devold)) {
       conv <- TRUE
       break
     }
@@ -218,7 +217,7 @@ glm_irls <- function(first, run, maxit, call, progress = FALSE) {
   list(beta = beta, solve = fit, last = current, iter = iter, converged = conv, boundary = boundary)
 }
 
-glm_progress <- function(iter, dev, devold) {
+mhe_glm_progress <- function(iter, dev, devold) {
   change <- abs(dev - devold) / (0.1 + abs(dev))
   cli::cli_inform(c(i = paste0(
     "Iteration ", iter, ": deviance ", format(dev, digits = 10),

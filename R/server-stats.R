@@ -54,18 +54,20 @@ srv_usable <- function(v) {
   v
 }
 
-# c(sum of the usable values, their number, number of other rows)
-local_mean <- function(x, env, site) {
+# The layout "mean": sum of the usable values, their number, the other rows.
+srv_mean <- function(x, env, site) {
   v <- srv_numeric(x, env, site)
   usable <- srv_usable(v[!is.na(v)])
-  c(sum(usable), length(usable), length(v) - length(usable))
+  mhe_pack(mhe_layout("mean"), sum = sum(usable), n = length(usable),
+           missing = length(v) - length(usable))
 }
 
-# c(sum of squared deviations of the usable values from `mean`, their number)
-local_ss <- function(x, env, site, mean) {
+# The layout "ss": sum of squared deviations of the usable values from
+# `mean`, their number.
+srv_ss <- function(x, env, site, mean) {
   v <- srv_numeric(x, env, site)
   usable <- srv_usable(v[!is.na(v)])
-  c(sum((usable - mean)^2), length(usable))
+  mhe_pack(mhe_layout("ss"), ss = sum((usable - mean)^2), n = length(usable))
 }
 
 # Set each count `0 < count < nfilter.tab` to 0.
@@ -89,7 +91,7 @@ srv_categorical <- function(x, env, site, arg = "x") {
 }
 
 # The levels of a categorical variable, with dsBase's checks.
-local_levels <- function(x, env, site) {
+srv_var_levels <- function(x, env, site) {
   value <- srv_categorical(x, env, site)
   n_valid <- sum(!is.na(value))
   levels <- if (is.factor(value)) levels(value) else levels(factor(value))
@@ -149,7 +151,7 @@ srv_table_slots <- function(value, levels, x, site) {
 
 # Cell counts of rvar (by cvar) over the given levels plus a last NA slot per
 # dimension, column-major; small cells set to 0.
-local_table <- function(env, site, rvar, cvar, rlevels, clevels) {
+srv_table <- function(env, site, rvar, cvar, rlevels, clevels) {
   nr <- length(rlevels) + 1L
   nc <- if (is.null(cvar)) 1L else length(clevels) + 1L
   if (nr * nc > mhe_table_max_cells) {
@@ -171,7 +173,7 @@ local_table <- function(env, site, rvar, cvar, rlevels, clevels) {
 }
 
 # Breaks fuzzed as graphics::hist() does (right-closed, lowest included).
-hist_fuzz <- function(breaks) {
+srv_hist_fuzz <- function(breaks) {
   fuzz <- 1e-7 * stats::median(diff(breaks))
   breaks + c(-fuzz, rep.int(fuzz, length(breaks) - 1L))
 }
@@ -197,19 +199,21 @@ srv_check_cells <- function(cells, n, site, what) {
 # this site has at least nfilter.tab values there. mode "counts": counts,
 # cells with 0 < count < nfilter.tab set to 0 (dsBase histogramDS2), then the
 # number of cells so suppressed. Over the usable values (`srv_usable()`).
-local_histogram <- function(x, env, site, breaks, mode) {
+srv_histogram <- function(x, env, site, breaks, mode) {
   v <- srv_numeric(x, env, site)
   v <- v[!is.na(v)]
   nb <- length(breaks) - 1L
   srv_check_cells(nb, length(v), site, "the histogram")
   v <- srv_usable(v)
-  idx <- findInterval(v, hist_fuzz(breaks), left.open = TRUE, rightmost.closed = TRUE)
+  idx <- findInterval(v, srv_hist_fuzz(breaks), left.open = TRUE, rightmost.closed = TRUE)
   counts <- tabulate(idx + 1L, nbins = nb + 2L) # underflow, cells, overflow
   kept <- srv_zero_small(counts)
-  if (mode == "range") {
-    return(as.double(kept > 0))
-  }
-  as.double(c(kept, sum(kept != counts)))
+  layout <- mhe_layout(paste0("histogram-", mode), cells = nb)
+  present <- if (mode == "range") kept > 0 else kept
+  fields <- list(layout, under = present[1L], cells = present[seq_len(nb) + 1L],
+                 over = present[nb + 2L])
+  if (mode == "counts") fields$suppressed <- sum(kept != counts)
+  do.call(mhe_pack, fields)
 }
 
 # The numeric columns named by `x`: "D" (all columns of a data frame) or
@@ -237,11 +241,11 @@ srv_columns <- function(x, env, site) {
   m
 }
 
-# Round 1 (means NULL): c(column sums, n) over complete cases;
-# round 2: c(centred cross products (p x p, column-major), n). Fewer than
+# Round 1 (means NULL): layout "cor-means" (column sums, n over complete
+# cases, rows); round 2: layout "cor-cross" (centred cross products, n). Fewer than
 # nfilter.tab complete cases contribute nothing (zeros); a column that
 # concentrates on fewer than nfilter.tab rows is its median in every row.
-local_cor <- function(x, env, site, means = NULL) {
+srv_cor <- function(x, env, site, means = NULL) {
   m <- srv_columns(x, env, site)
   rows <- nrow(m)
   m <- m[stats::complete.cases(m), , drop = FALSE]
@@ -252,11 +256,11 @@ local_cor <- function(x, env, site, means = NULL) {
   n <- nrow(m)
   if (is.null(means)) {
     # column sums, complete cases, all rows (the client's Ntotal)
-    return(c(colSums(m), n, rows))
+    return(mhe_pack(mhe_layout("cor-means", p = ncol(m)), sums = colSums(m), n = n, rows = rows))
   }
   if (length(means) != ncol(m)) {
     mhe_server_abort(site, paste0("`means` must hold ", ncol(m), " numbers"))
   }
   centred <- sweep(m, 2L, means)
-  c(as.vector(crossprod(centred)), n)
+  mhe_pack(mhe_layout("cor-cross", p = ncol(m)), cross = as.vector(crossprod(centred)), n = n)
 }

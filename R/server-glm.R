@@ -7,16 +7,14 @@
 # is kept between rounds, so a round cannot depend on what an earlier one left.
 #
 # The vector a site encrypts (or, for the plaintext baseline, returns):
-#   upper triangle of X'WX (column-major), X'Wz, then `glm_scalars`, then the
-#   number of complete cases at each agreed level of each categorical variable.
+#   the layout "glm" (R/shared-layout.R): upper triangle of X'WX
+#   (column-major), X'Wz, then `mhe_glm_scalars`, then the number of complete
+#   cases at each agreed level of each categorical variable.
 
-glm_families <- c("gaussian", "binomial", "poisson")
+srv_glm_families <- c("gaussian", "binomial", "poisson")
 
-glm_scalars <- c(
-  "dev", "invalid", "nobs", "n_ok", "sum_wy", "sum_w", "aic", "boundary", "nulldev"
-)
 
-glm_family <- function(name) {
+srv_glm_family <- function(name) {
   switch(name,
     gaussian = stats::gaussian(),
     binomial = stats::binomial(),
@@ -25,7 +23,7 @@ glm_family <- function(name) {
 }
 
 # The classes a model variable may have at a site.
-glm_var_class <- function(x) {
+srv_glm_var_class <- function(x) {
   if (is.factor(x)) return("factor")
   if (is.character(x)) return("character")
   if (is.logical(x)) return("logical")
@@ -34,7 +32,7 @@ glm_var_class <- function(x) {
 }
 
 srv_glm_formula <- function(formula, site) {
-  srv_string(formula, site, "formula", mhe_b64_pattern, 2L * glm_formula_max_chars,
+  srv_string(formula, site, "formula", mhe_b64_pattern, 2L * mhe_glm_formula_max_chars,
              "base64url text without padding")
   raw <- rs_call(rs_b64_decode(formula), site = site)
   if (any(raw == as.raw(0L))) {
@@ -42,7 +40,7 @@ srv_glm_formula <- function(formula, site) {
   }
   text <- rawToChar(raw)
   Encoding(text) <- "UTF-8"
-  glm_formula_parse(text, function(problem) mhe_refuse(site, problem))
+  mhe_glm_formula_parse(text, function(problem) mhe_refuse(site, problem))
 }
 
 srv_glm_data <- function(data, env, site) {
@@ -59,7 +57,7 @@ srv_glm_columns <- function(vars, df, data, site) {
   if (length(absent)) {
     mhe_server_abort(site, paste0("`", data, "` has no column `", absent[1L], "`"))
   }
-  class <- vapply(df[vars], glm_var_class, "")
+  class <- vapply(df[vars], srv_glm_var_class, "")
   bad <- class == "other"
   if (any(bad)) {
     mhe_server_abort(site, paste0(
@@ -72,7 +70,7 @@ srv_glm_columns <- function(vars, df, data, site) {
 
 # The levels round: the class of each model variable, and the levels of the
 # categorical ones (with mheLevelsDS()'s checks).
-glm_site_levels <- function(env, site, formula, data) {
+srv_glm_site_levels <- function(env, site, formula, data) {
   parsed <- srv_glm_formula(formula, site)
   df <- srv_glm_data(data, env, site)
   vars <- unique(c(parsed$bare, parsed$arith))
@@ -86,8 +84,8 @@ glm_site_levels <- function(env, site, formula, data) {
   held <- vapply(categorical, function(v) length(srv_site_levels(df[[v]])), 1)
   logical <- vars[class == "logical"]
   held <- c(held, stats::setNames(rep(2, length(logical)), logical))
-  glm_count_columns(parsed, held, function(problem) mhe_refuse(site, problem))
-  levels <- lapply(categorical, function(v) local_levels(paste0(data, "$", v), env, site)$levels)
+  mhe_glm_count_columns(parsed, held, function(problem) mhe_refuse(site, problem))
+  levels <- lapply(categorical, function(v) srv_var_levels(paste0(data, "$", v), env, site)$levels)
   names(levels) <- categorical
   list(class = class, levels = levels)
 }
@@ -96,7 +94,7 @@ srv_glm_vector <- function(name, df, data, site, arg) {
   if (is.null(name)) {
     return(NULL)
   }
-  srv_string(name, site, arg, glm_column_pattern, 200L, "a column name")
+  srv_string(name, site, arg, mhe_glm_column_pattern, 200L, "a column name")
   if (!name %in% names(df)) {
     mhe_server_abort(site, paste0("`", data, "` has no column `", name, "`"))
   }
@@ -108,7 +106,7 @@ srv_glm_vector <- function(name, df, data, site, arg) {
 }
 
 # The site's model: list(X, y, w, o, n, mustart, family, intercept, counts).
-glm_site_model <- function(env, site, parsed, family, data, weights, offset, levels) {
+srv_glm_site_model <- function(env, site, parsed, family, data, weights, offset, levels) {
   df <- srv_glm_data(data, env, site)
   vars <- unique(c(parsed$bare, parsed$arith))
   class <- srv_glm_columns(vars, df, data, site)
@@ -117,13 +115,13 @@ glm_site_model <- function(env, site, parsed, family, data, weights, offset, lev
     mhe_server_abort(site, "`levels` must be given for every categorical variable of the formula, and only for those")
   }
   logical <- vars[class == "logical"]
-  glm_count_columns(parsed, c(lengths(levels), stats::setNames(rep(2, length(logical)), logical)),
+  mhe_glm_count_columns(parsed, c(lengths(levels), stats::setNames(rep(2, length(logical)), logical)),
                     function(problem) mhe_refuse(site, problem))
   w <- srv_glm_vector(weights, df, data, site, "weights") %||% rep(1, nrow(df))
   o <- srv_glm_vector(offset, df, data, site, "offset") %||% rep(0, nrow(df))
   sub <- df[vars]
   for (v in categorical) sub[[v]] <- as.character(sub[[v]])
-  mf <- glm_try(site, "the model frame", suppressWarnings(
+  mf <- srv_glm_try(site, "the model frame", suppressWarnings(
     stats::model.frame(parsed$formula, data = sub, na.action = stats::na.pass)
   ))
   keep <- stats::complete.cases(mf) & !is.na(w) & !is.na(o)
@@ -135,29 +133,19 @@ glm_site_model <- function(env, site, parsed, family, data, weights, offset, lev
     mf[[v]] <- factor(mf[[v]], levels = levels[[v]])
   }
   counts <- unlist(lapply(names(levels), function(v) tabulate(mf[[v]], nbins = length(levels[[v]]))))
-  X <- glm_design(mf, site)
-  if (ncol(X) > glm_max_columns) {
-    mhe_refuse(site, paste0("the model has ", ncol(X), " columns; a site fits at most ", glm_max_columns))
+  X <- mhe_glm_design(mf, site)
+  if (ncol(X) > mhe_glm_max_columns) {
+    mhe_refuse(site, paste0("the model has ", ncol(X), " columns; a site fits at most ", mhe_glm_max_columns))
   }
-  model <- list(X = X, w = w[keep], o = o[keep], family = glm_family(family),
+  model <- list(X = X, w = w[keep], o = o[keep], family = srv_glm_family(family),
                 intercept = attr(attr(mf, "terms"), "intercept") > 0L,
                 counts = as.double(counts))
-  glm_check_values(model, mf, site)
-  c(model, glm_initialize(model$family, stats::model.response(mf), model$w, site))
+  srv_glm_check_values(model, mf, site)
+  c(model, srv_glm_initialize(model$family, stats::model.response(mf), model$w, site))
 }
 
-# The design matrix, built the same way at every site and at the client (for
-# the column names): treatment contrasts for every factor and logical term.
-glm_design <- function(mf, site = NULL) {
-  tt <- attr(mf, "terms")
-  response <- if (attr(tt, "response") > 0L) names(mf)[1L]
-  discrete <- names(mf)[vapply(mf, function(x) is.factor(x) || is.logical(x), TRUE)]
-  discrete <- setdiff(discrete, response)
-  contrasts <- stats::setNames(rep(list("contr.treatment"), length(discrete)), discrete)
-  glm_try(site, "the model matrix", stats::model.matrix(tt, mf, contrasts.arg = contrasts))
-}
 
-glm_check_values <- function(model, mf, site) {
+srv_glm_check_values <- function(model, mf, site) {
   y <- stats::model.response(mf)
   if (!is.factor(y) && !is.numeric(y) && !is.logical(y)) {
     mhe_server_abort(site, "the response must be numeric, logical or a factor")
@@ -177,20 +165,20 @@ glm_check_values <- function(model, mf, site) {
 
 # family$initialize as glm.fit() runs it: sets y (0/1 for a binomial factor),
 # n and mustart.
-glm_initialize <- function(family, y, weights, site) {
+srv_glm_initialize <- function(family, y, weights, site) {
   env <- new.env(parent = baseenv())
   env$y <- y
   env$weights <- weights
   env$nobs <- NROW(y)
   env$family <- family
   env$etastart <- env$start <- env$mustart <- NULL
-  glm_try(site, paste("the", family$family, "family"), suppressWarnings(eval(family$initialize, env)))
+  srv_glm_try(site, paste("the", family$family, "family"), suppressWarnings(eval(family$initialize, env)))
   list(y = as.double(env$y), n = env$n, mustart = env$mustart)
 }
 
 # Evaluate model code; its errors become errors naming the site (or, at the
 # client, input errors).
-glm_try <- function(site, what, expr) {
+srv_glm_try <- function(site, what, expr) {
   tryCatch(expr, error = function(e) {
     if (inherits(e, "dsMHE_error")) stop(e)
     problem <- paste0(what, ": ", conditionMessage(e))
@@ -209,7 +197,7 @@ glm_try <- function(site, what, expr) {
 # formula language holds no constant, so such a column comes from the data
 # itself or from a variable built to isolate rows, and a fit with the column
 # replaced would be a different model reported under the analyst's formula.
-glm_disclosure <- function(model, site, weights, offset) {
+srv_glm_disclosure <- function(model, site, weights, offset) {
   used <- model$w != 0
   n <- sum(used)
   p <- ncol(model$X)
@@ -239,7 +227,7 @@ glm_disclosure <- function(model, site, weights, offset) {
 # One IRLS round at the site (as one iteration of glm.fit()): at the current
 # linear predictor (from mustart in the "init" round, from `beta` in a "step"
 # round), the deviance and the next weighted least-squares system.
-glm_local_values <- function(model, round, null, beta, start, wtdmu, site) {
+srv_glm_values <- function(model, round, null, beta, start, wtdmu, site) {
   fam <- model$family
   X <- if (null) matrix(1, nrow(model$X), 1L) else model$X
   y <- model$y
@@ -255,9 +243,9 @@ glm_local_values <- function(model, round, null, beta, start, wtdmu, site) {
   mu <- fam$linkinv(eta)
   p <- ncol(X)
   size <- p * (p + 1L) / 2L + p
-  valid <- glm_valid(fam, eta, mu)
+  valid <- srv_glm_valid(fam, eta, mu)
   dev <- if (valid) sum(fam$dev.resids(y, mu, w)) else NA
-  system <- if (valid && is.finite(dev)) glm_wls_system(X, y, w, o, eta, mu, fam, site)
+  system <- if (valid && is.finite(dev)) srv_glm_wls_system(X, y, w, o, eta, mu, fam, site)
   eps <- 10 * .Machine$double.eps
   boundary <- switch(fam$family,
     binomial = any(mu > 1 - eps) || any(mu < eps),
@@ -266,8 +254,8 @@ glm_local_values <- function(model, round, null, beta, start, wtdmu, site) {
   )
   scalars <- c(
     dev = dev, invalid = 0, nobs = length(y), n_ok = sum(w != 0), sum_wy = sum(w * y),
-    sum_w = sum(w), aic = glm_aic_part(fam, y, model$n, mu, w, dev), boundary = boundary,
-    nulldev = glm_nulldev_part(model, wtdmu)
+    sum_w = sum(w), aic = srv_glm_aic_part(fam, y, model$n, mu, w, dev), boundary = boundary,
+    nulldev = srv_glm_nulldev_part(model, wtdmu)
   )
   head <- c(system, scalars[c("dev", "aic", "boundary", "nulldev")])
   if (is.null(system) || !all(is.finite(head)) || any(abs(head) > 2^76)) {
@@ -276,10 +264,16 @@ glm_local_values <- function(model, round, null, beta, start, wtdmu, site) {
     scalars[c("dev", "aic", "boundary", "nulldev")] <- 0
     scalars[["invalid"]] <- 1
   }
-  c(system, scalars[glm_scalars], model$counts)
+  k <- p * (p + 1L) / 2L
+  fields <- c(
+    list(mhe_layout("glm", p = p, cells = length(model$counts)),
+         xwx = system[seq_len(k)], xwz = system[k + seq_len(p)]),
+    as.list(scalars[mhe_glm_scalars]), list(counts = model$counts)
+  )
+  do.call(mhe_pack, fields)
 }
 
-glm_valid <- function(fam, eta, mu) {
+srv_glm_valid <- function(fam, eta, mu) {
   valideta <- fam$valideta %||% function(eta) TRUE
   validmu <- fam$validmu %||% function(mu) TRUE
   valideta(eta) && validmu(mu)
@@ -289,7 +283,7 @@ glm_valid <- function(fam, eta, mu) {
 # Refused when the working weights concentrate on fewer than nfilter.tab
 # rows, (sum W)^2 / sum W^2 < nfilter.tab: coefficients chosen by the analyst
 # (beta) could otherwise put the weight on one row and read it from X'WX.
-glm_wls_system <- function(X, y, w, o, eta, mu, fam, site) {
+srv_glm_wls_system <- function(X, y, w, o, eta, mu, fam, site) {
   mu_eta <- fam$mu.eta(eta)
   varmu <- fam$variance(mu)
   good <- w > 0 & mu_eta != 0
@@ -313,7 +307,7 @@ glm_wls_system <- function(X, y, w, o, eta, mu, fam, site) {
 
 # The family's AIC is a sum over rows for binomial and poisson; gaussian's
 # needs the pooled deviance, so the site returns the sum of log(weights).
-glm_aic_part <- function(fam, y, n, mu, w, dev) {
+srv_glm_aic_part <- function(fam, y, n, mu, w, dev) {
   if (fam$family == "gaussian") {
     return(sum(log(w[w > 0])))
   }
@@ -322,7 +316,7 @@ glm_aic_part <- function(fam, y, n, mu, w, dev) {
 
 # glm.fit()'s null deviance: at the pooled weighted mean (`wtdmu`, sent by
 # the client) with an intercept, at linkinv(offset) without one.
-glm_nulldev_part <- function(model, wtdmu) {
+srv_glm_nulldev_part <- function(model, wtdmu) {
   fam <- model$family
   if (model$intercept) {
     if (is.null(wtdmu)) return(0)
@@ -333,7 +327,7 @@ glm_nulldev_part <- function(model, wtdmu) {
 
 # Validate a round's arguments, build the model, check disclosure, compute.
 # Returns list(values, variables) (every data column the round reads).
-glm_site_values <- function(env, site, formula, family, data, weights, offset, levels,
+srv_glm_site_values <- function(env, site, formula, family, data, weights, offset, levels,
                             round, model, beta, start, wtdmu) {
   parsed <- srv_glm_formula(formula, site)
   family <- srv_string(family, site, "family", "^(gaussian|binomial|poisson)$", 8L,
@@ -343,10 +337,10 @@ glm_site_values <- function(env, site, formula, family, data, weights, offset, l
   null <- model_kind == "null"
   if (!is.null(levels)) {
     srv_string(levels, site, "levels", mhe_b64_pattern, 1e6, "base64url text without padding")
-    levels <- glm_levels_decode(levels, site)
+    levels <- mhe_glm_levels_decode(levels, site)
   }
-  m <- glm_site_model(env, site, parsed, family, data, weights, offset, levels %||% list())
-  glm_disclosure(m, site, weights, offset)
+  m <- srv_glm_site_model(env, site, parsed, family, data, weights, offset, levels %||% list())
+  srv_glm_disclosure(m, site, weights, offset)
   if (null && (!m$intercept || is.null(offset))) {
     mhe_server_abort(site, "the null model is fitted only for a model with an intercept and an offset")
   }
@@ -363,7 +357,7 @@ glm_site_values <- function(env, site, formula, family, data, weights, offset, l
       mhe_server_abort(site, "`wtdmu` must be a possible mean for the family")
     }
   }
-  values <- glm_local_values(m, round, null, beta, start, wtdmu, site)
+  values <- srv_glm_values(m, round, null, beta, start, wtdmu, site)
   columns <- unique(c(parsed$bare, parsed$arith, weights, offset))
   list(values = values, variables = paste0(data, "$", columns))
 }

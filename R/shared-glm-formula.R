@@ -17,17 +17,17 @@
 # an error naming it. Column names must look like `LAB_TSC` (letters, digits,
 # `.` and `_`), so that they travel as plain strings. The terms are expanded
 # here, without terms(), and their number bounded, so that the site can count
-# the model-matrix columns (`glm_count_columns()`) before building anything.
+# the model-matrix columns (`mhe_glm_count_columns()`) before building anything.
 # The formula is given `baseenv()` as its environment, so that model.frame()
 # finds only base's functions and the columns of `data`.
 
-glm_functions <- c("log", "sqrt", "exp", "log1p", "expm1", "abs", "I")
-glm_powers <- 2:3
-glm_column_pattern <- "^[A-Za-z.][A-Za-z0-9._]*$"
-glm_formula_max_chars <- 10000L
-glm_formula_max_depth <- 100L
-glm_max_columns <- 200L
-glm_max_order <- 3L
+mhe_glm_functions <- c("log", "sqrt", "exp", "log1p", "expm1", "abs", "I")
+mhe_glm_powers <- 2:3
+mhe_glm_column_pattern <- "^[A-Za-z.][A-Za-z0-9._]*$"
+mhe_glm_formula_max_chars <- 10000L
+mhe_glm_formula_max_depth <- 100L
+mhe_glm_max_columns <- 200L
+mhe_glm_max_order <- 3L
 
 # Parse and check formula text; `fail(problem)` raises the error (client or
 # site). Returns list(formula, text, response, bare, arith, terms,
@@ -36,11 +36,11 @@ glm_max_order <- 3L
 # those used inside transforms, the expanded terms (each a character vector
 # of its variables: column names or transform texts) and whether the model
 # has an intercept.
-glm_formula_parse <- function(text, fail) {
+mhe_glm_formula_parse <- function(text, fail) {
   ok <- is.character(text) && length(text) == 1L && !is.na(text) &&
-    nchar(text, type = "bytes") <= glm_formula_max_chars && validUTF8(text)
+    nchar(text, type = "bytes") <= mhe_glm_formula_max_chars && validUTF8(text)
   if (!ok) {
-    fail(paste0("`formula` must be one formula of at most ", glm_formula_max_chars, " characters"))
+    fail(paste0("`formula` must be one formula of at most ", mhe_glm_formula_max_chars, " characters"))
   }
   exprs <- tryCatch(str2expression(text), error = function(e) NULL)
   f <- if (length(exprs) == 1L) exprs[[1L]]
@@ -49,14 +49,14 @@ glm_formula_parse <- function(text, fail) {
   }
   lhs <- f[[2L]]
   response <- if (is.name(lhs)) {
-    glm_walk_name(as.character(lhs), fail)
+    mhe_glm_walk_name(as.character(lhs), fail)
   } else if (is.call(lhs)) {
-    glm_transform(lhs, fail)
+    mhe_glm_transform(lhs, fail)
   }
   if (is.null(response)) {
     fail("the response of `formula` must be a column, or a transform of one column")
   }
-  rhs <- glm_expand(f[[3L]], depth = 0L, fail = fail)
+  rhs <- mhe_glm_expand(f[[3L]], depth = 0L, fail = fail)
   vars <- unique(unlist(rhs$terms))
   arith <- c(if (!is.name(lhs)) response, rhs$columns[vars[vars %in% names(rhs$columns)]])
   list(
@@ -73,9 +73,9 @@ glm_formula_parse <- function(text, fail) {
 # Expand the right-hand side into its terms, as terms() would, with bounds:
 # list(terms, intercept (NA when not said), columns (transform text ->
 # column)).
-glm_expand <- function(e, depth, fail) {
-  if (depth > glm_formula_max_depth) {
-    fail(paste0("`formula` is nested more than ", glm_formula_max_depth, " levels deep"))
+mhe_glm_expand <- function(e, depth, fail) {
+  if (depth > mhe_glm_formula_max_depth) {
+    fail(paste0("`formula` is nested more than ", mhe_glm_formula_max_depth, " levels deep"))
   }
   node <- function(terms = list(), intercept = NA, columns = character()) {
     list(terms = terms, intercept = intercept, columns = columns)
@@ -87,7 +87,7 @@ glm_expand <- function(e, depth, fail) {
     fail("a number among the terms of a formula must be 0 or 1 (the intercept)")
   }
   if (is.name(e)) {
-    return(node(terms = list(glm_walk_name(as.character(e), fail))))
+    return(node(terms = list(mhe_glm_walk_name(as.character(e), fail))))
   }
   if (!is.call(e)) {
     fail("a formula may hold only column names, 0 or 1, operators and allowed transforms")
@@ -95,12 +95,12 @@ glm_expand <- function(e, depth, fail) {
   fn <- if (is.name(e[[1L]])) as.character(e[[1L]]) else "(an expression)"
   args <- as.list(e)[-1L]
   if (!is.null(names(args)) && any(nzchar(names(args)))) {
-    fail(paste0("named arguments are not allowed in a formula (in `", glm_short(fn), "()`)"))
+    fail(paste0("named arguments are not allowed in a formula (in `", mhe_glm_short(fn), "()`)"))
   }
   n <- length(args)
-  sub <- function(k) glm_expand(args[[k]], depth + 1L, fail)
-  if (fn %in% glm_functions) {
-    column <- glm_transform(e, fail)
+  sub <- function(k) mhe_glm_expand(args[[k]], depth + 1L, fail)
+  if (fn %in% mhe_glm_functions) {
+    column <- mhe_glm_transform(e, fail)
     text <- paste(deparse(e, width.cutoff = 500L), collapse = " ")
     return(node(terms = list(text), columns = stats::setNames(column, text)))
   }
@@ -126,10 +126,10 @@ glm_expand <- function(e, depth, fail) {
       fail("0 or 1 can't be part of an interaction")
     }
     terms <- switch(fn,
-      "+" = glm_union(a$terms, b$terms, fail),
-      "-" = a$terms[!glm_term_keys(a$terms) %in% glm_term_keys(b$terms)],
-      ":" = glm_cross(a$terms, b$terms, fail),
-      "*" = glm_union(glm_union(a$terms, b$terms, fail), glm_cross(a$terms, b$terms, fail), fail)
+      "+" = mhe_glm_union(a$terms, b$terms, fail),
+      "-" = a$terms[!mhe_glm_term_keys(a$terms) %in% mhe_glm_term_keys(b$terms)],
+      ":" = mhe_glm_cross(a$terms, b$terms, fail),
+      "*" = mhe_glm_union(mhe_glm_union(a$terms, b$terms, fail), mhe_glm_cross(a$terms, b$terms, fail), fail)
     )
     intercept <- switch(fn,
       "+" = if (is.na(b$intercept)) a$intercept else b$intercept,
@@ -141,84 +141,84 @@ glm_expand <- function(e, depth, fail) {
   if (fn == "^" && n == 2L) {
     power <- args[[2L]]
     ok <- is.numeric(power) && length(power) == 1L && is.finite(power) &&
-      power == round(power) && power >= 1 && power <= glm_max_order
+      power == round(power) && power >= 1 && power <= mhe_glm_max_order
     if (!ok) {
-      fail(paste0("the power of a formula term `(...)^k` must be a whole number from 1 to ", glm_max_order))
+      fail(paste0("the power of a formula term `(...)^k` must be a whole number from 1 to ", mhe_glm_max_order))
     }
     a <- sub(1L)
     if (!is.na(a$intercept)) fail("0 or 1 can't be part of an interaction")
     terms <- a$terms
-    for (k in seq_len(power - 1L)) terms <- glm_union(terms, glm_cross(terms, a$terms, fail), fail)
+    for (k in seq_len(power - 1L)) terms <- mhe_glm_union(terms, mhe_glm_cross(terms, a$terms, fail), fail)
     return(list(terms = terms, intercept = NA, columns = a$columns))
   }
-  fail(glm_refusal(fn))
+  fail(mhe_glm_refusal(fn))
 }
 
-glm_term_keys <- function(terms) vapply(terms, paste, "", collapse = ":")
+mhe_glm_term_keys <- function(terms) vapply(terms, paste, "", collapse = ":")
 
-glm_bound_terms <- function(terms, fail) {
-  if (length(terms) > glm_max_columns) {
+mhe_glm_bound_terms <- function(terms, fail) {
+  if (length(terms) > mhe_glm_max_columns) {
     fail(paste0(
-      "the formula expands to more than ", glm_max_columns, " terms; a model has at most ",
-      glm_max_columns, " columns"
+      "the formula expands to more than ", mhe_glm_max_columns, " terms; a model has at most ",
+      mhe_glm_max_columns, " columns"
     ))
   }
   terms
 }
 
-glm_union <- function(a, b, fail) {
+mhe_glm_union <- function(a, b, fail) {
   terms <- c(a, b)
-  glm_bound_terms(terms[!duplicated(glm_term_keys(terms))], fail)
+  mhe_glm_bound_terms(terms[!duplicated(mhe_glm_term_keys(terms))], fail)
 }
 
 # All interactions of a term of `a` with a term of `b` (variables sorted).
-glm_cross <- function(a, b, fail) {
-  glm_bound_terms(a, fail)
-  glm_bound_terms(b, fail)
+mhe_glm_cross <- function(a, b, fail) {
+  mhe_glm_bound_terms(a, fail)
+  mhe_glm_bound_terms(b, fail)
   terms <- list()
   for (x in a) for (y in b) {
     term <- sort(unique(c(x, y)))
-    if (length(term) > glm_max_order) {
-      fail(paste0("an interaction in a formula has at most ", glm_max_order, " variables"))
+    if (length(term) > mhe_glm_max_order) {
+      fail(paste0("an interaction in a formula has at most ", mhe_glm_max_order, " variables"))
     }
     terms[[length(terms) + 1L]] <- term
   }
-  glm_bound_terms(terms[!duplicated(glm_term_keys(terms))], fail)
+  mhe_glm_bound_terms(terms[!duplicated(mhe_glm_term_keys(terms))], fail)
 }
 
-# A transform of one column: f(x) for f in glm_functions but I(), or I(x^k)
-# for k in glm_powers. Returns the column's name.
-glm_transform <- function(e, fail) {
+# A transform of one column: f(x) for f in mhe_glm_functions but I(), or I(x^k)
+# for k in mhe_glm_powers. Returns the column's name.
+mhe_glm_transform <- function(e, fail) {
   fn <- if (is.name(e[[1L]])) as.character(e[[1L]]) else "(an expression)"
-  if (!fn %in% glm_functions) {
-    fail(glm_refusal(fn))
+  if (!fn %in% mhe_glm_functions) {
+    fail(mhe_glm_refusal(fn))
   }
   args <- as.list(e)[-1L]
   if (!is.null(names(args)) && any(nzchar(names(args)))) {
-    fail(paste0("named arguments are not allowed in a formula (in `", glm_short(fn), "()`)"))
+    fail(paste0("named arguments are not allowed in a formula (in `", mhe_glm_short(fn), "()`)"))
   }
   inner <- if (length(args) == 1L) args[[1L]]
   if (fn == "I") {
     ok <- is.call(inner) && identical(inner[[1L]], as.name("^")) && length(inner) == 3L &&
       is.name(inner[[2L]]) && is.numeric(inner[[3L]]) && length(inner[[3L]]) == 1L &&
-      inner[[3L]] %in% glm_powers
+      inner[[3L]] %in% mhe_glm_powers
     if (!ok) {
       fail("I() in a formula takes only a power of one column: I(x^2) or I(x^3)")
     }
-    return(glm_walk_name(as.character(inner[[2L]]), fail))
+    return(mhe_glm_walk_name(as.character(inner[[2L]]), fail))
   }
   if (!is.name(inner)) {
     fail(paste0("`", fn, "()` in a formula takes exactly one column name, such as `", fn, "(x)`"))
   }
-  glm_walk_name(as.character(inner), fail)
+  mhe_glm_walk_name(as.character(inner), fail)
 }
 
-glm_walk_name <- function(name, fail) {
+mhe_glm_walk_name <- function(name, fail) {
   if (identical(name, ".")) {
     fail("`.` (all columns) is not supported in a formula: name the columns")
   }
-  if (!grepl(glm_column_pattern, name)) {
-    fail(paste0("`", glm_short(name), "` is not a column name (letters, digits, `.` and `_`)"))
+  if (!grepl(mhe_glm_column_pattern, name)) {
+    fail(paste0("`", mhe_glm_short(name), "` is not a column name (letters, digits, `.` and `_`)"))
   }
   name
 }
@@ -226,43 +226,43 @@ glm_walk_name <- function(name, fail) {
 # The number of model-matrix columns, counted from the expanded terms and the
 # number of levels of each categorical variable (`nlevels`, named), every
 # level counted (an upper bound of what contrasts keep); refused above
-# glm_max_columns before anything is built.
-glm_count_columns <- function(parsed, nlevels, fail) {
+# mhe_glm_max_columns before anything is built.
+mhe_glm_count_columns <- function(parsed, nlevels, fail) {
   width <- function(term) prod(vapply(term, function(v) {
     if (v %in% names(nlevels)) max(1, nlevels[[v]]) else 1
   }, 1))
   total <- as.numeric(parsed$intercept) + sum(vapply(parsed$terms, width, 1))
-  if (total > glm_max_columns) {
+  if (total > mhe_glm_max_columns) {
     fail(paste0(
       "the model would have ", format(total, scientific = FALSE), " columns (every level ",
-      "of each factor counted); a site fits at most ", glm_max_columns
+      "of each factor counted); a site fits at most ", mhe_glm_max_columns
     ))
   }
   total
 }
 
-glm_refusal <- function(fn) {
+mhe_glm_refusal <- function(fn) {
   if (fn %in% c("$", "[[", "[", "@")) {
     return(paste0(
       "`", fn, "` is not allowed in a formula: use the column names of `data` (`x`, not `D$x`)"
     ))
   }
   paste0(
-    "`", glm_short(fn), "()` is not allowed in a formula: only column names, ",
-    "the operators + - * : ( ) and (...)^k (k <= ", glm_max_order, "), 0 or 1, ",
+    "`", mhe_glm_short(fn), "()` is not allowed in a formula: only column names, ",
+    "the operators + - * : ( ) and (...)^k (k <= ", mhe_glm_max_order, "), 0 or 1, ",
     "and the transforms of one column ",
-    paste0(setdiff(glm_functions, "I"), "(x)", collapse = ", "), ", I(x^2), I(x^3)"
+    paste0(setdiff(mhe_glm_functions, "I"), "(x)", collapse = ", "), ", I(x^2), I(x^3)"
   )
 }
 
-glm_short <- function(x) {
+mhe_glm_short <- function(x) {
   x <- gsub("[^[:print:]]", "?", x)
   if (nchar(x) > 40L) paste0(substr(x, 1L, 40L), "...") else x
 }
 
 # Levels of the categorical variables, for transport: one base64url string of
 # lines, "=<column>" then ".<level>" for each of its levels.
-glm_levels_encode <- function(levels) {
+mhe_glm_levels_encode <- function(levels) {
   if (!length(levels)) {
     return(NULL)
   }
@@ -272,7 +272,7 @@ glm_levels_encode <- function(levels) {
   rs_call(rs_b64_encode(charToRaw(paste(lines, collapse = "\n"))))
 }
 
-glm_levels_decode <- function(text, site) {
+mhe_glm_levels_decode <- function(text, site) {
   fail <- function(problem) mhe_server_abort(site, problem)
   raw <- rs_call(rs_b64_decode(text), site = site)
   if (any(raw == as.raw(0L))) fail("`levels` must not contain NUL bytes")
@@ -287,8 +287,19 @@ glm_levels_decode <- function(text, site) {
   vars <- substring(lines[is_var], 2L)
   levels <- lapply(split(substring(lines[!is_var], 2L), group[!is_var]), unname)
   names(levels) <- vars
-  ok <- all(grepl(glm_column_pattern, vars)) && !anyDuplicated(vars) &&
+  ok <- all(grepl(mhe_glm_column_pattern, vars)) && !anyDuplicated(vars) &&
     all(lengths(levels) <= 1000L) && !any(vapply(levels, anyDuplicated, 0L) > 0L)
   if (!ok) fail("`levels` must name distinct columns, each with at most 1000 distinct levels")
   levels
+}
+
+# The design matrix, built the same way at every site and at the client (for
+# the column names): treatment contrasts for every factor and logical term.
+mhe_glm_design <- function(mf, site = NULL) {
+  tt <- attr(mf, "terms")
+  response <- if (attr(tt, "response") > 0L) names(mf)[1L]
+  discrete <- names(mf)[vapply(mf, function(x) is.factor(x) || is.logical(x), TRUE)]
+  discrete <- setdiff(discrete, response)
+  contrasts <- stats::setNames(rep(list("contr.treatment"), length(discrete)), discrete)
+  srv_glm_try(site, "the model matrix", stats::model.matrix(tt, mf, contrasts.arg = contrasts))
 }

@@ -7,12 +7,20 @@
 #    (`mheDecryptDS(query, request)`);
 # 4. the client combines the shares into the pooled vector (`rs_combine()`).
 # Every ds.mhe* function goes through `mhe_query()`, inside `mhe_run()`.
+#
+# `run` is the run context `mhe_run()` gives the statistic (the sites that
+# contribute and those that no longer decrypt); given connections instead,
+# the query is a statistic of its own and runs inside a fresh `mhe_run()`.
 
-mhe_query <- function(conns, fun, args = list(), call = rlang::caller_env()) {
-  mhe_run(conns, function(conns, call) mhe_query_once(conns, fun, args, call), call = call)
+mhe_query <- function(run, fun, args = list(), call = rlang::caller_env()) {
+  if (!inherits(run, "mhe_run_context")) {
+    return(mhe_run(run, function(run, call) mhe_query_once(run, fun, args, call), call = call))
+  }
+  mhe_query_once(run, fun, args, call)
 }
 
-mhe_query_once <- function(conns, fun, args, call) {
+mhe_query_once <- function(run, fun, args, call) {
+  conns <- run$conns
   sites <- names(conns)
   query <- rs_call(rs_random_id())
   sites_arg <- paste(sites, collapse = ",")
@@ -25,7 +33,7 @@ mhe_query_once <- function(conns, fun, args, call) {
   contributions <- mhe_stage("encryption", mhe_aggregate(conns, contribution, call = call))
   # sites that failed to decrypt earlier in this statistic still contribute (the
   # set of sites stays the same), but no longer decrypt
-  decryptors <- setdiff(sites, mhe_state$skip)
+  decryptors <- setdiff(sites, run$skip)
   deciding <- conns[decryptors]
   pool <- rs_call(rs_pool(unname(contributions[sites]), decryptors))
 
@@ -52,7 +60,7 @@ mhe_stage <- function(stage, expr) {
 
 # Sites that fail during a t-of-N statistic -----------------------------------
 #
-# `mhe_run(conns, fn)` runs one statistic, `fn(conns, call)`, which may take
+# `mhe_run(conns, fn)` runs one statistic, `fn(run, call)`, which may take
 # several encrypted rounds and plain calls (levels, column names). When the
 # session was set up with `threshold = t` < N and some sites fail (a server
 # error or a lost connection, not a refusal) while others answer, the whole
@@ -85,31 +93,34 @@ mhe_stage <- function(stage, expr) {
 # - This is the analyst's convenience, not a security boundary: each site
 #   still checks every query against its own policy.
 #
-# Runs nest: `mhe_query()` inside a statistic's `mhe_run()` leaves restarts to
-# the outermost run. `mhe_state$skip` holds the sites that no longer decrypt
-# during the outermost run.
+# Runs do not nest: `fn` receives a run context (`mhe_run_context()`), the
+# connections of the contributing sites (`run$conns`) and the sites that no
+# longer decrypt (`run$skip`), and passes it to every query and inner
+# statistic of its rounds. A restart builds a new context; nothing is kept in
+# package-level state.
 
-mhe_state <- new.env(parent = emptyenv())
-mhe_state$depth <- 0L
-mhe_state$skip <- character()
+mhe_run_context <- function(conns, skip = character()) {
+  structure(list(conns = conns, skip = skip), class = "mhe_run_context")
+}
+
+# The connections of a run context, or the connections given.
+mhe_run_conns <- function(run) {
+  if (inherits(run, "mhe_run_context")) run$conns else run
+}
 
 mhe_run <- function(conns, fn, call = rlang::caller_env()) {
-  if (mhe_state$depth > 0L) {
-    return(fn(conns, call))
+  if (inherits(conns, "mhe_run_context")) {
+    mhe_abort("A statistic's rounds must use their run context, not start another run.",
+              class = "internal", call = call)
   }
   session <- mhe_session_get(conns, call = call)
-  mhe_state$depth <- mhe_state$depth + 1L
-  mhe_state$skip <- character()
-  on.exit({
-    mhe_state$depth <- mhe_state$depth - 1L
-    mhe_state$skip <- character()
-  })
   need <- max(session$threshold, mhe_min_parties(), 2L)
   dropped <- character()
+  skip <- character()
   repeat {
     failed <- NULL
     stage <- NULL
-    result <- tryCatch(fn(conns, call), dsMHE_error = function(e) {
+    result <- tryCatch(fn(mhe_run_context(conns, skip), call), dsMHE_error = function(e) {
       failed <<- mhe_failed_sites(e, conns, session)
       if (is.null(failed)) stop(e)
       stage <<- e$stage
@@ -118,10 +129,10 @@ mhe_run <- function(conns, fn, call = rlang::caller_env()) {
     if (is.null(failed)) break
     dropped <- c(dropped, failed)
     if (identical(stage, "decryption")) {
-      mhe_state$skip <- union(mhe_state$skip, names(failed))
-      remaining <- setdiff(names(conns), mhe_state$skip)
+      skip <- union(skip, names(failed))
+      remaining <- setdiff(names(conns), skip)
     } else {
-      remaining <- setdiff(names(conns), c(names(failed), mhe_state$skip))
+      remaining <- setdiff(names(conns), c(names(failed), skip))
       conns <- conns[setdiff(names(conns), names(failed))]
     }
     mhe_dropout_signal(failed, dropped, remaining, need, call)
