@@ -129,6 +129,9 @@ make_data <- function(sites) {
 }
 
 login <- function(data) {
+  # each federation's sites keep their own audit file (their durable ledger): a
+  # site of the 3-site federation and its namesake among 10 sites are not one site
+  options(mhe.audit.file = tempfile("dsMHE-bench-audit-"))
   servers <- new.env(parent = emptyenv())
   builder <- newDSLoginBuilder()
   for (i in seq_along(data)) {
