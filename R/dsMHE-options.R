@@ -79,6 +79,8 @@ mhe_min_threshold <- function(site) {
   if (is.null(value)) {
     return(-1L)
   }
+  # an option set from text (a server profile) may arrive as "3"
+  if (is.character(value)) value <- suppressWarnings(as.numeric(value))
   ok <- is.numeric(value) && length(value) == 1L && !is.na(value) &&
     value == round(value) && value >= 2 && value <= 10000
   if (!ok) {
@@ -89,7 +91,10 @@ mhe_min_threshold <- function(site) {
 
 # `mhe.allow.unpinned`: whether the admin allows rosters without `mhe.peers`.
 mhe_allow_unpinned <- function() {
-  isTRUE(getOption("mhe.allow.unpinned"))
+  value <- getOption("mhe.allow.unpinned")
+  # only an explicit TRUE (or "TRUE"/"true" from a text profile) opts out of pins
+  isTRUE(value) || (is.character(value) && length(value) == 1L &&
+                      value %in% c("TRUE", "true"))
 }
 
 # `mhe.audit.file`: the site's audit file (default in the user's data directory).

@@ -161,6 +161,12 @@ test_that("the policy options are checked, and the audit file defaults to the us
                    file.path(tools::R_user_dir("dsMHE", "data"), "audit.log"))
   expect_identical(dsMHE:::mhe_min_threshold("siteA"), -1L)
   expect_false(dsMHE:::mhe_allow_unpinned())
+  # as a server profile may set them, from text
+  options(mhe.min.threshold = "3", mhe.allow.unpinned = "TRUE")
+  expect_identical(dsMHE:::mhe_min_threshold("siteA"), 3L)
+  expect_true(dsMHE:::mhe_allow_unpinned())
+  options(mhe.allow.unpinned = "yes")
+  expect_false(dsMHE:::mhe_allow_unpinned())
   options(mhe.min.threshold = 1, mhe.audit.file = "")
   expect_error(dsMHE:::mhe_min_threshold("siteA"), "siteA: the server option `mhe.min.threshold`",
                class = "dsMHE_error_input")
