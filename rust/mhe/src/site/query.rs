@@ -12,7 +12,7 @@ use crate::identity::verify;
 use crate::keys::SecretKey;
 use crate::messages::{
     Contribution, DecryptRequest, DecryptShare, Id, MAX_LABEL, MAX_VALUES, Statement, args_digest,
-    cts_digest, hex,
+    content_digest, cts_digest, hex,
 };
 use crate::policy::{self, QueryFacts};
 use crate::protocols::key_switch::poly_digest;
@@ -92,7 +92,7 @@ impl Site {
             args: args_digest(spec.call),
             n_values: u32::try_from(values.len())
                 .map_err(|_| Error::InvalidArgument("too many values".into()))?,
-            cts_digest: cts_digest(&self.params, &c0s),
+            cts_digest: content_digest(&cts_digest(&self.params, &c0s), None),
         };
         let sig = keys
             .signing
@@ -102,6 +102,7 @@ impl Site {
             &self.session,
             &st,
             &joined.roster.names(),
+            None,
             &c0s,
             &sig,
         );
