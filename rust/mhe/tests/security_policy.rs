@@ -318,7 +318,17 @@ fn contributions_computed_from_other_arguments_do_not_pool_or_decrypt() {
     parts[0].statement.args = parts[1].statement.args;
     let relabelled: Vec<Vec<u8>> = parts
         .iter()
-        .map(|p| Contribution::encode(&params(), &SESSION, &p.statement, &p.names, p.dp.as_ref(), &p.c0s, &p.sig))
+        .map(|p| {
+            Contribution::encode(
+                &params(),
+                &SESSION,
+                &p.statement,
+                &p.names,
+                p.dp.as_ref(),
+                &p.c0s,
+                &p.sig,
+            )
+        })
         .collect();
     let (_, request) = analyst::pool(&refs(&relabelled), &n).unwrap();
     let m = refused(sites[0].decrypt(&request));
