@@ -208,6 +208,11 @@ test_that("a query beyond the budget is refused, also after a new setup and a ne
   charged <- grep("^v2\t", lines, value = TRUE)
   expect_length(charged, 2L)
   expect_match(charged, "dsmhe-dp-budget 1 analyst=unpinned", fixed = TRUE)
+  # mheAuditRead() gives the site's admin the budget line of each charge
+  log <- mheAuditRead(audit[["sim1"]])
+  budget <- log$dp[log$event == "contribution" & nzchar(log$dp)]
+  expect_length(budget, 2L)
+  expect_match(budget[2], "queries=2$")
 })
 
 test_that("an analyst whose key the admins pinned spends a budget of its own", {
