@@ -21,6 +21,25 @@
 //! plaintext modulus leaves head room above a digit, so the sum of the digits of all
 //! parties is exact, and the pooled value is `sum_j D_j * 2^(j * digit_bits) mod 2^128`.
 //! Long vectors are cut into as many plaintexts as needed.
+//!
+//! # Widths
+//!
+//! A value may declare a narrower layout, a [`Width`]: the bits of its *pooled*
+//! integer (two's complement) and its fractional bits (0 for integers such as counts,
+//! [`FRAC_BITS`] for reals). It then occupies `ceil(bits / digit_bits)` coefficients
+//! instead of `128 / digit_bits`: a count of at most 2^31 rows per site over 3 sites
+//! takes 5 coefficients under `default` instead of 16, one under `large` instead of
+//! two. The widths of a vector form its [`Layout`], which is public, identical at
+//! every site of a query, and signed with each contribution.
+//!
+//! Values are laid out one after the other in the coefficients of the plaintexts
+//! taken as one stream, least significant digit first; a value may straddle two
+//! plaintexts. At `K` parties, a site's value must fit in `bits - ceil(log2 K)` bits,
+//! signed ([`WIDTH_RULE`]), so the pooled value fits in `bits` bits; the decoder
+//! reduces the pooled digits modulo `2^bits` and sign-extends. The full width (128
+//! bits, 40 fractional bits) keeps the rule above, `|v| <= 2^116`, whatever `K`.
+//! Coefficients past the last value hold no value: they need not travel
+//! ([`Layout::used_coeffs`]).
 
 use crate::error::{Error, Result};
 use crate::params::Params;
@@ -215,6 +234,390 @@ pub fn decode(params: &Params, plaintexts: &[Plaintext], len: usize) -> Result<V
     Ok(out)
 }
 
+/// The rule a value breaks when it does not fit its declared width.
+pub const WIDTH_RULE: &str =
+    "a value must fit its declared width less ceil(log2 K) bits, signed, at K sites";
+/// The rule a value declared an integer breaks when it has a fractional part.
+pub const WHOLE_RULE: &str = "a value declared an integer must be a whole number";
+
+/// The public layout of one value: the bits of its pooled integer and its
+/// fractional bits (see the module documentation, "Widths").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Width {
+    bits: u8,
+    frac: u8,
+}
+
+impl Width {
+    /// The full width: 128 bits, [`FRAC_BITS`] fractional bits (a real with no declared
+    /// range; every value before widths existed).
+    pub const FULL: Width = Width {
+        bits: 128,
+        frac: 40,
+    };
+
+    /// A width of `bits` (2 to 128) with `frac` fractional bits (0 or [`FRAC_BITS`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for another number of bits or fractional bits.
+    pub fn new(bits: u32, frac: u32) -> Result<Width> {
+        let ok_bits = (2..=128).contains(&bits);
+        let ok_frac = frac == 0 || frac == FRAC_BITS;
+        match (u8::try_from(bits), u8::try_from(frac)) {
+            (Ok(b), Ok(f)) if ok_bits && ok_frac => Ok(Width { bits: b, frac: f }),
+            _ => Err(Error::InvalidArgument(format!(
+                "a width has 2 to 128 bits and 0 or {FRAC_BITS} fractional bits, not {bits} and {frac}"
+            ))),
+        }
+    }
+
+    /// An integer (no fractional bits) whose pooled value fits in `bits` bits, signed.
+    ///
+    /// # Errors
+    /// As [`Width::new`].
+    pub fn integer(bits: u32) -> Result<Width> {
+        Width::new(bits, 0)
+    }
+
+    /// The width an integer needs when every site's value lies in `[-bound, bound]` and
+    /// up to `parties` sites pool it: `ceil(log2(bound + 1)) + 1 + ceil(log2 parties)`.
+    ///
+    /// # Errors
+    /// As [`Width::new`], when that exceeds 128 bits.
+    pub fn for_bound(bound: u128, parties: usize) -> Result<Width> {
+        let value_bits = 128 - bound.leading_zeros();
+        Width::integer(value_bits + 1 + ceil_log2(parties))
+    }
+
+    /// Bits of the pooled value.
+    pub fn bits(self) -> u32 {
+        u32::from(self.bits)
+    }
+
+    /// Fractional bits.
+    pub fn frac(self) -> u32 {
+        u32::from(self.frac)
+    }
+
+    /// Whether this is [`Width::FULL`].
+    pub fn is_full(self) -> bool {
+        self == Width::FULL
+    }
+
+    /// Coefficients a value of this width occupies under `params`.
+    pub fn digits(self, params: &Params) -> usize {
+        self.bits().div_ceil(params.digit_bits()) as usize
+    }
+
+    /// The hook for noise added before encoding (differential privacy): the width of
+    /// the same value once noise of magnitude at most `2^noise_bits` (in units of
+    /// `2^-frac`, e.g. 12 standard deviations of the sampler, rounded up to a power of
+    /// two) is added at every site. The site's range becomes `2^(noise_bits + 1)`
+    /// wider at most, so one bit more than the larger of the two ranges, plus
+    /// `ceil(log2 MAX_PARTIES)` for the noise's own sum, suffices. The full width stays
+    /// full (its rule does not depend on the set).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the widened value needs more than 128 bits.
+    pub fn widened(self, noise_bits: u32) -> Result<Width> {
+        if self.is_full() {
+            return Ok(self);
+        }
+        let noise = noise_bits
+            .saturating_add(2)
+            .saturating_add(ceil_log2(crate::params::MAX_PARTIES));
+        Width::new(self.bits().max(noise).saturating_add(1), self.frac())
+    }
+
+    /// Checks that one site's fixed-point value fits this width at `parties` sites
+    /// (index from 1 for the error).
+    fn check(self, v: i128, parties: usize, index: usize) -> Result<()> {
+        let ok = if self.is_full() {
+            v.unsigned_abs() <= MAX_ABS_INTEGER.unsigned_abs()
+        } else {
+            let room = self
+                .bits()
+                .checked_sub(1 + ceil_log2(parties))
+                .map_or(0, |b| b.min(127));
+            let lim = 1i128 << room;
+            room > 0 && (-lim..lim).contains(&v)
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::OutOfRange {
+                rule: if self.is_full() {
+                    INTEGER_RULE
+                } else {
+                    WIDTH_RULE
+                },
+                index,
+            })
+        }
+    }
+}
+
+/// `ceil(log2 k)` for `k >= 1` (0 for 0 and 1).
+fn ceil_log2(k: usize) -> u32 {
+    k.max(1).next_power_of_two().trailing_zeros()
+}
+
+/// The widths of a vector of values, stored as runs of equal widths (so that its
+/// size follows the number of distinct runs, not the number of values, and a wire
+/// decoder never allocates per value).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Layout {
+    runs: Vec<(u32, Width)>,
+    len: usize,
+}
+
+impl Layout {
+    /// `len` values at the full width.
+    pub fn full(len: usize) -> Layout {
+        Layout::from_runs_unchecked(vec![(len, Width::FULL)])
+    }
+
+    /// The layout of the given widths, one per value.
+    pub fn from_widths(widths: &[Width]) -> Layout {
+        let mut runs: Vec<(usize, Width)> = Vec::new();
+        for &w in widths {
+            match runs.last_mut() {
+                Some((n, last)) if *last == w => *n += 1,
+                _ => runs.push((1, w)),
+            }
+        }
+        Layout::from_runs_unchecked(runs)
+    }
+
+    /// A layout from runs `(count, width)`; empty runs are dropped and equal
+    /// neighbours merged, so equal layouts compare equal.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the runs hold more than
+    /// [`MAX_VALUES`](crate::messages::MAX_VALUES) values.
+    pub fn from_runs(runs: &[(u32, Width)]) -> Result<Layout> {
+        let total: u64 = runs.iter().map(|&(n, _)| u64::from(n)).sum();
+        if total > crate::messages::MAX_VALUES as u64 {
+            return Err(Error::InvalidArgument(format!(
+                "a layout holds at most {} values",
+                crate::messages::MAX_VALUES
+            )));
+        }
+        Ok(Layout::from_runs_unchecked(
+            runs.iter().map(|&(n, w)| (n as usize, w)).collect(),
+        ))
+    }
+
+    fn from_runs_unchecked(runs: Vec<(usize, Width)>) -> Layout {
+        let mut out: Vec<(u32, Width)> = Vec::with_capacity(runs.len());
+        let mut len = 0usize;
+        for (n, w) in runs {
+            if n == 0 {
+                continue;
+            }
+            len += n;
+            let n32 = u32::try_from(n).unwrap_or(u32::MAX);
+            match out.last_mut() {
+                Some((m, last)) if *last == w => *m = m.saturating_add(n32),
+                _ => out.push((n32, w)),
+            }
+        }
+        Layout { runs: out, len }
+    }
+
+    /// The runs `(count, width)`, none empty, no two neighbours equal.
+    pub fn runs(&self) -> &[(u32, Width)] {
+        &self.runs
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the layout holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether every value has the full width.
+    pub fn is_full(&self) -> bool {
+        self.runs.iter().all(|(_, w)| w.is_full())
+    }
+
+    /// The width of each value, in order.
+    pub fn widths(&self) -> impl Iterator<Item = Width> + '_ {
+        self.runs
+            .iter()
+            .flat_map(|&(n, w)| std::iter::repeat_n(w, n as usize))
+    }
+
+    /// Coefficients all values occupy under `params`.
+    pub fn total_digits(&self, params: &Params) -> usize {
+        self.runs
+            .iter()
+            .map(|&(n, w)| n as usize * w.digits(params))
+            .sum()
+    }
+
+    /// Plaintexts (and ciphertexts) the values need: at least one.
+    pub fn num_plaintexts(&self, params: &Params) -> usize {
+        self.total_digits(params).div_ceil(params.n()).max(1)
+    }
+
+    /// Coefficients of plaintext `c` that hold values: `N` for all but the last, the
+    /// rest for the last, 0 past it. Only these travel in contributions and shares.
+    pub fn used_coeffs(&self, params: &Params, c: usize) -> usize {
+        let n = params.n();
+        self.total_digits(params)
+            .saturating_sub(c.saturating_mul(n))
+            .min(n)
+    }
+
+    /// Site values (reals) as fixed-point integers at each value's fractional bits.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a length other than the layout's;
+    /// [`Error::OutOfRange`] as [`reals_to_fixed`], or [`WHOLE_RULE`] for a value
+    /// declared an integer with a fractional part.
+    pub fn to_fixed(&self, values: &[f64]) -> Result<Vec<i128>> {
+        self.check_len(values.len())?;
+        values
+            .iter()
+            .zip(self.widths())
+            .enumerate()
+            .map(|(i, (&x, w))| {
+                if w.frac() == FRAC_BITS {
+                    real_to_fixed_at(x, i + 1)
+                } else if !x.is_finite() || x.fract() != 0.0 {
+                    Err(Error::OutOfRange {
+                        rule: WHOLE_RULE,
+                        index: i + 1,
+                    })
+                } else if x.abs() > MAX_ABS_REAL {
+                    Err(Error::OutOfRange {
+                        rule: REAL_RULE,
+                        index: i + 1,
+                    })
+                } else {
+                    #[expect(clippy::cast_possible_truncation, reason = "whole, below 2^76")]
+                    Ok(x as i128)
+                }
+            })
+            .collect()
+    }
+
+    /// Pooled fixed-point integers back to reals, each at its fractional bits.
+    pub fn to_reals(&self, fixed: &[i128]) -> Vec<f64> {
+        fixed
+            .iter()
+            .zip(self.widths())
+            .map(|(&v, w)| {
+                if w.frac() == FRAC_BITS {
+                    fixed_to_real(v)
+                } else {
+                    v as f64
+                }
+            })
+            .collect()
+    }
+
+    fn check_len(&self, len: usize) -> Result<()> {
+        if len == self.len {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "{len} values for a layout of {}",
+                self.len
+            )))
+        }
+    }
+}
+
+/// Encodes one site's fixed-point values at their declared widths, for a query of
+/// `parties` sites (see the module documentation, "Widths").
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a length other than the layout's;
+/// [`Error::OutOfRange`] naming the first value (from 1) that does not fit its width.
+pub fn encode_layout(
+    params: &Params,
+    layout: &Layout,
+    values: &[i128],
+    parties: usize,
+) -> Result<Vec<Plaintext>> {
+    layout.check_len(values.len())?;
+    for (i, (&v, w)) in values.iter().zip(layout.widths()).enumerate() {
+        w.check(v, parties, i + 1)?;
+    }
+    let n = params.n();
+    let bits = params.digit_bits();
+    let digit_mask = mask_bits(bits);
+    let mut stream = vec![0u128; layout.num_plaintexts(params) * n];
+    let mut slots = stream.iter_mut();
+    for (&v, w) in values.iter().zip(layout.widths()) {
+        let u = (v as u128) & mask_bits(w.bits());
+        let mut shift = 0u32;
+        for c in slots.by_ref().take(w.digits(params)) {
+            *c = u.checked_shr(shift).unwrap_or(0) & digit_mask;
+            shift += bits;
+        }
+    }
+    Ok(stream
+        .chunks(n)
+        .map(|c| Plaintext { coeffs: c.to_vec() })
+        .collect())
+}
+
+/// Decodes the pooled values of `layout` from pooled plaintexts: the digits of each
+/// value, reduced modulo `2^bits` and sign-extended.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when the plaintexts hold fewer coefficients than the
+/// layout needs.
+pub fn decode_layout(
+    params: &Params,
+    plaintexts: &[Plaintext],
+    layout: &Layout,
+) -> Result<Vec<i128>> {
+    let have = plaintexts.len().saturating_mul(params.n());
+    if have < layout.total_digits(params) {
+        return Err(Error::InvalidArgument(format!(
+            "{} plaintexts cannot hold {} values of this layout",
+            plaintexts.len(),
+            layout.len()
+        )));
+    }
+    let bits = params.digit_bits();
+    let mut digits = plaintexts.iter().flat_map(|pt| pt.coeffs.iter().copied());
+    Ok(layout
+        .widths()
+        .map(|w| {
+            let (u, _) = digits
+                .by_ref()
+                .take(w.digits(params))
+                .fold((0u128, 0u32), |(acc, shift), d| {
+                    (acc.wrapping_add(d.wrapping_shl(shift)), shift + bits)
+                });
+            sign_extend(u, w.bits())
+        })
+        .collect())
+}
+
+fn mask_bits(bits: u32) -> u128 {
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
+}
+
+/// The low `bits` bits of `u` as a signed integer.
+fn sign_extend(u: u128, bits: u32) -> i128 {
+    let shift = 128u32.saturating_sub(bits);
+    ((u << shift) as i128) >> shift
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,5 +691,119 @@ mod tests {
         assert_eq!(real_to_fixed(1.0).unwrap(), 1 << 40);
         assert_eq!(real_to_fixed(-0.5).unwrap(), -(1 << 39));
         assert_eq!(fixed_to_real(real_to_fixed(3.25).unwrap()), 3.25);
+    }
+
+    fn pool(params: &Params, layout: &Layout, parties: &[Vec<i128>]) -> Vec<i128> {
+        let mut pooled: Option<Vec<Plaintext>> = None;
+        for v in parties {
+            let pts = encode_layout(params, layout, v, parties.len()).unwrap();
+            match pooled.as_mut() {
+                None => pooled = Some(pts),
+                Some(acc) => acc
+                    .iter_mut()
+                    .zip(&pts)
+                    .for_each(|(a, b)| a.add_assign(b, params)),
+            }
+        }
+        decode_layout(params, &pooled.unwrap(), layout).unwrap()
+    }
+
+    #[test]
+    fn narrow_widths_round_trip_at_their_extremes_for_several_set_sizes() {
+        for params in [Params::toy(), Params::by_name("large").unwrap()] {
+            for k in [1usize, 2, 3, 7, 64, 1000] {
+                for bits in [2u32, 9, 20, 33, 64, 100, 127] {
+                    let l = ceil_log2(k);
+                    let Some(room) = bits.checked_sub(1 + l).filter(|&r| r > 0) else {
+                        continue;
+                    };
+                    let hi = (1i128 << room) - 1;
+                    let lo = -(1i128 << room);
+                    let w = Width::integer(bits).unwrap();
+                    let layout = Layout::from_widths(&[w, w, w, Width::FULL, w]);
+                    let parties: Vec<Vec<i128>> = (0..k)
+                        .map(|p| {
+                            let mid = (p as i128 % 3) - 1;
+                            vec![hi, lo, mid, MAX_ABS_INTEGER - p as i128, -1]
+                        })
+                        .collect();
+                    let expected: Vec<i128> =
+                        (0..5).map(|i| parties.iter().map(|p| p[i]).sum()).collect();
+                    assert_eq!(pool(&params, &layout, &parties), expected, "{bits} bits, {k}");
+                    // One past the bound, either side, is refused with its position.
+                    for bad in [hi + 1, lo - 1] {
+                        let e = encode_layout(&params, &layout, &[0, bad, 0, 0, 0], k);
+                        assert_eq!(
+                            e.unwrap_err(),
+                            Error::OutOfRange {
+                                rule: WIDTH_RULE,
+                                index: 2
+                            }
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_narrow_value_takes_only_the_digits_its_width_needs() {
+        let params = Params::by_name("default").unwrap(); // 8-bit digits
+        let w = Width::for_bound(1 << 31, 3).unwrap();
+        assert_eq!(w.bits(), 32 + 1 + 2);
+        assert_eq!(w.digits(&params), 5);
+        assert_eq!(Width::FULL.digits(&params), 16);
+        let layout = Layout::from_widths(&vec![w; 1000]);
+        assert_eq!(layout.total_digits(&params), 5000);
+        assert_eq!(layout.num_plaintexts(&params), 2);
+        assert_eq!(layout.used_coeffs(&params, 0), 4096);
+        assert_eq!(layout.used_coeffs(&params, 1), 5000 - 4096);
+        assert_eq!(layout.used_coeffs(&params, 2), 0);
+        // 20-bit values (fhe.rs's t = 2^20) under large: one coefficient each.
+        let large = Params::by_name("large").unwrap();
+        let w20 = Width::integer(20).unwrap();
+        assert_eq!(Layout::from_widths(&vec![w20; 8192]).num_plaintexts(&large), 1);
+        assert_eq!(Layout::full(8192).num_plaintexts(&large), 2);
+    }
+
+    #[test]
+    fn a_layout_is_stored_as_merged_runs() {
+        let w = Width::integer(30).unwrap();
+        let a = Layout::from_widths(&[w, w, Width::FULL, Width::FULL, w]);
+        assert_eq!(a.runs(), &[(2, w), (2, Width::FULL), (1, w)]);
+        let b = Layout::from_runs(&[(1, w), (1, w), (0, w), (2, Width::FULL), (1, w)]).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 5);
+        assert!(Layout::full(3).is_full() && !a.is_full());
+        assert!(Layout::from_runs(&[(u32::MAX, w)]).is_err());
+        assert!(Width::new(1, 0).is_err() && Width::new(129, 0).is_err());
+        assert!(Width::new(64, 7).is_err());
+    }
+
+    #[test]
+    fn integers_must_be_whole_and_reals_keep_their_fraction() {
+        let w = Width::integer(40).unwrap();
+        let layout = Layout::from_widths(&[w, Width::FULL]);
+        assert_eq!(layout.to_fixed(&[12.0, 0.5]).unwrap(), vec![12, 1 << 39]);
+        assert_eq!(
+            layout.to_fixed(&[12.5, 0.5]).unwrap_err(),
+            Error::OutOfRange {
+                rule: WHOLE_RULE,
+                index: 1
+            }
+        );
+        assert!(layout.to_fixed(&[f64::NAN, 0.5]).is_err());
+        assert!(layout.to_fixed(&[1.0]).is_err());
+        assert_eq!(layout.to_reals(&[36, 1 << 41]), vec![36.0, 2.0]);
+    }
+
+    #[test]
+    fn widening_for_noise_covers_the_noise_and_keeps_the_full_width() {
+        let w = Width::integer(35).unwrap();
+        assert_eq!(w.widened(3).unwrap().bits(), 36);
+        // Noise larger than the value's range: the width follows the noise.
+        assert_eq!(w.widened(60).unwrap().bits(), 60 + 2 + 10 + 1);
+        assert_eq!(Width::FULL.widened(60).unwrap(), Width::FULL);
+        assert!(w.widened(126).is_err());
     }
 }
