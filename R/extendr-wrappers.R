@@ -22,8 +22,10 @@ rs_party_join <- function(party, roster, threshold, min_parties, min_threshold, 
 
 rs_party_finalize <- function(party, bundle) .Call(wrap__rs_party_finalize, party, bundle)
 
-rs_party_contribute <- function(party, query, kind, call_text, variables, sites, values) {
-  .Call(wrap__rs_party_contribute, party, query, kind, call_text, variables, sites, values)
+rs_party_contribute <- function(party, query, kind, call_text, variables, sites, values,
+                                widths = integer()) {
+  .Call(wrap__rs_party_contribute, party, query, kind, call_text, variables, sites, values,
+        widths)
 }
 
 rs_party_decrypt <- function(party, request) .Call(wrap__rs_party_decrypt, party, request)

@@ -11,7 +11,7 @@
 #![allow(missing_docs)]
 
 use extendr_api::prelude::*;
-use mhe::{AuditRecord, QuerySpec, Site, SitePolicy};
+use mhe::{AuditRecord, Layout, QuerySpec, Site, SitePolicy, Width};
 
 mod b64;
 
@@ -222,8 +222,10 @@ fn rs_party_contribute(
     variables: Strings,
     sites: Strings,
     values: &[f64],
+    widths: &[i32],
 ) -> R<Robj> {
     let q = id16(query, "query id")?;
+    let layout = layout_of(widths, values.len())?;
     let variables = strings(&variables);
     let sites = strings(&sites);
     let spec = QuerySpec {
@@ -233,7 +235,36 @@ fn rs_party_contribute(
         sites: &sites,
     };
     let mut p = self::party(&party)?;
-    Ok(raw(&p.contribute(q, &spec, values).map_err(err)?))
+    Ok(raw(&p
+        .contribute_with_layout(q, &spec, values, &layout)
+        .map_err(err)?))
+}
+
+/// The layout of `n` values from R's `widths`: none (every value at the full width),
+/// one (recycled) or one per value; `NA` is the full width (a real), a number the
+/// bits of an integer's pooled value (2 to 127).
+fn layout_of(widths: &[i32], n: usize) -> R<Layout> {
+    let width = |w: i32| -> R<Width> {
+        if w == i32::MIN {
+            return Ok(Width::FULL);
+        }
+        u32::try_from(w)
+            .ok()
+            .filter(|b| (2..=127).contains(b))
+            .and_then(|b| Width::integer(b).ok())
+            .ok_or_else(|| format!("a width is NA or 2 to 127 bits, not {w}").into())
+    };
+    match widths {
+        [] => Ok(Layout::full(n)),
+        [w] => {
+            let count = u32::try_from(n).map_err(|_| "too many values".to_owned())?;
+            Layout::from_runs(&[(count, width(*w)?)]).map_err(|e| e.to_string().into())
+        }
+        ws if ws.len() == n => Ok(Layout::from_widths(
+            &ws.iter().map(|&w| width(w)).collect::<R<Vec<Width>>>()?,
+        )),
+        ws => Err(format!("{} widths for {n} values", ws.len()).into()),
+    }
 }
 
 /// Checks a decryption request and returns the party's decryption share.

@@ -3,7 +3,7 @@
 //! its inputs so that a wrong blob fails early with a message naming the site.
 
 use crate::ciphertext::Ciphertext;
-use crate::encoding::{decode, fixed_to_real};
+use crate::encoding::decode_layout;
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::fingerprint;
 use crate::messages::{
@@ -168,6 +168,7 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
         kind: st0.kind.clone(),
         args: st0.args,
         n_values: st0.n_values,
+        layout: st0.layout.clone(),
         set: st0.set.clone(),
         decryptors: dec.clone(),
         attestations,
@@ -176,6 +177,7 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
         header: first.header,
         query: st0.query,
         n_values: st0.n_values,
+        layout: st0.layout.clone(),
         decryptors: dec,
         c0s: pooled,
     };
@@ -197,6 +199,13 @@ fn check_same_query(parsed: &[Contribution], first: &Contribution, params: &Para
         if st.args != st0.args {
             return Err(Error::InvalidArgument(format!(
                 "contribution from '{}' was computed from other arguments than '{}''s",
+                name_of(&first.names, st.site),
+                name_of(&first.names, st0.site)
+            )));
+        }
+        if st.layout != st0.layout {
+            return Err(Error::InvalidArgument(format!(
+                "contribution from '{}' lays its values out at other widths than '{}''s",
                 name_of(&first.names, st.site),
                 name_of(&first.names, st0.site)
             )));
@@ -264,22 +273,27 @@ fn name_of(names: &[String], idx: u16) -> String {
 }
 
 /// Combines the decryption shares of every decrypting site with the pooled `c0`s and
-/// decodes the pooled values (reals, 40 fractional bits).
+/// decodes the pooled values, each at its declared width (reals with 40 fractional
+/// bits, integers as they are).
 ///
 /// # Errors
-/// A share from another query or session, a missing or extra share.
+/// A share from another query or session, a missing or extra share, a share that
+/// carries other coefficients than the layout's.
 pub fn combine(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<f64>> {
-    Ok(combine_fixed(pooled, shares)?
-        .into_iter()
-        .map(fixed_to_real)
-        .collect())
+    let (layout, fixed) = combine_layout(pooled, shares)?;
+    Ok(layout.to_reals(&fixed))
 }
 
-/// As [`combine`], returning the exact fixed-point integers.
+/// As [`combine`], returning the exact pooled integers, each in units of
+/// `2^-frac` of its width (`2^-40` for reals).
 ///
 /// # Errors
 /// As [`combine`].
 pub fn combine_fixed(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<i128>> {
+    Ok(combine_layout(pooled, shares)?.1)
+}
+
+fn combine_layout(pooled: &[u8], shares: &[&[u8]]) -> Result<(crate::encoding::Layout, Vec<i128>)> {
     let p = Pooled::parse(pooled)?;
     let params = Params::by_id(p.header.params_id)?;
     let mut parsed = shares
@@ -292,6 +306,17 @@ pub fn combine_fixed(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<i128>> {
         if s.query != p.query || s.shares.len() != p.c0s.len() {
             return Err(Error::InvalidArgument(format!(
                 "decryption share of site {} is for another query",
+                site_number(s.site)
+            )));
+        }
+        let trimmed = s
+            .shares
+            .iter()
+            .enumerate()
+            .all(|(c, (_, used))| *used == p.layout.used_coeffs(&params, c));
+        if !trimmed {
+            return Err(Error::InvalidArgument(format!(
+                "decryption share of site {} carries other coefficients than the values' layout",
                 site_number(s.site)
             )));
         }
@@ -314,14 +339,15 @@ pub fn combine_fixed(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<i128>> {
                 .filter_map(|s| {
                     s.shares
                         .get(i)
-                        .map(|sh| KeySwitchShare::from_poly(sh.clone(), &params))
+                        .map(|(sh, _)| KeySwitchShare::from_poly(sh.clone(), &params))
                 })
                 .collect::<Vec<_>>()
                 .iter(),
         );
         pts.push(ks.decrypt(&ct, &agg));
     }
-    decode(&params, &pts, p.n_values as usize)
+    let values = decode_layout(&params, &pts, &p.layout)?;
+    Ok((p.layout, values))
 }
 
 /// What a blob is: `(kind, params id, session)`.

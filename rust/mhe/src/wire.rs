@@ -11,6 +11,7 @@
 //! vector is reserved. Polynomials are packed at the bit width of each RNS modulus and
 //! every residue is checked to be below its modulus.
 
+use crate::encoding::{Layout, Width};
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::ring::{Form, Poly};
@@ -18,8 +19,10 @@ use crate::ring::{Form, Poly};
 /// Magic bytes of every blob.
 pub const MAGIC: [u8; 3] = *b"MHE";
 /// Current wire-format version (2: contributions carry `c0` only, requests no
-/// polynomial, confirmations commit to the group secret).
-pub const VERSION: u8 = 2;
+/// polynomial, confirmations commit to the group secret;
+/// 3: values laid out at their declared widths, polynomials carry only the
+/// coefficients that hold values).
+pub const VERSION: u8 = 3;
 /// Bytes of a header.
 pub const HEADER_LEN: usize = 3 + 1 + 1 + 2 + 16;
 
@@ -155,6 +158,31 @@ impl Writer {
     /// Appends a polynomial, each limb packed at its modulus's bit width.
     pub fn poly(&mut self, p: &Poly, params: &Params) -> &mut Self {
         write_poly(&mut self.buf, p, params);
+        self
+    }
+    /// Appends the first `used` coefficients of each limb of `p` (at most N), after
+    /// `used` as a u32: the coefficients that hold values (see
+    /// [`crate::encoding::Layout::used_coeffs`]). Decryption of coefficient `j` needs
+    /// only coefficient `j` of `c0` and of each share, so the rest need not travel.
+    pub fn poly_prefix(&mut self, p: &Poly, params: &Params, used: usize) -> &mut Self {
+        let used = used.min(params.n());
+        self.count(used);
+        for (i, row) in p.rows().enumerate() {
+            pack_row(&mut self.buf, row.get(..used).unwrap_or(row), params.limb_bits(i));
+        }
+        self
+    }
+    /// Appends a layout: the number of runs, then each run's count (u32), bits and
+    /// fractional bits (one byte each).
+    pub fn layout(&mut self, layout: &Layout) -> &mut Self {
+        self.count(layout.runs().len());
+        for &(n, w) in layout.runs() {
+            self.u32(n);
+            self.buf.extend_from_slice(&[
+                u8::try_from(w.bits()).unwrap_or(0),
+                u8::try_from(w.frac()).unwrap_or(0),
+            ]);
+        }
         self
     }
     /// The bytes so far.
@@ -395,6 +423,80 @@ impl<'a> Reader<'a> {
         Poly::from_residues(params, residues, form)
             .ok_or_else(|| Error::Malformed("polynomial".into()))
     }
+    /// Reads a polynomial written by [`Writer::poly_prefix`]: its first `used`
+    /// coefficients (checked against N, the bytes present and each modulus), the rest
+    /// zero. Returns the polynomial and `used`.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`], [`Error::Malformed`] for `used` above N or a residue out
+    /// of range.
+    pub fn poly_prefix(&mut self, params: &Params, form: Form) -> Result<(Poly, usize)> {
+        let n = params.n();
+        let used = self.u32()? as usize;
+        if used > n {
+            return Err(Error::Malformed(format!(
+                "a polynomial prefix of {used} coefficients, at most {n}"
+            )));
+        }
+        let needed = poly_prefix_bytes(params, used);
+        if needed > self.remaining() {
+            return Err(Error::Truncated {
+                field: "polynomial",
+                needed,
+                got: self.remaining(),
+            });
+        }
+        let mut residues = vec![0u64; n * params.num_limbs()];
+        for ((i, q), row) in params.moduli().enumerate().zip(residues.chunks_mut(n.max(1))) {
+            let bits = params.limb_bits(i);
+            let bytes = self.take((used * bits as usize).div_ceil(8), "polynomial")?;
+            let mask = (1u128 << bits) - 1;
+            let mut acc: u128 = 0;
+            let mut have = 0u32;
+            let mut it = bytes.iter();
+            for c in row.iter_mut().take(used) {
+                while have < bits {
+                    let b = it.next().copied().unwrap_or(0);
+                    acc |= u128::from(b) << have;
+                    have += 8;
+                }
+                #[expect(clippy::cast_possible_truncation, reason = "masked to at most 64 bits")]
+                let v = (acc & mask) as u64;
+                acc >>= bits;
+                have -= bits;
+                if v >= q {
+                    return Err(Error::Malformed("polynomial residue out of range".into()));
+                }
+                *c = v;
+            }
+        }
+        let p = Poly::from_residues(params, residues, form)
+            .ok_or_else(|| Error::Malformed("polynomial".into()))?;
+        Ok((p, used))
+    }
+    /// Reads a layout of exactly `n_values` values (see [`Writer::layout`]): runs not
+    /// empty, neighbours distinct (one encoding per layout), every width valid.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`], [`Error::Malformed`].
+    pub fn layout(&mut self, n_values: usize) -> Result<Layout> {
+        let n_runs = self.count("layout runs", n_values, 6)?;
+        let mut runs: Vec<(u32, Width)> = Vec::with_capacity(n_runs);
+        for _ in 0..n_runs {
+            let n = self.u32()?;
+            let [bits, frac] = self.array::<2>("width")?;
+            let w = Width::new(u32::from(bits), u32::from(frac))
+                .map_err(|e| Error::Malformed(format!("layout: {e}")))?;
+            runs.push((n, w));
+        }
+        let layout = Layout::from_runs(&runs).map_err(|e| Error::Malformed(e.to_string()))?;
+        if layout.runs().len() != n_runs || layout.len() != n_values {
+            return Err(Error::Malformed(format!(
+                "layout: runs must be non-empty, distinct from their neighbours and hold {n_values} values"
+            )));
+        }
+        Ok(layout)
+    }
     /// Fails unless every byte was read.
     ///
     /// # Errors
@@ -414,6 +516,13 @@ impl<'a> Reader<'a> {
 pub fn poly_bytes(params: &Params) -> usize {
     (0..params.num_limbs())
         .map(|i| (params.n() * params.limb_bits(i) as usize).div_ceil(8))
+        .sum()
+}
+
+/// Bytes of a polynomial prefix of `used` coefficients, without its count.
+pub fn poly_prefix_bytes(params: &Params, used: usize) -> usize {
+    (0..params.num_limbs())
+        .map(|i| (used * params.limb_bits(i) as usize).div_ceil(8))
         .sum()
 }
 

@@ -6,7 +6,7 @@ use sha2::Digest;
 use super::{Joined, QueryRecord, Ready, Site, now, ready_of, refused};
 use crate::audit::{AuditRecord, Event};
 use crate::ciphertext::{Ciphertext, encrypt_with_shared};
-use crate::encoding::{encode, num_plaintexts, reals_to_fixed};
+use crate::encoding::{Layout, encode_layout};
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::verify;
 use crate::keys::SecretKey;
@@ -56,6 +56,25 @@ impl Site {
         spec: &QuerySpec<'_>,
         values: &[f64],
     ) -> Result<Vec<u8>> {
+        self.contribute_with_layout(query, spec, values, &Layout::full(values.len()))
+    }
+
+    /// As [`Site::contribute`], with each value at its declared width
+    /// ([`crate::encoding::Width`]): integers (counts) and bounded values take only the
+    /// coefficients their range needs. The layout must be the same at every site of
+    /// the query (the pool refuses mixed layouts); it is signed with the contribution.
+    ///
+    /// # Errors
+    /// As [`Site::contribute`]; [`Error::InvalidArgument`] for a layout of another
+    /// length than `values`, [`Error::OutOfRange`] for a value that does not fit its
+    /// width at this query's number of sites.
+    pub fn contribute_with_layout(
+        &mut self,
+        query: Id,
+        spec: &QuerySpec<'_>,
+        values: &[f64],
+        layout: &Layout,
+    ) -> Result<Vec<u8>> {
         let (_, joined, _) = ready_of(&self.stage)?;
         check_query_input(spec, values)?;
         if self.queries.contains_key(&query) {
@@ -80,8 +99,8 @@ impl Site {
         let audit_file = joined.policy.audit_file.clone();
         let earlier = self.refresh_releases(audit_file.as_deref())?;
         policy::check_ledger(earlier, &variables, &set_ids)?;
-        let fixed = reals_to_fixed(values)?;
-        let c0s = self.encrypt(query, &set, &fixed)?;
+        let fixed = layout.to_fixed(values)?;
+        let c0s = self.encrypt(query, &set, &fixed, layout)?;
         let (keys, joined, _) = ready_of(&self.stage)?;
         let st = Statement {
             site: joined.own,
@@ -92,7 +111,8 @@ impl Site {
             args: args_digest(spec.call),
             n_values: u32::try_from(values.len())
                 .map_err(|_| Error::InvalidArgument("too many values".into()))?,
-            cts_digest: cts_digest(&self.params, &c0s),
+            layout: layout.clone(),
+            cts_digest: cts_digest(&self.params, layout, &c0s),
         };
         let sig = keys
             .signing
@@ -131,9 +151,15 @@ impl Site {
     /// The `c0`s of this site's contribution: the encoded values plus its zero-sum
     /// mask over `set`, encrypted under the collective key with the `u` shared
     /// through the group secret.
-    fn encrypt(&mut self, query: Id, set: &[u16], fixed: &[i128]) -> Result<Vec<Poly>> {
+    fn encrypt(
+        &mut self,
+        query: Id,
+        set: &[u16],
+        fixed: &[i128],
+        layout: &Layout,
+    ) -> Result<Vec<Poly>> {
         let (_, joined, ready) = ready_of(&self.stage)?;
-        let mut pts = encode(&self.params, fixed)?;
+        let mut pts = encode_layout(&self.params, layout, fixed, set.len())?;
         let peers: Vec<(usize, &[u8; 32])> = set
             .iter()
             .filter_map(|&j| {
@@ -279,6 +305,7 @@ impl Site {
                 kind: req.kind.clone(),
                 args: req.args,
                 n_values: req.n_values,
+                layout: req.layout.clone(),
                 cts_digest: a.cts_digest,
             };
             verify(&m.vk, &st.signed_bytes(&self.params, &self.session), &a.sig).map_err(|_| {
@@ -304,7 +331,7 @@ impl Site {
     /// analyst.
     fn pooled_c1s(&self, ready: &Ready, req: &DecryptRequest) -> Vec<Poly> {
         let gsp = GroupSecretProtocol::new(self.params.clone());
-        (0..num_plaintexts(&self.params, req.n_values as usize))
+        (0..req.layout.num_plaintexts(&self.params))
             .map(|c| {
                 gsp.pooled_c1(
                     &ready.group,
@@ -340,12 +367,10 @@ impl Site {
         let key: &SecretKey = additive.as_ref().unwrap_or(&keys.sk);
         let ks = KeySwitchProtocol::new(self.params.clone(), req.set.len())?;
         let mut shares = Vec::with_capacity(c1s.len());
-        for c1 in c1s {
+        for (c, c1) in c1s.into_iter().enumerate() {
             let ct = Ciphertext::from_polys(Poly::zero(&self.params, Form::Coeff), c1);
-            shares.push(
-                ks.gen_share(key, None, &ct, &mut self.ledger, &mut self.rng)?
-                    .0,
-            );
+            let share = ks.gen_share(key, None, &ct, &mut self.ledger, &mut self.rng)?;
+            shares.push((share.0, req.layout.used_coeffs(&self.params, c)));
         }
         let out = DecryptShare {
             header: req.header,
