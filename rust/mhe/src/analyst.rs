@@ -2,7 +2,7 @@
 //! and combine decryption shares. The analyst holds no secret; everything here checks
 //! its inputs so that a wrong blob fails early with a message naming the site.
 
-use crate::ciphertext::Ciphertext;
+use crate::ciphertext::{Switched, decrypt_switched};
 use crate::encoding::decode_layout;
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::fingerprint;
@@ -11,9 +11,6 @@ use crate::messages::{
     KeygenShare, Pooled, Roster, hex,
 };
 use crate::params::Params;
-use crate::protocols::KeySwitchProtocol;
-use crate::protocols::key_switch::KeySwitchShare;
-use crate::ring::{Form, Poly};
 use crate::wire::check_context;
 
 /// Builds the roster blob from the sites' identity blobs (in the given order).
@@ -147,7 +144,7 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
     check_whole_set(&parsed, first)?;
     let dec = decryptor_indices(&first.names, decryptors)?;
     let st0 = &first.statement;
-    let mut pooled: Vec<Poly> = first.c0s.clone();
+    let mut pooled: Vec<Switched> = first.c0s.clone();
     for c in parsed.iter().skip(1) {
         for (acc, c0) in pooled.iter_mut().zip(&c.c0s) {
             acc.add_assign(c0, &params);
@@ -313,7 +310,7 @@ fn combine_layout(pooled: &[u8], shares: &[&[u8]]) -> Result<(crate::encoding::L
             .shares
             .iter()
             .enumerate()
-            .all(|(c, (_, used))| *used == p.layout.used_coeffs(&params, c));
+            .all(|(c, sh)| sh.len() == p.layout.used_coeffs(&params, c));
         if !trimmed {
             return Err(Error::InvalidArgument(format!(
                 "decryption share of site {} carries other coefficients than the values' layout",
@@ -329,23 +326,20 @@ fn combine_layout(pooled: &[u8], shares: &[&[u8]]) -> Result<(crate::encoding::L
             p.decryptors.len()
         )));
     }
-    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
-    let mut pts = Vec::with_capacity(p.c0s.len());
-    for (i, c0) in p.c0s.iter().enumerate() {
-        let ct = Ciphertext::from_polys(c0.clone(), Poly::zero(&params, Form::Coeff));
-        let agg = ks.aggregate_shares(
-            parsed
-                .iter()
-                .filter_map(|s| {
-                    s.shares
-                        .get(i)
-                        .map(|(sh, _)| KeySwitchShare::from_poly(sh.clone(), &params))
-                })
-                .collect::<Vec<_>>()
-                .iter(),
-        );
-        pts.push(ks.decrypt(&ct, &agg));
-    }
+    // Decryption as a switch to the zero key, on the switched polynomials:
+    // round((c0 + Σ h_i) / 2^(k - log2 t)) mod t (see `Switched`).
+    let pts: Vec<_> = p
+        .c0s
+        .iter()
+        .enumerate()
+        .map(|(i, c0)| {
+            let mut sum = c0.clone();
+            for sh in parsed.iter().filter_map(|s| s.shares.get(i)) {
+                sum.add_assign(sh, &params);
+            }
+            decrypt_switched(&params, &sum)
+        })
+        .collect();
     let values = decode_layout(&params, &pts, &p.layout)?;
     Ok((p.layout, values))
 }

@@ -222,6 +222,24 @@ impl Switched {
             .zip(&other.coeffs)
             .for_each(|(a, b)| *a = a.wrapping_add(*b) & mask);
     }
+
+    /// `self -= other mod 2^k`.
+    pub fn sub_assign(&mut self, other: &Switched, params: &Params) {
+        let mask = switch_mask(params);
+        self.coeffs
+            .iter_mut()
+            .zip(&other.coeffs)
+            .for_each(|(a, b)| *a = a.wrapping_sub(*b) & mask);
+    }
+
+    /// `self *= k mod 2^k` (the rounding error grows by `|k|` too).
+    pub fn mul_scalar_assign(&mut self, k: i64, params: &Params) {
+        let mask = switch_mask(params);
+        let factor = k as i128 as u128;
+        self.coeffs
+            .iter_mut()
+            .for_each(|a| *a = a.wrapping_mul(factor) & mask);
+    }
 }
 
 fn switch_mask(params: &Params) -> u128 {

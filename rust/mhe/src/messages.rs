@@ -5,6 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::ciphertext::Switched;
 use crate::encoding::Layout;
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::SIGNATURE_LEN;
@@ -476,30 +477,30 @@ pub fn args_digest(arguments: &str) -> Digest32 {
     sha256(&[b"mhe/args/v1", arguments.as_bytes()])
 }
 
-/// Digest of a contribution's ciphertexts, which travel as their `c0`s only, each
-/// cut to the coefficients that hold values under `layout` (as they travel).
-pub fn cts_digest(params: &Params, layout: &Layout, c0s: &[Poly]) -> Digest32 {
+/// Digest of a contribution's ciphertexts, which travel as their `c0`s only,
+/// modulus-switched and cut to the coefficients that hold values (as they travel).
+pub fn cts_digest(params: &Params, c0s: &[Switched]) -> Digest32 {
     let mut h = Sha256::new();
     h.update(b"mhe/cts/v3");
-    for (c, c0) in c0s.iter().enumerate() {
+    for c0 in c0s {
         let mut w = Writer::default();
-        w.poly_prefix(c0, params, layout.used_coeffs(params, c));
+        w.switched(c0, params);
         h.update(w.as_bytes());
     }
     h.finalize().into()
 }
 
-/// Writes `c0`s cut to the coefficients that hold values under `layout`.
-fn write_c0s(w: &mut Writer, params: &Params, layout: &Layout, c0s: &[Poly]) {
+/// Writes modulus-switched `c0`s.
+fn write_c0s(w: &mut Writer, params: &Params, c0s: &[Switched]) {
     w.count(c0s.len());
-    for (c, c0) in c0s.iter().enumerate() {
-        w.poly_prefix(c0, params, layout.used_coeffs(params, c));
+    for c0 in c0s {
+        w.switched(c0, params);
     }
 }
 
-/// Reads `c0`s written by [`write_c0s`]: as many as `layout` needs, each with the
-/// coefficients `layout` says hold values.
-fn read_c0s(r: &mut Reader<'_>, params: &Params, layout: &Layout) -> Result<Vec<Poly>> {
+/// Reads `c0`s written by [`write_c0s`]: as many as `layout` needs, each with as many
+/// coefficients as `layout` says hold values.
+fn read_c0s(r: &mut Reader<'_>, params: &Params, layout: &Layout) -> Result<Vec<Switched>> {
     let n_cts = r.count("ciphertexts", MAX_VALUES, 4)?;
     if n_cts != layout.num_plaintexts(params) {
         return Err(Error::Malformed(
@@ -508,8 +509,8 @@ fn read_c0s(r: &mut Reader<'_>, params: &Params, layout: &Layout) -> Result<Vec<
     }
     (0..n_cts)
         .map(|c| {
-            let (p, used) = r.poly_prefix(params, Form::Coeff)?;
-            if used != layout.used_coeffs(params, c) {
+            let p = r.switched(params)?;
+            if p.len() != layout.used_coeffs(params, c) {
                 return Err(Error::Malformed(
                     "a ciphertext carries other coefficients than its layout's".into(),
                 ));
@@ -529,8 +530,9 @@ pub struct Contribution {
     pub statement: Statement,
     /// Roster names, so the analyst can name decryptors.
     pub names: Vec<String>,
-    /// The ciphertexts' `c0`s.
-    pub c0s: Vec<Poly>,
+    /// The ciphertexts' `c0`s, modulus-switched, cut to the coefficients that hold
+    /// values.
+    pub c0s: Vec<Switched>,
     /// Signature over the statement.
     pub sig: [u8; SIGNATURE_LEN],
 }
@@ -542,7 +544,7 @@ impl Contribution {
         session: &Id,
         st: &Statement,
         names: &[String],
-        c0s: &[Poly],
+        c0s: &[Switched],
         sig: &[u8; SIGNATURE_LEN],
     ) -> Vec<u8> {
         let mut w = Writer::new(Kind::Contribution, params, session);
@@ -551,7 +553,7 @@ impl Contribution {
         for n in names {
             w.str(n);
         }
-        write_c0s(&mut w, params, &st.layout, c0s);
+        write_c0s(&mut w, params, c0s);
         w.fixed(sig);
         w.finish()
     }
@@ -579,7 +581,7 @@ impl Contribution {
         let c0s = read_c0s(&mut r, &params, &layout)?;
         let sig = read_sig(&mut r)?;
         r.finish()?;
-        let cts_digest = cts_digest(&params, &layout, &c0s);
+        let cts_digest = cts_digest(&params, &c0s);
         let statement = Statement {
             site,
             query,
@@ -716,8 +718,8 @@ pub struct Pooled {
     pub layout: Layout,
     /// Decrypting sites.
     pub decryptors: Vec<u16>,
-    /// The pooled `c0` of each ciphertext.
-    pub c0s: Vec<Poly>,
+    /// The pooled `c0` of each ciphertext (modulus-switched, cut).
+    pub c0s: Vec<Switched>,
 }
 
 impl Pooled {
@@ -728,7 +730,7 @@ impl Pooled {
             .u32(self.n_values)
             .layout(&self.layout);
         write_indices(&mut w, &self.decryptors);
-        write_c0s(&mut w, params, &self.layout, &self.c0s);
+        write_c0s(&mut w, params, &self.c0s);
         w.finish()
     }
 
@@ -766,9 +768,9 @@ pub struct DecryptShare {
     pub site: u16,
     /// Query id.
     pub query: Id,
-    /// One share per ciphertext, with the number of its leading coefficients that
-    /// travel (those that hold values; the rest are zero after parsing).
-    pub shares: Vec<(Poly, usize)>,
+    /// One share per ciphertext, modulus-switched and cut to the coefficients that
+    /// hold values (see [`crate::ciphertext::Switched`]).
+    pub shares: Vec<Switched>,
 }
 
 impl DecryptShare {
@@ -777,8 +779,8 @@ impl DecryptShare {
         let mut w = Writer::new(Kind::DecryptShare, params, &self.header.session);
         w.u16(self.site).fixed(&self.query);
         w.count(self.shares.len());
-        for (s, used) in &self.shares {
-            w.poly_prefix(s, params, *used);
+        for s in &self.shares {
+            w.switched(s, params);
         }
         w.finish()
     }
@@ -794,7 +796,7 @@ impl DecryptShare {
         let query = r.array::<16>("query id")?;
         let n = r.count("shares", MAX_VALUES, 4)?;
         let shares = (0..n)
-            .map(|_| r.poly_prefix(&params, Form::Coeff))
+            .map(|_| r.switched(&params))
             .collect::<Result<Vec<_>>>()?;
         r.finish()?;
         Ok(DecryptShare {

@@ -11,6 +11,7 @@
 //! vector is reserved. Polynomials are packed at the bit width of each RNS modulus and
 //! every residue is checked to be below its modulus.
 
+use crate::ciphertext::{Switched, switch_bits};
 use crate::encoding::{Layout, Width};
 use crate::error::{Error, Result};
 use crate::params::Params;
@@ -160,16 +161,14 @@ impl Writer {
         write_poly(&mut self.buf, p, params);
         self
     }
-    /// Appends the first `used` coefficients of each limb of `p` (at most N), after
-    /// `used` as a u32: the coefficients that hold values (see
-    /// [`crate::encoding::Layout::used_coeffs`]). Decryption of coefficient `j` needs
-    /// only coefficient `j` of `c0` and of each share, so the rest need not travel.
-    pub fn poly_prefix(&mut self, p: &Poly, params: &Params, used: usize) -> &mut Self {
-        let used = used.min(params.n());
-        self.count(used);
-        for (i, row) in p.rows().enumerate() {
-            pack_row(&mut self.buf, row.get(..used).unwrap_or(row), params.limb_bits(i));
-        }
+    /// Appends a modulus-switched polynomial ([`Switched`]): its number of
+    /// coefficients as a u32, then each at `k` bits ([`switch_bits`]). Only the
+    /// coefficients that hold values travel (see
+    /// [`crate::encoding::Layout::used_coeffs`]): decryption of coefficient `j` needs
+    /// only coefficient `j` of each `c0` and of each share.
+    pub fn switched(&mut self, p: &Switched, params: &Params) -> &mut Self {
+        self.count(p.len());
+        pack_wide(&mut self.buf, p.coeffs(), switch_bits(params));
         self
     }
     /// Appends a layout: the number of runs, then each run's count (u32), bits and
@@ -423,56 +422,41 @@ impl<'a> Reader<'a> {
         Poly::from_residues(params, residues, form)
             .ok_or_else(|| Error::Malformed("polynomial".into()))
     }
-    /// Reads a polynomial written by [`Writer::poly_prefix`]: its first `used`
-    /// coefficients (checked against N, the bytes present and each modulus), the rest
-    /// zero. Returns the polynomial and `used`.
+    /// Reads a modulus-switched polynomial written by [`Writer::switched`]: at most
+    /// N coefficients, checked against the bytes present before anything is
+    /// allocated.
     ///
     /// # Errors
-    /// [`Error::Truncated`], [`Error::Malformed`] for `used` above N or a residue out
-    /// of range.
-    pub fn poly_prefix(&mut self, params: &Params, form: Form) -> Result<(Poly, usize)> {
+    /// [`Error::Truncated`], [`Error::Malformed`] for more than N coefficients.
+    pub fn switched(&mut self, params: &Params) -> Result<Switched> {
         let n = params.n();
         let used = self.u32()? as usize;
         if used > n {
             return Err(Error::Malformed(format!(
-                "a polynomial prefix of {used} coefficients, at most {n}"
+                "a polynomial of {used} coefficients, at most {n}"
             )));
         }
-        let needed = poly_prefix_bytes(params, used);
-        if needed > self.remaining() {
-            return Err(Error::Truncated {
-                field: "polynomial",
-                needed,
-                got: self.remaining(),
-            });
-        }
-        let mut residues = vec![0u64; n * params.num_limbs()];
-        for ((i, q), row) in params.moduli().enumerate().zip(residues.chunks_mut(n.max(1))) {
-            let bits = params.limb_bits(i);
-            let bytes = self.take((used * bits as usize).div_ceil(8), "polynomial")?;
-            let mask = (1u128 << bits) - 1;
-            let mut acc: u128 = 0;
-            let mut have = 0u32;
-            let mut it = bytes.iter();
-            for c in row.iter_mut().take(used) {
-                while have < bits {
-                    let b = it.next().copied().unwrap_or(0);
-                    acc |= u128::from(b) << have;
-                    have += 8;
-                }
-                #[expect(clippy::cast_possible_truncation, reason = "masked to at most 64 bits")]
-                let v = (acc & mask) as u64;
-                acc >>= bits;
-                have -= bits;
-                if v >= q {
-                    return Err(Error::Malformed("polynomial residue out of range".into()));
-                }
-                *c = v;
+        let bits = switch_bits(params);
+        let bytes = self.take(switched_bytes(params, used), "polynomial")?;
+        let mask = (1u128 << bits) - 1;
+        let mut acc: u128 = 0;
+        let mut have = 0u32;
+        let mut it = bytes.iter();
+        let mut coeffs = Vec::with_capacity(used);
+        for _ in 0..used {
+            // acc holds fewer than `bits` bits here; 8 more stay below 128.
+            let mut v: u128 = acc;
+            let mut got = have;
+            while got < bits {
+                let b = it.next().copied().unwrap_or(0);
+                v |= u128::from(b) << got;
+                got += 8;
             }
+            coeffs.push(v & mask);
+            acc = v >> bits;
+            have = got - bits;
         }
-        let p = Poly::from_residues(params, residues, form)
-            .ok_or_else(|| Error::Malformed("polynomial".into()))?;
-        Ok((p, used))
+        Ok(Switched::from_coeffs(params, coeffs))
     }
     /// Reads a layout of exactly `n_values` values (see [`Writer::layout`]): runs not
     /// empty, neighbours distinct (one encoding per layout), every width valid.
@@ -519,11 +503,27 @@ pub fn poly_bytes(params: &Params) -> usize {
         .sum()
 }
 
-/// Bytes of a polynomial prefix of `used` coefficients, without its count.
-pub fn poly_prefix_bytes(params: &Params, used: usize) -> usize {
-    (0..params.num_limbs())
-        .map(|i| (used * params.limb_bits(i) as usize).div_ceil(8))
-        .sum()
+/// Bytes of a modulus-switched polynomial of `used` coefficients, without its count.
+pub fn switched_bytes(params: &Params, used: usize) -> usize {
+    (used * switch_bits(params) as usize).div_ceil(8)
+}
+
+/// Packs `values` (each below `2^bits`, `bits <= 120`) least significant bit first.
+fn pack_wide(out: &mut Vec<u8>, values: &[u128], bits: u32) {
+    let mut acc: u128 = 0;
+    let mut have = 0u32;
+    for &c in values {
+        acc |= c << have; // have < 8, c < 2^120
+        have += bits;
+        while have >= 8 {
+            out.push((acc & 0xFF) as u8);
+            acc >>= 8;
+            have -= 8;
+        }
+    }
+    if have > 0 {
+        out.push((acc & 0xFF) as u8);
+    }
 }
 
 /// Checks that a header belongs to `params` and `session`.

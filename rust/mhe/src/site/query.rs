@@ -5,7 +5,7 @@ use sha2::Digest;
 
 use super::{Joined, QueryRecord, Ready, Site, now, ready_of, refused};
 use crate::audit::{AuditRecord, Event};
-use crate::ciphertext::{Ciphertext, encrypt_with_shared};
+use crate::ciphertext::{Ciphertext, Switched, encrypt_with_shared, modulus_switch};
 use crate::encoding::{Layout, encode_layout};
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::verify;
@@ -112,7 +112,7 @@ impl Site {
             n_values: u32::try_from(values.len())
                 .map_err(|_| Error::InvalidArgument("too many values".into()))?,
             layout: layout.clone(),
-            cts_digest: cts_digest(&self.params, layout, &c0s),
+            cts_digest: cts_digest(&self.params, &c0s),
         };
         let sig = keys
             .signing
@@ -150,14 +150,15 @@ impl Site {
 
     /// The `c0`s of this site's contribution: the encoded values plus its zero-sum
     /// mask over `set`, encrypted under the collective key with the `u` shared
-    /// through the group secret.
+    /// through the group secret, modulus-switched and cut to the coefficients that
+    /// hold values (what travels).
     fn encrypt(
         &mut self,
         query: Id,
         set: &[u16],
         fixed: &[i128],
         layout: &Layout,
-    ) -> Result<Vec<Poly>> {
+    ) -> Result<Vec<Switched>> {
         let (_, joined, ready) = ready_of(&self.stage)?;
         let mut pts = encode_layout(&self.params, layout, fixed, set.len())?;
         let peers: Vec<(usize, &[u8; 32])> = set
@@ -179,13 +180,15 @@ impl Site {
         let mut c0s = Vec::with_capacity(pts.len());
         for (c, pt) in pts.iter().enumerate() {
             let shared = gsp.shared_randomness(&ready.group, &self.session, &query, joined.own, c);
-            c0s.push(encrypt_with_shared(
+            let c0 = encrypt_with_shared(
                 &self.params,
                 &ready.collective,
                 pt,
                 &shared.u,
                 &mut self.rng,
-            ));
+            );
+            let used = layout.used_coeffs(&self.params, c);
+            c0s.push(modulus_switch(&self.params, &c0, used));
         }
         Ok(c0s)
     }
@@ -370,7 +373,8 @@ impl Site {
         for (c, c1) in c1s.into_iter().enumerate() {
             let ct = Ciphertext::from_polys(Poly::zero(&self.params, Form::Coeff), c1);
             let share = ks.gen_share(key, None, &ct, &mut self.ledger, &mut self.rng)?;
-            shares.push((share.0, req.layout.used_coeffs(&self.params, c)));
+            let used = req.layout.used_coeffs(&self.params, c);
+            shares.push(modulus_switch(&self.params, &share.0, used));
         }
         let out = DecryptShare {
             header: req.header,
