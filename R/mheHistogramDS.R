@@ -47,5 +47,5 @@ mheHistogramDS <- function(x, breaks, mode, query, sites) {
   }
   values <- srv_histogram(x, env, site, breaks, mode)
   srv_contribute(party, site, query, paste0("histogram-", mode), x, sites, values,
-                 call = match.call())
+                 call = match.call(), widths = mhe_count_width(length(sites)))
 }

@@ -22,5 +22,6 @@ mheMeanDS <- function(x, query, sites) {
   query <- srv_query(query, site)
   sites <- srv_sites(sites, site)
   values <- srv_mean(x, env, site)
-  srv_contribute(party, site, query, "mean", x, sites, values, call = match.call())
+  srv_contribute(party, site, query, "mean", x, sites, values, call = match.call(),
+                 widths = mhe_layout_widths(mhe_layout("mean"), length(sites)))
 }

@@ -35,7 +35,9 @@ mheSummaryDS <- function(x, means = NULL, query, sites) {
     values <- lapply(seq_along(vars), function(j) srv_ss(vars[j], env, site, means[j]))
     kind <- "summary-ss"
   }
-  srv_contribute(party, site, query, kind, vars, sites, unlist(values), call = match.call())
+  layout <- mhe_layout(if (is.null(means)) "mean" else "ss")
+  srv_contribute(party, site, query, kind, vars, sites, unlist(values), call = match.call(),
+                 widths = rep(mhe_layout_widths(layout, length(sites)), length(vars)))
 }
 
 # At most this many variables per summary (checked by client and server).

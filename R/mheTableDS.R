@@ -28,7 +28,8 @@ mheTableDS <- function(rvar, cvar = NULL, rlevels, clevels = NULL, query, sites)
     clevels <- srv_levels(clevels, site, "clevels")
   }
   values <- srv_table(env, site, rvar, cvar, rlevels, clevels)
-  srv_contribute(party, site, query, "table", c(rvar, cvar), sites, values, call = match.call())
+  srv_contribute(party, site, query, "table", c(rvar, cvar), sites, values, call = match.call(),
+                 widths = mhe_count_width(length(sites)))
 }
 
 srv_levels <- function(x, site, arg) {

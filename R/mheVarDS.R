@@ -18,9 +18,10 @@ mheVarDS <- function(x, mean = NULL, query, sites) {
   sites <- srv_sites(sites, site)
   if (is.null(mean)) {
     return(srv_contribute(party, site, query, "var-mean", x, sites, srv_mean(x, env, site),
-                        call = match.call()))
+                        call = match.call(),
+                        widths = mhe_layout_widths(mhe_layout("mean"), length(sites))))
   }
   mean <- srv_doubles(mean, site, "mean", n = 1L)
   srv_contribute(party, site, query, "var-ss", x, sites, srv_ss(x, env, site, mean),
-                 call = match.call())
+                 call = match.call(), widths = mhe_layout_widths(mhe_layout("ss"), length(sites)))
 }

@@ -147,16 +147,31 @@ srv_type <- function(x) {
 # variable the statistic reads (`"D$age"`; for a GLM each data column of the
 # formula, the weights and the offset), `call` the server function's own
 # `match.call()`: the signing input is passed, never searched for.
-srv_contribute <- function(party, site, query, kind, variables, sites, values, call) {
+#
+# `widths` (NULL: every value a real at the full width) declares the layout of
+# the values: an integer vector, one per value or one recycled, `NA` for a real
+# at the full width and `b` for a whole number whose POOLED value fits `b` bits
+# signed (the site's own must fit `b - ceil(log2 K)` bits at K sites; see
+# `mhe_count_width()`). A value then takes `ceil(b / digit bits)` coefficients
+# instead of 128 bits' worth. Every site of a query must declare the same
+# widths: the layout is signed, and the analyst's pool refuses a mix.
+srv_contribute <- function(party, site, query, kind, variables, sites, values, call,
+                           widths = NULL) {
   if (!all(is.finite(values))) {
     mhe_server_abort(site, paste0(
       paste(variables, collapse = ", "), " yields a value that is not finite"
     ))
   }
+  widths <- if (is.null(widths)) integer() else as.integer(widths)
+  if (!length(widths) %in% c(0L, 1L, length(values))) {
+    mhe_server_abort(site, paste0(
+      length(widths), " widths declared for ", length(values), " values"
+    ))
+  }
   arguments <- srv_call_text(call, site)
   rs_call(
     rs_party_contribute(party, query, kind, arguments, as.character(variables), sites,
-                        as.double(values)),
+                        as.double(values), widths),
     site = site
   )
 }
