@@ -200,7 +200,7 @@ fn check_same_query(parsed: &[Contribution], first: &Contribution, params: &Para
                 name_of(&first.names, st0.site)
             )));
         }
-        if st.layout != st0.layout {
+        if st.layout != st0.layout || st.layout.parties() != st.set.len() {
             return Err(Error::InvalidArgument(format!(
                 "contribution from '{}' lays its values out at other widths than '{}''s",
                 name_of(&first.names, st.site),

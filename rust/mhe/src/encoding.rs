@@ -40,6 +40,18 @@
 //! bits, 40 fractional bits) keeps the rule above, `|v| <= 2^116`, whatever `K`.
 //! Coefficients past the last value hold no value: they need not travel
 //! ([`Layout::used_coeffs`]).
+//!
+//! # Digits
+//!
+//! The plaintext modulus is `t = 2^p` (`p` = 19 under `default`, 80 under `large`).
+//! A value whose pooled width fits `p` bits takes one coefficient: `v mod t`, and the
+//! pooled coefficient, centred, is the pooled value. A wider value is cut into lower
+//! digits of `d = p - ceil(log2 K)` bits (unsigned, so the sum of `K` of them stays
+//! below `t`) and one top digit, the rest of the value shifted arithmetically (signed,
+//! so the sum of `K` of them, centred modulo `t`, is exact since the pooled value fits
+//! its width): `1 + ceil((bits - p) / d)` coefficients. At `K = 3` under `default` a
+//! count of 34 bits takes 2 coefficients, a full-width real 7 (16 at the fixed digit
+//! width of the legacy [`encode`]).
 
 use crate::error::{Error, Result};
 use crate::params::Params;
@@ -304,9 +316,26 @@ impl Width {
         self == Width::FULL
     }
 
-    /// Coefficients a value of this width occupies under `params`.
-    pub fn digits(self, params: &Params) -> usize {
-        self.bits().div_ceil(params.digit_bits()) as usize
+    /// The pooled bits this width stands for at `parties` sites: its bits, or for
+    /// the full width `118 + ceil(log2 K)` (site values up to `2^116`, strictly below
+    /// `2^(bits - ceil(log2 K) - 1)` as for a narrow width).
+    fn pooled_bits(self, parties: usize) -> u32 {
+        if self.is_full() {
+            118 + ceil_log2(parties)
+        } else {
+            self.bits()
+        }
+    }
+
+    /// Coefficients a value of this width occupies under `params` at `parties`
+    /// sites: one if its pooled value fits the plaintext modulus (`bits <= log2 t`),
+    /// else `1 + ceil((bits - log2 t) / d)` with digits of `d = log2 t - ceil(log2
+    /// K)` bits (see the module documentation, "Digits").
+    pub fn digits(self, params: &Params, parties: usize) -> usize {
+        let p = params.plain_bits();
+        let d = digit_width(params, parties);
+        let over = self.pooled_bits(parties).saturating_sub(p);
+        1 + over.div_ceil(d) as usize
     }
 
     /// The hook for noise added before encoding (differential privacy): the width of
@@ -357,6 +386,15 @@ impl Width {
     }
 }
 
+/// Bits of the lower digits at `parties` sites: `log2 t - ceil(log2 K)`, so that the
+/// sum of `K` digits stays below `t` (at least 1).
+fn digit_width(params: &Params, parties: usize) -> u32 {
+    params
+        .plain_bits()
+        .saturating_sub(ceil_log2(parties))
+        .max(1)
+}
+
 /// `ceil(log2 k)` for `k >= 1` (0 for 0 and 1).
 fn ceil_log2(k: usize) -> u32 {
     k.max(1).next_power_of_two().trailing_zeros()
@@ -365,16 +403,43 @@ fn ceil_log2(k: usize) -> u32 {
 /// The widths of a vector of values, stored as runs of equal widths (so that its
 /// size follows the number of distinct runs, not the number of values, and a wire
 /// decoder never allocates per value).
+///
+/// A layout also names the number of sites `K` it is pooled over, which sets the
+/// digits' width; a [`Site`](crate::Site) sets it to its query's set
+/// ([`Layout::with_parties`]), and it is [`MAX_PARTIES`](crate::params::MAX_PARTIES)
+/// until then.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Layout {
     runs: Vec<(u32, Width)>,
     len: usize,
+    parties: usize,
 }
 
 impl Layout {
     /// `len` values at the full width.
     pub fn full(len: usize) -> Layout {
         Layout::from_runs_unchecked(vec![(len, Width::FULL)])
+    }
+
+    /// The same layout pooled over `parties` sites.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] outside 1 to
+    /// [`MAX_PARTIES`](crate::params::MAX_PARTIES).
+    pub fn with_parties(mut self, parties: usize) -> Result<Layout> {
+        if !(1..=crate::params::MAX_PARTIES).contains(&parties) {
+            return Err(Error::InvalidArgument(format!(
+                "a layout is pooled over 1 to {} sites, not {parties}",
+                crate::params::MAX_PARTIES
+            )));
+        }
+        self.parties = parties;
+        Ok(self)
+    }
+
+    /// The number of sites the layout is pooled over.
+    pub fn parties(&self) -> usize {
+        self.parties
     }
 
     /// The layout of the given widths, one per value.
@@ -422,7 +487,11 @@ impl Layout {
                 _ => out.push((n32, w)),
             }
         }
-        Layout { runs: out, len }
+        Layout {
+            runs: out,
+            len,
+            parties: crate::params::MAX_PARTIES,
+        }
     }
 
     /// The runs `(count, width)`, none empty, no two neighbours equal.
@@ -456,7 +525,7 @@ impl Layout {
     pub fn total_digits(&self, params: &Params) -> usize {
         self.runs
             .iter()
-            .map(|&(n, w)| n as usize * w.digits(params))
+            .map(|&(n, w)| n as usize * w.digits(params, self.parties))
             .sum()
     }
 
@@ -535,32 +604,34 @@ impl Layout {
 }
 
 /// Encodes one site's fixed-point values at their declared widths, for a query of
-/// `parties` sites (see the module documentation, "Widths").
+/// `layout.parties()` sites (see the module documentation, "Widths" and "Digits").
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for a length other than the layout's;
 /// [`Error::OutOfRange`] naming the first value (from 1) that does not fit its width.
-pub fn encode_layout(
-    params: &Params,
-    layout: &Layout,
-    values: &[i128],
-    parties: usize,
-) -> Result<Vec<Plaintext>> {
+pub fn encode_layout(params: &Params, layout: &Layout, values: &[i128]) -> Result<Vec<Plaintext>> {
     layout.check_len(values.len())?;
+    let k = layout.parties();
     for (i, (&v, w)) in values.iter().zip(layout.widths()).enumerate() {
-        w.check(v, parties, i + 1)?;
+        w.check(v, k, i + 1)?;
     }
     let n = params.n();
-    let bits = params.digit_bits();
-    let digit_mask = mask_bits(bits);
+    let d = digit_width(params, k);
+    let low_mask = mask_bits(d) as i128;
+    let t_mask = params.plain_mask();
     let mut stream = vec![0u128; layout.num_plaintexts(params) * n];
     let mut slots = stream.iter_mut();
     for (&v, w) in values.iter().zip(layout.widths()) {
-        let u = (v as u128) & mask_bits(w.bits());
-        let mut shift = 0u32;
-        for c in slots.by_ref().take(w.digits(params)) {
-            *c = u.checked_shr(shift).unwrap_or(0) & digit_mask;
-            shift += bits;
+        let m = w.digits(params, k);
+        for (j, c) in slots.by_ref().take(m).enumerate() {
+            let shift = d.saturating_mul(u32::try_from(j).unwrap_or(u32::MAX)).min(127);
+            // Lower digits unsigned, the top one signed (arithmetic shift), mod t.
+            let digit = if j + 1 < m {
+                (v >> shift) & low_mask
+            } else {
+                v >> shift
+            };
+            *c = (digit as u128) & t_mask;
         }
     }
     Ok(stream
@@ -569,8 +640,9 @@ pub fn encode_layout(
         .collect())
 }
 
-/// Decodes the pooled values of `layout` from pooled plaintexts: the digits of each
-/// value, reduced modulo `2^bits` and sign-extended.
+/// Decodes the pooled values of `layout` from pooled plaintexts: the lower digit
+/// sums as they are, the top one centred modulo `t`, recombined, then reduced to the
+/// value's width (modulo `2^bits`, sign-extended).
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] when the plaintexts hold fewer coefficients than the
@@ -588,18 +660,26 @@ pub fn decode_layout(
             layout.len()
         )));
     }
-    let bits = params.digit_bits();
-    let mut digits = plaintexts.iter().flat_map(|pt| pt.coeffs.iter().copied());
+    let k = layout.parties();
+    let d = digit_width(params, k);
+    let t = params.plain_mask().wrapping_add(1);
+    let half = t >> 1;
+    let mut sums = plaintexts.iter().flat_map(|pt| pt.coeffs.iter().copied());
     Ok(layout
         .widths()
         .map(|w| {
-            let (u, _) = digits
-                .by_ref()
-                .take(w.digits(params))
-                .fold((0u128, 0u32), |(acc, shift), d| {
-                    (acc.wrapping_add(d.wrapping_shl(shift)), shift + bits)
-                });
-            sign_extend(u, w.bits())
+            let m = w.digits(params, k);
+            let mut acc = 0u128;
+            for (j, s) in sums.by_ref().take(m).enumerate() {
+                let shift = d.saturating_mul(u32::try_from(j).unwrap_or(u32::MAX)).min(127);
+                let s = if j + 1 == m && s >= half {
+                    s.wrapping_sub(t) // the top digit sum is signed
+                } else {
+                    s
+                };
+                acc = acc.wrapping_add(s.wrapping_shl(shift));
+            }
+            sign_extend(acc, w.bits())
         })
         .collect())
 }
@@ -696,7 +776,7 @@ mod tests {
     fn pool(params: &Params, layout: &Layout, parties: &[Vec<i128>]) -> Vec<i128> {
         let mut pooled: Option<Vec<Plaintext>> = None;
         for v in parties {
-            let pts = encode_layout(params, layout, v, parties.len()).unwrap();
+            let pts = encode_layout(params, layout, v).unwrap();
             match pooled.as_mut() {
                 None => pooled = Some(pts),
                 Some(acc) => acc
@@ -720,7 +800,9 @@ mod tests {
                     let hi = (1i128 << room) - 1;
                     let lo = -(1i128 << room);
                     let w = Width::integer(bits).unwrap();
-                    let layout = Layout::from_widths(&[w, w, w, Width::FULL, w]);
+                    let layout = Layout::from_widths(&[w, w, w, Width::FULL, w])
+                        .with_parties(k)
+                        .unwrap();
                     let parties: Vec<Vec<i128>> = (0..k)
                         .map(|p| {
                             let mid = (p as i128 % 3) - 1;
@@ -732,7 +814,7 @@ mod tests {
                     assert_eq!(pool(&params, &layout, &parties), expected, "{bits} bits, {k}");
                     // One past the bound, either side, is refused with its position.
                     for bad in [hi + 1, lo - 1] {
-                        let e = encode_layout(&params, &layout, &[0, bad, 0, 0, 0], k);
+                        let e = encode_layout(&params, &layout, &[0, bad, 0, 0, 0]);
                         assert_eq!(
                             e.unwrap_err(),
                             Error::OutOfRange {
@@ -748,22 +830,47 @@ mod tests {
 
     #[test]
     fn a_narrow_value_takes_only_the_digits_its_width_needs() {
-        let params = Params::by_name("default").unwrap(); // 8-bit digits
+        let params = Params::by_name("default").unwrap(); // t = 2^19
         let w = Width::for_bound(1 << 31, 3).unwrap();
         assert_eq!(w.bits(), 32 + 1 + 2);
-        assert_eq!(w.digits(&params), 5);
-        assert_eq!(Width::FULL.digits(&params), 16);
-        let layout = Layout::from_widths(&vec![w; 1000]);
-        assert_eq!(layout.total_digits(&params), 5000);
+        // Digits of 19 - 2 = 17 bits: one lower digit and the top one.
+        assert_eq!(w.digits(&params, 3), 2);
+        assert_eq!(Width::integer(19).unwrap().digits(&params, 3), 1);
+        assert_eq!(Width::integer(20).unwrap().digits(&params, 3), 2);
+        assert_eq!(Width::FULL.digits(&params, 3), 7);
+        assert_eq!(Width::FULL.digits(&params, 1000), 14);
+        let layout = Layout::from_widths(&vec![w; 3000]).with_parties(3).unwrap();
+        assert_eq!(layout.total_digits(&params), 6000);
         assert_eq!(layout.num_plaintexts(&params), 2);
         assert_eq!(layout.used_coeffs(&params, 0), 4096);
-        assert_eq!(layout.used_coeffs(&params, 1), 5000 - 4096);
+        assert_eq!(layout.used_coeffs(&params, 1), 6000 - 4096);
         assert_eq!(layout.used_coeffs(&params, 2), 0);
         // 20-bit values (fhe.rs's t = 2^20) under large: one coefficient each.
         let large = Params::by_name("large").unwrap();
         let w20 = Width::integer(20).unwrap();
-        assert_eq!(Layout::from_widths(&vec![w20; 8192]).num_plaintexts(&large), 1);
-        assert_eq!(Layout::full(8192).num_plaintexts(&large), 2);
+        let ten = |l: Layout| l.with_parties(10).unwrap();
+        assert_eq!(ten(Layout::from_widths(&vec![w20; 8192])).num_plaintexts(&large), 1);
+        assert_eq!(ten(Layout::full(8192)).num_plaintexts(&large), 2);
+        assert!(Layout::full(1).with_parties(0).is_err());
+        assert!(Layout::full(1).with_parties(1001).is_err());
+    }
+
+    #[test]
+    fn full_width_values_pool_exactly_at_the_extremes_with_fewer_digits() {
+        for params in [Params::toy(), Params::by_name("default").unwrap()] {
+            for k in [1usize, 2, 3, 10, 110] {
+                let layout = Layout::full(4).with_parties(k).unwrap();
+                let parties: Vec<Vec<i128>> = (0..k)
+                    .map(|p| {
+                        let p = p as i128;
+                        vec![MAX_ABS_INTEGER, -MAX_ABS_INTEGER, p * 7 - 3, -(1 << 40) + p]
+                    })
+                    .collect();
+                let expected: Vec<i128> =
+                    (0..4).map(|i| parties.iter().map(|p| p[i]).sum()).collect();
+                assert_eq!(pool(&params, &layout, &parties), expected, "k = {k}");
+            }
+        }
     }
 
     #[test]

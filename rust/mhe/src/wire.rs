@@ -171,9 +171,10 @@ impl Writer {
         pack_wide(&mut self.buf, p.coeffs(), switch_bits(params));
         self
     }
-    /// Appends a layout: the number of runs, then each run's count (u32), bits and
-    /// fractional bits (one byte each).
+    /// Appends a layout: the number of sites it is pooled over (u16), the number of
+    /// runs, then each run's count (u32), bits and fractional bits (one byte each).
     pub fn layout(&mut self, layout: &Layout) -> &mut Self {
+        self.u16(u16::try_from(layout.parties()).unwrap_or(u16::MAX));
         self.count(layout.runs().len());
         for &(n, w) in layout.runs() {
             self.u32(n);
@@ -464,6 +465,7 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// [`Error::Truncated`], [`Error::Malformed`].
     pub fn layout(&mut self, n_values: usize) -> Result<Layout> {
+        let parties = usize::from(self.u16()?);
         let n_runs = self.count("layout runs", n_values, 6)?;
         let mut runs: Vec<(u32, Width)> = Vec::with_capacity(n_runs);
         for _ in 0..n_runs {
@@ -473,7 +475,9 @@ impl<'a> Reader<'a> {
                 .map_err(|e| Error::Malformed(format!("layout: {e}")))?;
             runs.push((n, w));
         }
-        let layout = Layout::from_runs(&runs).map_err(|e| Error::Malformed(e.to_string()))?;
+        let layout = Layout::from_runs(&runs)
+            .and_then(|l| l.with_parties(parties))
+            .map_err(|e| Error::Malformed(format!("layout: {e}")))?;
         if layout.runs().len() != n_runs || layout.len() != n_values {
             return Err(Error::Malformed(format!(
                 "layout: runs must be non-empty, distinct from their neighbours and hold {n_values} values"

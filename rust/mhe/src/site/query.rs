@@ -99,6 +99,7 @@ impl Site {
         let audit_file = joined.policy.audit_file.clone();
         let earlier = self.refresh_releases(audit_file.as_deref())?;
         policy::check_ledger(earlier, &variables, &set_ids)?;
+        let layout = &layout.clone().with_parties(set.len())?;
         let fixed = layout.to_fixed(values)?;
         let c0s = self.encrypt(query, &set, &fixed, layout)?;
         let (keys, joined, _) = ready_of(&self.stage)?;
@@ -160,7 +161,7 @@ impl Site {
         layout: &Layout,
     ) -> Result<Vec<Switched>> {
         let (_, joined, ready) = ready_of(&self.stage)?;
-        let mut pts = encode_layout(&self.params, layout, fixed, set.len())?;
+        let mut pts = encode_layout(&self.params, layout, fixed)?;
         let peers: Vec<(usize, &[u8; 32])> = set
             .iter()
             .filter_map(|&j| {
