@@ -345,7 +345,7 @@ plain_surv <- function(conns, grid) {
     counts <- Reduce(`+`, datashield.aggregate(conns, call(
       "mhePlainSurvDS", "D$time", "D$status", "counts", dsMHE:::mhe_dbl_encode(grid), coding
     )))
-    fit <- dsMHE:::mhe_km_fit(counts, grid, NULL, NULL)
+    fit <- suppressMessages(dsMHE:::mhe_km_fit(counts, grid, NULL, NULL))
     fit$limits <- dsMHE:::mhe_km_confint(fit$surv, fit$std.err, 0.95, "log-log")
     fit
   }
