@@ -212,8 +212,10 @@ fn rs_party_finalize(party: Robj, bundle: &[u8]) -> R<Robj> {
 
 /// Encrypts and signs the party's contribution to a query: `call` is the server
 /// call as canonical text (signed, and logged), `variables` every variable the
-/// statistic reads (the ledger ties each to the query's set of sites).
+/// statistic reads (the ledger ties each to the query's set of sites), `widths` the
+/// values' layout (see `layout_of`: empty for every value at the full width).
 #[extendr]
+#[allow(clippy::too_many_arguments)]
 fn rs_party_contribute(
     party: Robj,
     query: &str,
