@@ -246,3 +246,41 @@ fn decoders_refuse_altered_layouts_and_coefficient_counts() {
     assert!(e.contains("other coefficients"), "{e}");
     Pooled::parse(&pooled).unwrap();
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(400))]
+
+    /// Random bytes read as a layout or as a switched polynomial are typed errors or
+    /// valid values, never a panic; a forged count cannot reserve memory (every count
+    /// is checked against the bytes present first).
+    #[test]
+    fn random_layout_and_polynomial_bytes_never_panic(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        n_values in 0usize..64,
+    ) {
+        let params = mhe::Params::by_name("default").unwrap();
+        if let Ok(layout) = mhe::wire::Reader::bare(&bytes).layout(n_values) {
+            proptest::prop_assert_eq!(layout.len(), n_values);
+            proptest::prop_assert!((1..=1000).contains(&layout.parties()));
+        }
+        if let Ok(p) = mhe::wire::Reader::bare(&bytes).switched(&params) {
+            proptest::prop_assert!(p.len() <= params.n());
+        }
+    }
+}
+
+#[test]
+fn a_forged_run_or_coefficient_count_is_refused_before_allocation() {
+    let params = mhe::Params::by_name("default").unwrap();
+    // 1000 parties, u32::MAX runs, nothing behind.
+    let mut bytes = vec![0xE8, 0x03];
+    bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+    assert!(mhe::wire::Reader::bare(&bytes).layout(1 << 24).is_err());
+    // 4096 coefficients announced, 10 bytes present.
+    let mut bytes = 4096u32.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&[0; 10]);
+    assert!(matches!(
+        mhe::wire::Reader::bare(&bytes).switched(&params),
+        Err(Error::Truncated { .. })
+    ));
+}
