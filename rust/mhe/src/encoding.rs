@@ -364,12 +364,15 @@ impl Width {
         let ok = if self.is_full() {
             v.unsigned_abs() <= MAX_ABS_INTEGER.unsigned_abs()
         } else {
-            let room = self
-                .bits()
+            // [-2^room, 2^room) with room = bits - 1 - ceil(log2 K); none if the
+            // width is narrower than the set needs. (126 caps a 128-bit integer width
+            // at one site, whose 2^127 is not an i128.)
+            self.bits()
                 .checked_sub(1 + ceil_log2(parties))
-                .map_or(0, |b| b.min(127));
-            let lim = 1i128 << room;
-            room > 0 && (-lim..lim).contains(&v)
+                .is_some_and(|room| {
+                    let lim = 1i128 << room.min(126);
+                    (-lim..lim).contains(&v)
+                })
         };
         if ok {
             Ok(())
@@ -871,6 +874,27 @@ mod tests {
                 assert_eq!(pool(&params, &layout, &parties), expected, "k = {k}");
             }
         }
+    }
+
+    #[test]
+    fn the_narrowest_widths_keep_their_one_value_range_and_refuse_too_small_sets() {
+        let params = Params::toy();
+        // 2 bits at 2 sites: each site's value in [-1, 1), the pooled in [-2, 2).
+        let layout = Layout::from_widths(&[Width::integer(2).unwrap(); 2])
+            .with_parties(2)
+            .unwrap();
+        assert_eq!(pool(&params, &layout, &[vec![-1, 0], vec![-1, 0]]), vec![-2, 0]);
+        assert!(encode_layout(&params, &layout, &[1, 0]).is_err());
+        // 2 bits at 3 sites leave no room at all.
+        let three = layout.clone().with_parties(3).unwrap();
+        assert!(encode_layout(&params, &three, &[0, 0]).is_err());
+        // A 128-bit integer width at one site takes values up to 2^126.
+        let wide = Layout::from_widths(&[Width::integer(128).unwrap()])
+            .with_parties(1)
+            .unwrap();
+        let v = (1i128 << 126) - 1;
+        assert_eq!(pool(&params, &wide, &[vec![v]]), vec![v]);
+        assert_eq!(pool(&params, &wide, &[vec![-v - 1]]), vec![-v - 1]);
     }
 
     #[test]
