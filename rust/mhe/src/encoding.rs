@@ -26,18 +26,20 @@
 //!
 //! A value may declare a narrower layout, a [`Width`]: the bits of its *pooled*
 //! integer (two's complement) and its fractional bits (0 for integers such as counts,
-//! [`FRAC_BITS`] for reals). It then occupies `ceil(bits / digit_bits)` coefficients
-//! instead of `128 / digit_bits`: a count of at most 2^31 rows per site over 3 sites
-//! takes 5 coefficients under `default` instead of 16, one under `large` instead of
-//! two. The widths of a vector form its [`Layout`], which is public, identical at
-//! every site of a query, and signed with each contribution.
+//! [`FRAC_BITS`] for reals). It then occupies only the coefficients its range needs
+//! (see "Digits" below): a count of at most 2^31 rows per site over 3 sites takes 2
+//! coefficients under `default` instead of 16, one under `large` instead of two. The
+//! widths of a vector, with the number of sites `K` it is pooled over, form its
+//! [`Layout`], which is public, identical at every site of a query, and signed with
+//! each contribution.
 //!
 //! Values are laid out one after the other in the coefficients of the plaintexts
 //! taken as one stream, least significant digit first; a value may straddle two
 //! plaintexts. At `K` parties, a site's value must fit in `bits - ceil(log2 K)` bits,
 //! signed ([`WIDTH_RULE`]), so the pooled value fits in `bits` bits; the decoder
-//! reduces the pooled digits modulo `2^bits` and sign-extends. The full width (128
-//! bits, 40 fractional bits) keeps the rule above, `|v| <= 2^116`, whatever `K`.
+//! recombines the pooled digits and reduces the result modulo `2^bits`, sign-extended.
+//! The full width (128 bits, 40 fractional bits) keeps the rule above, `|v| <= 2^116`,
+//! whatever `K`.
 //! Coefficients past the last value hold no value: they need not travel
 //! ([`Layout::used_coeffs`]).
 //!
