@@ -23,8 +23,9 @@ rs_party_join <- function(party, roster, threshold, min_parties, min_threshold, 
 rs_party_finalize <- function(party, bundle) .Call(wrap__rs_party_finalize, party, bundle)
 
 rs_party_contribute <- function(party, query, kind, call_text, variables, sites, values,
-                                dp = double()) {
-  .Call(wrap__rs_party_contribute, party, query, kind, call_text, variables, sites, values, dp)
+                                widths = integer(), dp = double()) {
+  .Call(wrap__rs_party_contribute, party, query, kind, call_text, variables, sites, values,
+        widths, dp)
 }
 
 rs_party_decrypt <- function(party, request) .Call(wrap__rs_party_decrypt, party, request)

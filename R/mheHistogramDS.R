@@ -50,5 +50,6 @@ mheHistogramDS <- function(x, breaks, mode, query, sites, epsilon = NULL) {
   # one row is in one cell (the suppressed count is 0 under DP): sensitivity 1
   sens <- if (dp) list(l2 = 1, l1 = 1)
   srv_contribute(party, site, query, paste0("histogram-", mode), x, sites, values,
-                 call = match.call(), sensitivity = sens, epsilon = epsilon)
+                 call = match.call(), sensitivity = sens, epsilon = epsilon,
+                 widths = mhe_count_width(length(sites)))
 }

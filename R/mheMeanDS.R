@@ -34,5 +34,6 @@ mheMeanDS <- function(x, query, sites, bounds = NULL, epsilon = NULL) {
   values <- srv_mean(x, env, site, b)
   sens <- if (!is.null(b)) srv_dp_sensitivity(c(srv_dp_abs(b), 1))
   srv_contribute(party, site, query, "mean", x, sites, values, call = match.call(),
-                 sensitivity = sens, epsilon = epsilon)
+                 sensitivity = sens, epsilon = epsilon,
+                 widths = mhe_layout_widths(mhe_layout("mean"), length(sites)))
 }

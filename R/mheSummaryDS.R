@@ -46,8 +46,10 @@ mheSummaryDS <- function(x, means = NULL, query, sites, bounds = NULL, epsilon =
                            ones))
     }
   }
+  layout <- mhe_layout(if (is.null(means)) "mean" else "ss")
   srv_contribute(party, site, query, kind, vars, sites, unlist(values), call = match.call(),
-                 sensitivity = sens, epsilon = epsilon)
+                 sensitivity = sens, epsilon = epsilon,
+                 widths = rep(mhe_layout_widths(layout, length(sites)), length(vars)))
 }
 
 # At most this many variables per summary (checked by client and server).

@@ -68,8 +68,11 @@ mheSurvfitDS <- function(time, event, group = NULL, levels = NULL, grid = NULL,
     bins = srv_surv_bins(data, site, grid, coding),
     counts = srv_surv_counts(data, site, grid, coding)
   )
+  # Every value is a count but the sum of the times (mode "scale", last).
+  widths <- rep(mhe_count_width(length(sites)), length(values))
+  if (mode == "scale") widths[length(widths)] <- NA_integer_
   srv_contribute(party, site, query, paste0("survfit-", mode), c(time, event, group), sites,
-                 values, call = match.call())
+                 values, call = match.call(), widths = widths)
 }
 
 srv_surv_grid <- function(grid, site) {

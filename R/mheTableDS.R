@@ -33,7 +33,7 @@ mheTableDS <- function(rvar, cvar = NULL, rlevels, clevels = NULL, query, sites,
   # one row is in one cell: sensitivity 1 (no small-cell zeroing under DP)
   sens <- if (dp) list(l2 = 1, l1 = 1)
   srv_contribute(party, site, query, "table", c(rvar, cvar), sites, values, call = match.call(),
-                 sensitivity = sens, epsilon = epsilon)
+                 sensitivity = sens, epsilon = epsilon, widths = mhe_count_width(length(sites)))
 }
 
 srv_levels <- function(x, site, arg) {

@@ -21,10 +21,12 @@ mheVarDS <- function(x, mean = NULL, query, sites, bounds = NULL, epsilon = NULL
   if (is.null(mean)) {
     sens <- if (!is.null(b)) srv_dp_sensitivity(c(srv_dp_abs(b), 1))
     return(srv_contribute(party, site, query, "var-mean", x, sites, srv_mean(x, env, site, b),
-                          call = match.call(), sensitivity = sens, epsilon = epsilon))
+                          call = match.call(), sensitivity = sens, epsilon = epsilon,
+                          widths = mhe_layout_widths(mhe_layout("mean"), length(sites))))
   }
   mean <- srv_doubles(mean, site, "mean", n = 1L)
   sens <- if (!is.null(b)) srv_dp_sensitivity(c(srv_dp_sq(b, mean), 1))
   srv_contribute(party, site, query, "var-ss", x, sites, srv_ss(x, env, site, mean, b),
-                 call = match.call(), sensitivity = sens, epsilon = epsilon)
+                 call = match.call(), sensitivity = sens, epsilon = epsilon,
+                 widths = mhe_layout_widths(mhe_layout("ss"), length(sites)))
 }

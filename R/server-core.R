@@ -155,11 +155,27 @@ srv_type <- function(x) {
 # epsilon). With DP on, a statistic that states no sensitivity is refused
 # (kind `dp_unsupported`): no statistic releases exact values by forgetting
 # it. With DP off both are ignored and the contribution is exact.
+#
+# `widths` (NULL: every value a real at the full width) declares the layout of
+# the values: an integer vector, one per value or one recycled, `NA` for a real
+# at the full width and `b` for a whole number whose POOLED value fits `b` bits
+# signed (the site's own must fit `b - ceil(log2 K)` bits at K sites; see
+# `mhe_count_width()`). A value then takes `ceil(b / digit bits)` coefficients
+# instead of 128 bits' worth. Every site of a query must declare the same
+# widths: the layout is signed, and the analyst's pool refuses a mix.
+# Under DP the values are reals with noise on the DP grid, so they travel at
+# the full width whatever `widths` says.
 srv_contribute <- function(party, site, query, kind, variables, sites, values, call,
-                           sensitivity = NULL, epsilon = NULL) {
+                           sensitivity = NULL, epsilon = NULL, widths = NULL) {
   if (!all(is.finite(values))) {
     mhe_server_abort(site, paste0(
       paste(variables, collapse = ", "), " yields a value that is not finite"
+    ))
+  }
+  widths <- if (is.null(widths)) integer() else as.integer(widths)
+  if (!length(widths) %in% c(0L, 1L, length(values))) {
+    mhe_server_abort(site, paste0(
+      length(widths), " widths declared for ", length(values), " values"
     ))
   }
   arguments <- srv_call_text(call, site)
@@ -183,10 +199,11 @@ srv_contribute <- function(party, site, query, kind, variables, sites, values, c
     }
     dp <- c(settings$epsilon, settings$delta, srv_dp_epsilon(epsilon, settings, site),
             l2, max(l1, l2))
+    widths <- integer()
   }
   rs_call(
     rs_party_contribute(party, query, kind, arguments, as.character(variables), sites,
-                        as.double(values), as.double(dp)),
+                        as.double(values), widths, as.double(dp)),
     site = site
   )
 }

@@ -69,3 +69,34 @@ mhe_unpack <- function(layout, v, call = rlang::caller_env()) {
   }
   split(as.double(v), factor(rep(names(layout), layout), levels = names(layout)))
 }
+
+# Widths (issue 16) ------------------------------------------------------------
+#
+# A count travels at the width its range needs rather than at the 128 bits of
+# a real: a site counts at most 2^31 - 1 rows (R's integer range), so at K
+# sites the pooled count fits 32 + ceil(log2 K) bits, signed, and the site's
+# own count fits 32 bits, as the core checks (`srv_contribute(widths = )`).
+# Every site of a query derives the same width from the same site list. A
+# count that carries noise (differential privacy) needs a wider width: the
+# core's `Width::widened()` adds the noise's bits.
+mhe_count_width <- function(k) {
+  32L + as.integer(ceiling(log2(max(1L, as.integer(k)))))
+}
+
+# The count fields of each layout: the others are reals (full width, NA).
+mhe_layout_counts <- list(
+  "mean" = c("n", "missing"),
+  "ss" = "n",
+  "cor-means" = c("n", "rows"),
+  "cor-cross" = "n",
+  "histogram-counts" = c("under", "cells", "over", "suppressed"),
+  "histogram-range" = c("under", "cells", "over")
+)
+
+# The widths of a layout's vector at K sites: the count width for its count
+# fields, NA for the others.
+mhe_layout_widths <- function(layout, k) {
+  counts <- mhe_layout_counts[[attr(layout, "kind")]]
+  is_count <- rep(names(layout), layout) %in% counts
+  ifelse(is_count, mhe_count_width(k), NA_integer_)
+}

@@ -14,7 +14,10 @@
 # against 20 plaintext mean calls, and against a plaintext summary of the same
 # two rounds), "glm" (a 10-covariate binomial GLM over 3 sites x 1e5 rows: ds.mheGLM()
 # against the same IRLS with each site's aggregates in the clear through
-# mhePlainGLMDS()) or "all" (default). Reports the median wall time of `runs`
+# mhePlainGLMDS()), "survival" (the exact Kaplan-Meier curve of ds.mheSurvfit()
+# on a public grid of 8192 points over 3 sites x 1e5 rows, against the same
+# curve from each site's counts in the clear through mhePlainSurvDS()) or "all"
+# (default). Reports the median wall time of `runs`
 # runs (default 5), the ratio to plaintext, the bytes the analyst sends to the
 # sites per query (the calls' text, as DSLite/Opal receive it), the number of
 # calls and, for the GLM, the IRLS iterations. `rows` (default 1e5) is the
@@ -38,7 +41,7 @@ options(mhe.allow.unpinned = TRUE, mhe.audit.file = tempfile("dsMHE-bench-audit-
 args <- commandArgs(TRUE)
 runs <- if (length(args)) as.integer(args[1]) else 5L
 part <- if (length(args) > 1L) args[2] else "all"
-stopifnot(part %in% c("all", "stats", "summary", "glm", "setup"))
+stopifnot(part %in% c("all", "stats", "summary", "glm", "survival", "setup"))
 rows <- if (length(args) > 2L && part != "setup") as.numeric(args[3]) else 1e5
 setup_sites <- if (length(args) > 2L && part == "setup") {
   as.integer(strsplit(args[3], ",", fixed = TRUE)[[1]])
@@ -78,11 +81,23 @@ mhePlainGLMDS <- function(formula, family, data, weights = NULL, offset = NULL, 
                           levels, round, model, beta, start, wtdmu)$values
 }
 
+# The two rounds of ds.mheSurvfit() on a given grid, each site's tallies and
+# counts in the clear.
+mhePlainSurvDS <- function(time, event, mode, grid = NULL, coding = NULL) {
+  env <- parent.frame()
+  site <- "this site"
+  data <- dsMHE:::srv_surv_data(env, site, time, event, NULL, NULL)
+  if (mode == "status") {
+    return(dsMHE:::srv_surv_tallies(data, scale = FALSE))
+  }
+  dsMHE:::srv_surv_counts(data, site, dsMHE:::srv_doubles(grid, site, "grid"), coding)
+}
+
 # dsMHE's declared methods plus the plaintext baseline.
 bench_config <- function() {
   config <- defaultDSConfiguration(include = "dsMHE")
   methods <- config$AggregateMethods
-  for (name in c("mhePlainSumDS", "mhePlainGLMDS")) {
+  for (name in c("mhePlainSumDS", "mhePlainGLMDS", "mhePlainSurvDS")) {
     row <- methods[1L, , drop = FALSE]
     row$name <- name
     row$value <- paste(deparse(get(name)), collapse = "\n")
@@ -312,3 +327,44 @@ if (part %in% c("all", "glm")) {
 results <- do.call(rbind, results)
 print(results, row.names = FALSE)
 invisible(results)
+
+# The exact survival curve on a public grid of 8192 points, 3 sites x `rows`.
+make_surv_data <- function(sites) {
+  set.seed(3)
+  lapply(seq_len(sites), function(i) {
+    data.frame(time = round(rexp(rows, 1 / 365), 1), status = rbinom(rows, 1, 0.7))
+  })
+}
+
+# The curve ds.mheSurvfit() computes, from the sites' counts in the clear.
+plain_surv <- function(conns, grid) {
+  function() {
+    status <- Reduce(`+`, datashield.aggregate(conns, call("mhePlainSurvDS", "D$time", "D$status",
+                                                           "status")))
+    coding <- dsMHE:::mhe_km_coding(matrix(round(status), nrow = 3L))
+    counts <- Reduce(`+`, datashield.aggregate(conns, call(
+      "mhePlainSurvDS", "D$time", "D$status", "counts", dsMHE:::mhe_dbl_encode(grid), coding
+    )))
+    fit <- suppressMessages(dsMHE:::mhe_km_fit(counts, grid, NULL, NULL))
+    fit$limits <- dsMHE:::mhe_km_confint(fit$surv, fit$std.err, 0.95, "log-log")
+    fit
+  }
+}
+
+if (part %in% c("all", "survival")) {
+  sites <- 3L
+  conns <- login(make_surv_data(sites))
+  suppressWarnings(ds.mheSetup(conns))
+  grid <- seq(1, 1000, length.out = 8192L)
+  mhe <- function() {
+    suppressMessages(ds.mheSurvfit("D$time", "D$status", times = grid, datasources = conns))
+  }
+  same <- isTRUE(all.equal(mhe()$surv, plain_surv(conns, grid)()$surv, tolerance = 0))
+  m <- measure(mhe)
+  p <- measure(plain_surv(conns, grid))
+  r <- compare(sites, "survfit, 8192-point grid", m, p)
+  r$same_curve <- same
+  print(r, row.names = FALSE)
+  ds.mheClose(conns)
+  datashield.logout(conns)
+}

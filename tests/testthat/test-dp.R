@@ -232,15 +232,13 @@ test_that("an analyst whose key the admins pinned spends a budget of its own", {
   expect_identical(ds.mheMean("D$LAB_TSC", datasources = conns)$dp$analyst, rep("unpinned", 3))
 })
 
-test_that("a federation mixing differential privacy on and off warns the analyst", {
+test_that("a federation mixing differential privacy on and off is refused at pooling", {
   audit <- dp_audit_files()
   opts <- list(sim1 = dp_options(audit[["sim1"]]), sim2 = list(mhe.audit.file = audit[["sim2"]]),
                sim3 = list(mhe.audit.file = audit[["sim3"]]))
   conns <- fresh_federation(options = opts)
-  res <- NULL
-  expect_warning(res <- ds.mheMean("D$LAB_TSC", datasources = conns),
-                 class = "dsMHE_warning_dp_partial")
-  expect_identical(res$dp$site, "sim1")
+  expect_error(ds.mheMean("D$LAB_TSC", datasources = conns),
+               "differential privacy is on at 'sim1' and off at 'sim2'")
 })
 
 test_that("tables, histograms, variances, correlations and summaries carry noise under differential privacy", {

@@ -11,7 +11,7 @@
 #![allow(missing_docs)]
 
 use extendr_api::prelude::*;
-use mhe::{AuditRecord, QuerySpec, Site, SitePolicy};
+use mhe::{AuditRecord, Layout, QuerySpec, Site, SitePolicy, Width};
 
 mod b64;
 
@@ -212,9 +212,11 @@ fn rs_party_finalize(party: Robj, bundle: &[u8]) -> R<Robj> {
 
 /// Encrypts and signs the party's contribution to a query: `call` is the server
 /// call as canonical text (signed, and logged), `variables` every variable the
-/// statistic reads (the ledger ties each to the query's set of sites). `dp` is
+/// statistic reads (the ledger ties each to the query's set of sites), `widths` the
+/// values' layout (see `layout_of`: empty for every value at the full width). `dp` is
 /// empty (differential privacy off) or `c(total_epsilon, delta, epsilon, l2, l1)`:
-/// the admin's budget and `delta`, the query's `epsilon`, the values' sensitivity.
+/// the admin's budget and `delta`, the query's `epsilon`, the values' sensitivity;
+/// with `dp` the layout must be the full width (noisy values are reals).
 #[extendr]
 #[allow(clippy::too_many_arguments)]
 fn rs_party_contribute(
@@ -225,9 +227,11 @@ fn rs_party_contribute(
     variables: Strings,
     sites: Strings,
     values: &[f64],
+    widths: &[i32],
     dp: &[f64],
 ) -> R<Robj> {
     let q = id16(query, "query id")?;
+    let layout = layout_of(widths, values.len())?;
     let dp = match dp {
         [] => None,
         &[total_epsilon, delta, epsilon, l2, l1] => Some(mhe::DpQuery {
@@ -249,8 +253,35 @@ fn rs_party_contribute(
     };
     let mut p = self::party(&party)?;
     Ok(raw(&p
-        .contribute_dp(q, &spec, values, dp.as_ref())
+        .contribute_with(q, &spec, values, &layout, dp.as_ref())
         .map_err(err)?))
+}
+
+/// The layout of `n` values from R's `widths`: none (every value at the full width),
+/// one (recycled) or one per value; `NA` is the full width (a real), a number the
+/// bits of an integer's pooled value (2 to 127).
+fn layout_of(widths: &[i32], n: usize) -> R<Layout> {
+    let width = |w: i32| -> R<Width> {
+        if w == i32::MIN {
+            return Ok(Width::FULL);
+        }
+        u32::try_from(w)
+            .ok()
+            .filter(|b| (2..=127).contains(b))
+            .and_then(|b| Width::integer(b).ok())
+            .ok_or_else(|| format!("a width is NA or 2 to 127 bits, not {w}").into())
+    };
+    match widths {
+        [] => Ok(Layout::full(n)),
+        [w] => {
+            let count = u32::try_from(n).map_err(|_| "too many values".to_owned())?;
+            Layout::from_runs(&[(count, width(*w)?)]).map_err(|e| e.to_string().into())
+        }
+        ws if ws.len() == n => Ok(Layout::from_widths(
+            &ws.iter().map(|&w| width(w)).collect::<R<Vec<Width>>>()?,
+        )),
+        ws => Err(format!("{} widths for {n} values", ws.len()).into()),
+    }
 }
 
 /// Checks a decryption request and returns the party's decryption share.

@@ -17,6 +17,12 @@
 mod common;
 
 use std::hint::black_box;
+use std::sync::Arc;
+
+use fhe::bfv::{self, BfvParametersBuilder, Encoding};
+use fhe::mbfv::{AggregateIter, CommonRandomPoly, DecryptionShare, PublicKeyShare};
+use fhe_traits::{FheDecoder, FheEncoder, FheEncrypter};
+use mhe::encoding::{Layout, Width, decode_layout, encode_layout};
 
 use common::Parties;
 use mhe::ciphertext::{Ciphertext, encrypt};
@@ -109,6 +115,131 @@ fn run_set(set: &str, scale: usize) {
     );
 }
 
+/// The round of the criterion bench (`benches/mhe.rs`), in CPU time: 10 parties
+/// encrypt 8192 values each, the ciphertexts are added, every party gives a
+/// decryption share of each pooled ciphertext, the shares are combined and decoded.
+/// Ours declares the values at fhe.rs's width (pooled values of 20 bits); fhe.rs
+/// packs one value below t = 2^20 per coefficient. Same N and moduli.
+fn round_vs_fhe(set: &str, iters: usize) {
+    const VALUES: usize = 8192;
+    let params = Params::by_name(set).unwrap();
+    let mut o = Parties::new(&params, PARTIES, [1; 32], [2; 32]);
+    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
+    let layout = Layout::from_widths(&vec![Width::integer(20).unwrap(); VALUES])
+        .with_parties(PARTIES)
+        .unwrap();
+    let small: Vec<Vec<i128>> = (0..PARTIES)
+        .map(|p| {
+            (0..VALUES as i128)
+                .map(|i| (i * 31 + p as i128) % 1000)
+                .collect()
+        })
+        .collect();
+    let expected: Vec<i128> = (0..VALUES)
+        .map(|i| small.iter().map(|v| v[i]).sum())
+        .collect();
+    let mut ours = || {
+        let mut pooled: Option<Vec<Ciphertext>> = None;
+        for v in &small {
+            let cts: Vec<Ciphertext> = encode_layout(&params, &layout, v)
+                .unwrap()
+                .iter()
+                .map(|pt| encrypt(&params, &o.pk, pt, &mut o.rng))
+                .collect();
+            match pooled.as_mut() {
+                None => pooled = Some(cts),
+                Some(acc) => acc
+                    .iter_mut()
+                    .zip(&cts)
+                    .for_each(|(a, c)| a.add_assign(c, &params)),
+            }
+        }
+        let pts: Vec<Plaintext> = pooled
+            .unwrap()
+            .iter()
+            .map(|ct| {
+                let shares: Vec<KeySwitchShare> = o
+                    .sks
+                    .iter()
+                    .map(|sk| {
+                        ks.gen_share(sk, None, ct, &mut DecryptionLedger::new(), &mut o.rng)
+                            .unwrap()
+                    })
+                    .collect();
+                ks.decrypt(ct, &ks.aggregate_shares(shares.iter()))
+            })
+            .collect();
+        decode_layout(&params, &pts, &layout).unwrap()
+    };
+    assert_eq!(ours(), expected);
+    let ours_us = per_op(iters, || {
+        black_box(ours());
+    });
+    let moduli: Vec<u64> = params.moduli().collect();
+    let par = BfvParametersBuilder::new()
+        .set_degree(params.n())
+        .set_plaintext_modulus(1 << 20)
+        .set_moduli(&moduli)
+        .build_arc()
+        .unwrap();
+    let mut rng = rand09::rng();
+    let crp = CommonRandomPoly::new(&par, &mut rng).unwrap();
+    let sks: Vec<bfv::SecretKey> = (0..PARTIES)
+        .map(|_| bfv::SecretKey::random(&par, &mut rng))
+        .collect();
+    let pk: bfv::PublicKey = sks
+        .iter()
+        .map(|sk| PublicKeyShare::new(sk, crp.clone(), &mut rng).unwrap())
+        .aggregate()
+        .unwrap();
+    let fvalues: Vec<Vec<u64>> = small
+        .iter()
+        .map(|v| v.iter().map(|&x| x as u64).collect())
+        .collect();
+    let mut theirs = || {
+        let mut acc: Option<Vec<bfv::Ciphertext>> = None;
+        for v in &fvalues {
+            let cts: Vec<bfv::Ciphertext> = v
+                .chunks(par.degree())
+                .map(|chunk| {
+                    let pt = bfv::Plaintext::try_encode(chunk, Encoding::poly(), &par).unwrap();
+                    pk.try_encrypt(&pt, &mut rng).unwrap()
+                })
+                .collect();
+            match acc.as_mut() {
+                None => acc = Some(cts),
+                Some(a) => a.iter_mut().zip(&cts).for_each(|(x, y)| *x += y),
+            }
+        }
+        acc.unwrap()
+            .into_iter()
+            .flat_map(|ct| {
+                let ct = Arc::new(ct);
+                let pt: bfv::Plaintext = sks
+                    .iter()
+                    .map(|sk| DecryptionShare::new(sk, &ct, &mut rng).unwrap())
+                    .aggregate()
+                    .unwrap();
+                Vec::<u64>::try_decode(&pt, Encoding::poly()).unwrap()
+            })
+            .collect::<Vec<u64>>()
+    };
+    let got = theirs();
+    assert!(got.iter().zip(&expected).all(|(&a, &b)| a as i128 == b));
+    let theirs_us = per_op(iters, || {
+        black_box(theirs());
+    });
+    println!(
+        "{set}: round of {PARTIES} parties over {VALUES} values: ours {:.1} ms ({} ct/party), \
+         fhe.rs {:.1} ms ({} ct/party), fhe.rs / ours = {:.2}",
+        ours_us / 1000.0,
+        layout.num_plaintexts(&params),
+        theirs_us / 1000.0,
+        VALUES.div_ceil(par.degree()),
+        theirs_us / ours_us
+    );
+}
+
 fn main() {
     rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -118,6 +249,14 @@ fn main() {
     for (set, scale) in [("default", 1), ("large", 4)] {
         if only.as_deref().is_none_or(|o| set.contains(o)) {
             run_set(set, scale);
+        }
+    }
+    for set in ["default", "large"] {
+        if only
+            .as_deref()
+            .is_none_or(|o| o == "round" || set.contains(o))
+        {
+            round_vs_fhe(set, 10);
         }
     }
 }

@@ -25,7 +25,7 @@ use fhe::bfv::{self, BfvParametersBuilder, Encoding};
 use fhe::mbfv::{AggregateIter, CommonRandomPoly, DecryptionShare, PublicKeyShare};
 use fhe_traits::{FheDecoder, FheEncoder, FheEncrypter, Serialize};
 use mhe::ciphertext::{Ciphertext, encrypt};
-use mhe::encoding::{Plaintext, encode};
+use mhe::encoding::{Layout, Plaintext, Width, decode_layout, encode, encode_layout};
 use mhe::params::Params;
 use mhe::protocols::{DecryptionLedger, KeySwitchProtocol, KeySwitchShare, PublicKeyGenProtocol};
 use mhe::sampling::Crs;
@@ -110,6 +110,48 @@ fn print_sizes() {
     }
 }
 
+/// Bytes that travel per query: a contribution's `c0`s and a decryption share, as
+/// whole polynomials (before) and modulus-switched and cut to the coefficients that
+/// hold values (now).
+fn print_traffic() {
+    println!("bytes per site per query (polynomials only): before -> now");
+    for set in ["default", "large"] {
+        let p = &Params::by_name(set).unwrap();
+        for (what, layout) in [
+            (
+                "mean (3 values, 2 counts), 3 sites",
+                Layout::from_widths(&[
+                    Width::FULL,
+                    Width::integer(34).unwrap(),
+                    Width::integer(34).unwrap(),
+                ])
+                .with_parties(3)
+                .unwrap(),
+            ),
+            (
+                "8192 counts, 3 sites",
+                Layout::from_widths(&vec![Width::integer(34).unwrap(); 8192])
+                    .with_parties(3)
+                    .unwrap(),
+            ),
+            (
+                "8192 reals, 10 sites",
+                Layout::full(8192).with_parties(10).unwrap(),
+            ),
+        ] {
+            let old_cts = mhe::encoding::num_plaintexts(p, layout.len());
+            let old = old_cts * mhe::wire::poly_bytes(p);
+            let now: usize = (0..layout.num_plaintexts(p))
+                .map(|c| 4 + mhe::wire::switched_bytes(p, layout.used_coeffs(p, c)))
+                .sum();
+            println!(
+                "  {set}, {what}: contribution {old} B -> {now} B, decryption share {old} B -> {now} B ({:.1} x less)",
+                old as f64 / now as f64
+            );
+        }
+    }
+}
+
 fn bench_set(c: &mut Criterion, set: &str) {
     let mut o = ours(set);
     let params = o.params.clone();
@@ -175,11 +217,72 @@ fn bench_set(c: &mut Criterion, set: &str) {
                 .collect()
         })
         .collect();
-    g.bench_function("ours/round 10 parties 8192 values", |b| {
+    g.bench_function("ours/round 10 parties 8192 values, full width", |b| {
         b.iter(|| {
             let pooled = o.encrypt_and_pool(&values);
             black_box(o.decrypt_pooled(&ks, &pooled, ROUND_VALUES))
         });
+    });
+    // The same round with the values declared at fhe.rs's width: pooled values of
+    // 20 bits (each party's below 1000, as fhe.rs's), so one coefficient per value
+    // under `large` and two under `default` (t = 2^19 < 2^20).
+    let layout = Layout::from_widths(&vec![Width::integer(20).unwrap(); ROUND_VALUES])
+        .with_parties(PARTIES)
+        .unwrap();
+    let small: Vec<Vec<i128>> = (0..PARTIES)
+        .map(|p| {
+            (0..ROUND_VALUES as i128)
+                .map(|i| (i * 31 + p as i128) % 1000)
+                .collect()
+        })
+        .collect();
+    let expected: Vec<i128> = (0..ROUND_VALUES)
+        .map(|i| small.iter().map(|v| v[i]).sum())
+        .collect();
+    let mut round_at_width = || {
+        let mut pooled: Option<Vec<Ciphertext>> = None;
+        for v in &small {
+            let cts: Vec<Ciphertext> = encode_layout(&params, &layout, v)
+                .unwrap()
+                .iter()
+                .map(|pt| encrypt(&params, &o.pk, pt, &mut o.rng))
+                .collect();
+            match pooled.as_mut() {
+                None => pooled = Some(cts),
+                Some(acc) => acc
+                    .iter_mut()
+                    .zip(&cts)
+                    .for_each(|(a, c)| a.add_assign(c, &params)),
+            }
+        }
+        let pts: Vec<Plaintext> = pooled
+            .unwrap()
+            .iter()
+            .map(|ct| {
+                let shares: Vec<KeySwitchShare> = o
+                    .sks
+                    .iter()
+                    .map(|sk| {
+                        ks.gen_share(sk, None, ct, &mut DecryptionLedger::new(), &mut o.rng)
+                            .unwrap()
+                    })
+                    .collect();
+                ks.decrypt(ct, &ks.aggregate_shares(shares.iter()))
+            })
+            .collect();
+        decode_layout(&params, &pts, &layout).unwrap()
+    };
+    assert_eq!(round_at_width(), expected);
+    println!(
+        "{set}: 8192 values at 20 bits take {} ciphertexts per party (full width: {})",
+        layout.num_plaintexts(&params),
+        Layout::full(ROUND_VALUES)
+            .with_parties(PARTIES)
+            .unwrap()
+            .num_plaintexts(&params)
+    );
+    g.bench_function("ours/round 10 parties 8192 values", |b| {
+        b.iter(|| black_box(round_at_width()));
     });
 
     // fhe.rs, same N and moduli.
@@ -317,6 +420,7 @@ fn bench_site(c: &mut Criterion) {
 
 fn main() {
     print_sizes();
+    print_traffic();
     let mut c = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))

@@ -2,8 +2,8 @@
 //! and combine decryption shares. The analyst holds no secret; everything here checks
 //! its inputs so that a wrong blob fails early with a message naming the site.
 
-use crate::ciphertext::Ciphertext;
-use crate::encoding::{decode, fixed_to_real};
+use crate::ciphertext::{Switched, decrypt_switched};
+use crate::encoding::decode_layout;
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::fingerprint;
 use crate::messages::{
@@ -11,9 +11,6 @@ use crate::messages::{
     KeygenBundle, KeygenShare, Pooled, Roster, hex,
 };
 use crate::params::Params;
-use crate::protocols::KeySwitchProtocol;
-use crate::protocols::key_switch::KeySwitchShare;
-use crate::ring::{Form, Poly};
 use crate::wire::check_context;
 
 /// Builds the roster blob from the sites' identity blobs (in the given order).
@@ -163,7 +160,7 @@ pub fn pool_with_dp(
     check_whole_set(&parsed, first)?;
     let dec = decryptor_indices(&first.names, decryptors)?;
     let st0 = &first.statement;
-    let mut pooled: Vec<Poly> = first.c0s.clone();
+    let mut pooled: Vec<Switched> = first.c0s.clone();
     for c in parsed.iter().skip(1) {
         for (acc, c0) in pooled.iter_mut().zip(&c.c0s) {
             acc.add_assign(c0, &params);
@@ -184,6 +181,7 @@ pub fn pool_with_dp(
         kind: st0.kind.clone(),
         args: st0.args,
         n_values: st0.n_values,
+        layout: st0.layout.clone(),
         set: st0.set.clone(),
         decryptors: dec.clone(),
         attestations,
@@ -192,6 +190,7 @@ pub fn pool_with_dp(
         header: first.header,
         query: st0.query,
         n_values: st0.n_values,
+        layout: st0.layout.clone(),
         decryptors: dec,
         c0s: pooled,
     };
@@ -224,6 +223,23 @@ fn check_same_query(parsed: &[Contribution], first: &Contribution, params: &Para
         if st.args != st0.args {
             return Err(Error::InvalidArgument(format!(
                 "contribution from '{}' was computed from other arguments than '{}''s",
+                name_of(&first.names, st.site),
+                name_of(&first.names, st0.site)
+            )));
+        }
+        if c.dp.is_some() != first.dp.is_some() {
+            let (on, off) = if c.dp.is_some() { (c, first) } else { (first, c) };
+            return Err(Error::InvalidArgument(format!(
+                "differential privacy is on at '{}' and off at '{}': each noise share is \
+                 calibrated for every site adding one, so the sites' admins must turn it \
+                 on (or off) together",
+                name_of(&first.names, on.statement.site),
+                name_of(&first.names, off.statement.site)
+            )));
+        }
+        if st.layout != st0.layout || st.layout.parties() != st.set.len() {
+            return Err(Error::InvalidArgument(format!(
+                "contribution from '{}' lays its values out at other widths than '{}''s",
                 name_of(&first.names, st.site),
                 name_of(&first.names, st0.site)
             )));
@@ -291,22 +307,27 @@ fn name_of(names: &[String], idx: u16) -> String {
 }
 
 /// Combines the decryption shares of every decrypting site with the pooled `c0`s and
-/// decodes the pooled values (reals, 40 fractional bits).
+/// decodes the pooled values, each at its declared width (reals with 40 fractional
+/// bits, integers as they are).
 ///
 /// # Errors
-/// A share from another query or session, a missing or extra share.
+/// A share from another query or session, a missing or extra share, a share that
+/// carries other coefficients than the layout's.
 pub fn combine(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<f64>> {
-    Ok(combine_fixed(pooled, shares)?
-        .into_iter()
-        .map(fixed_to_real)
-        .collect())
+    let (layout, fixed) = combine_layout(pooled, shares)?;
+    Ok(layout.to_reals(&fixed))
 }
 
-/// As [`combine`], returning the exact fixed-point integers.
+/// As [`combine`], returning the exact pooled integers, each in units of
+/// `2^-frac` of its width (`2^-40` for reals).
 ///
 /// # Errors
 /// As [`combine`].
 pub fn combine_fixed(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<i128>> {
+    Ok(combine_layout(pooled, shares)?.1)
+}
+
+fn combine_layout(pooled: &[u8], shares: &[&[u8]]) -> Result<(crate::encoding::Layout, Vec<i128>)> {
     let p = Pooled::parse(pooled)?;
     let params = Params::by_id(p.header.params_id)?;
     let mut parsed = shares
@@ -322,6 +343,17 @@ pub fn combine_fixed(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<i128>> {
                 site_number(s.site)
             )));
         }
+        let trimmed = s
+            .shares
+            .iter()
+            .enumerate()
+            .all(|(c, sh)| sh.len() == p.layout.used_coeffs(&params, c));
+        if !trimmed {
+            return Err(Error::InvalidArgument(format!(
+                "decryption share of site {} carries other coefficients than the values' layout",
+                site_number(s.site)
+            )));
+        }
     }
     let sites: Vec<u16> = parsed.iter().map(|s| s.site).collect();
     if sites != p.decryptors {
@@ -331,24 +363,22 @@ pub fn combine_fixed(pooled: &[u8], shares: &[&[u8]]) -> Result<Vec<i128>> {
             p.decryptors.len()
         )));
     }
-    let ks = KeySwitchProtocol::with_default_flooding(params.clone());
-    let mut pts = Vec::with_capacity(p.c0s.len());
-    for (i, c0) in p.c0s.iter().enumerate() {
-        let ct = Ciphertext::from_polys(c0.clone(), Poly::zero(&params, Form::Coeff));
-        let agg = ks.aggregate_shares(
-            parsed
-                .iter()
-                .filter_map(|s| {
-                    s.shares
-                        .get(i)
-                        .map(|sh| KeySwitchShare::from_poly(sh.clone(), &params))
-                })
-                .collect::<Vec<_>>()
-                .iter(),
-        );
-        pts.push(ks.decrypt(&ct, &agg));
-    }
-    decode(&params, &pts, p.n_values as usize)
+    // Decryption as a switch to the zero key, on the switched polynomials:
+    // round((c0 + Σ h_i) / 2^(k - log2 t)) mod t (see `Switched`).
+    let pts: Vec<_> = p
+        .c0s
+        .iter()
+        .enumerate()
+        .map(|(i, c0)| {
+            let mut sum = c0.clone();
+            for sh in parsed.iter().filter_map(|s| s.shares.get(i)) {
+                sum.add_assign(sh, &params);
+            }
+            decrypt_switched(&params, &sum)
+        })
+        .collect();
+    let values = decode_layout(&params, &pts, &p.layout)?;
+    Ok((p.layout, values))
 }
 
 /// What a blob is: `(kind, params id, session)`.

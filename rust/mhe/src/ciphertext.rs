@@ -154,6 +154,140 @@ pub fn scale_and_round(params: &Params, x: &Poly) -> Plaintext {
     Plaintext::from_coeffs(params, coeffs)
 }
 
+/// Bits above `log2 t` that a modulus-switched polynomial keeps ([`Switched`]).
+pub const SWITCH_EXTRA_BITS: u32 = 12;
+
+/// The modulus `2^k` that polynomials are switched to before they travel:
+/// `k = log2 t + ` [`SWITCH_EXTRA_BITS`] (31 bits under `default` instead of 108, 92
+/// under `large` instead of 216).
+pub fn switch_bits(params: &Params) -> u32 {
+    params.plain_bits() + SWITCH_EXTRA_BITS
+}
+
+/// A polynomial modulus-switched from `Q` to `2^k` ([`switch_bits`]) and cut to the
+/// coefficients that hold values: what travels of a contribution's `c0` and of a
+/// decryption share.
+///
+/// # Error analysis
+///
+/// Each travelling polynomial `x` (a site's `c0`, a decrypting site's share) is
+/// replaced by `y = round(2^k * x / Q) mod 2^k`, with `x` read in `[0, Q)`; `y` is a
+/// function of `x`, so it reveals nothing more. The pooled sum of the `M` terms (`K`
+/// contributions and `D <= K` shares) is `Σx = Δm + E mod Q`, and since `2^k/Q * Q =
+/// 2^k` vanishes modulo `2^k`,
+///
+/// `Σy = 2^(k - log2 t) * m + 2^k * E / Q - 2^k * m * (Q mod t) / (Q t) + R  mod 2^k`,
+///
+/// with `|R| <= M/2` (one rounding per term, plus at most `2^-70` per term from the
+/// 128 fractional bits of `2^k/q_i`), and the third term below `2^(k + log2 t) / Q`,
+/// negligible. Decryption rounds `Σy / 2^(k - log2 t)`; it is exact while
+/// `|E| t/Q + |R| 2^(log2 t - k) < 1/2`. A protocol accepts only sets whose
+/// correctness margin is at least [`crate::noise::MIN_MARGIN_BITS`] = 1 bit, so
+/// `|E| t/Q <= 1/4`; with `M <= 2 * MAX_PARTIES = 2000`, `|R| 2^-12 <= 1000.x / 4096
+/// < 1/4`. So decryption of switched polynomials is exact whenever decryption of the
+/// full ones is (tested at the worst `E` and 2000 terms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Switched {
+    coeffs: Vec<u128>,
+}
+
+impl Switched {
+    /// A switched polynomial from its coefficients (each reduced modulo `2^k`).
+    pub fn from_coeffs(params: &Params, mut coeffs: Vec<u128>) -> Switched {
+        let mask = switch_mask(params);
+        coeffs.iter_mut().for_each(|c| *c &= mask);
+        Switched { coeffs }
+    }
+
+    /// The coefficients that travel, each in `[0, 2^k)`.
+    pub fn coeffs(&self) -> &[u128] {
+        &self.coeffs
+    }
+
+    /// Number of coefficients that travel.
+    pub fn len(&self) -> usize {
+        self.coeffs.len()
+    }
+
+    /// Whether no coefficient travels.
+    pub fn is_empty(&self) -> bool {
+        self.coeffs.is_empty()
+    }
+
+    /// `self += other mod 2^k` (both the same length; extra coefficients are ignored).
+    pub fn add_assign(&mut self, other: &Switched, params: &Params) {
+        let mask = switch_mask(params);
+        self.coeffs
+            .iter_mut()
+            .zip(&other.coeffs)
+            .for_each(|(a, b)| *a = a.wrapping_add(*b) & mask);
+    }
+
+    /// `self -= other mod 2^k`.
+    pub fn sub_assign(&mut self, other: &Switched, params: &Params) {
+        let mask = switch_mask(params);
+        self.coeffs
+            .iter_mut()
+            .zip(&other.coeffs)
+            .for_each(|(a, b)| *a = a.wrapping_sub(*b) & mask);
+    }
+
+    /// `self *= k mod 2^k` (the rounding error grows by `|k|` too).
+    pub fn mul_scalar_assign(&mut self, k: i64, params: &Params) {
+        let mask = switch_mask(params);
+        let factor = k as i128 as u128;
+        self.coeffs
+            .iter_mut()
+            .for_each(|a| *a = a.wrapping_mul(factor) & mask);
+    }
+}
+
+fn switch_mask(params: &Params) -> u128 {
+    (1u128 << switch_bits(params)) - 1
+}
+
+/// `round(2^k/Q * x) mod 2^k` for the first `used` coefficients of `x` (coefficient
+/// form), computed in RNS as [`scale_and_round`] does for `t`.
+pub fn modulus_switch(params: &Params, x: &Poly, used: usize) -> Switched {
+    let k = switch_bits(params);
+    let mask = switch_mask(params);
+    let consts: Vec<(u128, u64, u64)> = params
+        .limbs
+        .iter()
+        .map(|l| crate::params::t_over_q(k, l.q))
+        .collect();
+    let rows: Vec<&[u64]> = x.rows().collect();
+    let coeffs = (0..used.min(params.n()))
+        .map(|j| {
+            let mut int = 0u128;
+            let mut frac = 0u128; // units of 2^-64
+            for ((row, limb), &(ti, hi, lo)) in rows.iter().zip(&params.limbs).zip(&consts) {
+                let xj = row.get(j).copied().unwrap_or(0);
+                let y = u128::from(mul_mod(xj, limb.qhat_inv, limb.q));
+                int = int.wrapping_add(y.wrapping_mul(ti));
+                frac += y * u128::from(hi) + ((y * u128::from(lo)) >> 64);
+            }
+            let rounded = (frac + (1u128 << 63)) >> 64;
+            int.wrapping_add(rounded) & mask
+        })
+        .collect();
+    Switched { coeffs }
+}
+
+/// The plaintext of a pooled sum of switched polynomials (`c0`s and shares):
+/// `round(Σy / 2^(k - log2 t)) mod t` per coefficient; coefficients past the sum's
+/// length are zero.
+pub fn decrypt_switched(params: &Params, sum: &Switched) -> Plaintext {
+    let shift = SWITCH_EXTRA_BITS;
+    let half = 1u128 << (shift - 1);
+    let coeffs = sum
+        .coeffs
+        .iter()
+        .map(|&y| (y.wrapping_add(half) & switch_mask(params)) >> shift)
+        .collect();
+    Plaintext::from_coeffs(params, coeffs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +325,60 @@ mod tests {
         expected.add_assign(&e2, &params);
         expected.add_assign(&e2, &params);
         assert_eq!(decrypt(&params, &sk, &ct), expected);
+    }
+
+    #[test]
+    fn switched_decryption_is_exact_at_the_worst_noise_and_2000_terms() {
+        for params in [Params::toy(), Params::by_name("default").unwrap()] {
+            let n = params.n();
+            let q: u128 = params.moduli().map(u128::from).product();
+            let t = 1u128 << params.plain_bits();
+            // The largest noise a 1-bit margin allows: |E| <= Q / (4t).
+            let bound = i128::try_from(q / (4 * t)).unwrap();
+            let m: Vec<u128> = (0..n as u128).map(|i| (i * 104_729) % t).collect();
+            let pt = Plaintext::from_coeffs(&params, m);
+            for sign in [1i128, -1] {
+                let e: Vec<i128> = (0..n).map(|j| sign * (bound - (j as i128 % 3))).collect();
+                let mut target = scaled_plaintext(&params, &pt).into_public();
+                target.add_assign(&Poly::from_signed_wide(&params, &e), &params);
+                // 1999 terms whose switch each rounds down by almost 1/2, the worst
+                // case of the analysis (|R| near 1000), and one that makes the sum
+                // Δm + E with E of the same sign.
+                let k = switch_bits(&params);
+                let q_hi = q >> (k + 1);
+                let q_lo = q & ((1u128 << (k + 1)) - 1);
+                let mut state = 0x2545_f491_4f6c_dd1du64;
+                let mut last = target.clone();
+                let mut sum = Switched::from_coeffs(&params, vec![0; n]);
+                for _ in 0..1999 {
+                    let x: Vec<i128> = (0..n)
+                        .map(|_| {
+                            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                            let odd = 2 * u128::from(state >> 34) + 1; // 2a + 1 < 2^31
+                            // floor((a + 1/2) Q / 2^k) - 1: rounds to a, error -1/2 + tiny.
+                            let v = odd * q_hi + ((odd * q_lo) >> (k + 1)) - 1;
+                            i128::try_from(v).unwrap()
+                        })
+                        .collect();
+                    let p = Poly::from_signed_wide(&params, &x);
+                    last.sub_assign(&p, &params);
+                    sum.add_assign(&modulus_switch(&params, &p, n), &params);
+                }
+                sum.add_assign(&modulus_switch(&params, &last, n), &params);
+                assert_eq!(decrypt_switched(&params, &sum), pt, "{}", params.name());
+                // Unswitched, the same sum decrypts to the same plaintext.
+                assert_eq!(scale_and_round(&params, &target), pt);
+            }
+        }
+    }
+
+    #[test]
+    fn a_switched_polynomial_keeps_only_its_used_coefficients() {
+        let params = Params::by_name("default").unwrap();
+        let p = crate::sampling::Crs::from_seed([4; 32]).uniform_poly(&params, b"p");
+        let s = modulus_switch(&params, &p, 37);
+        assert_eq!(s.len(), 37);
+        assert!(s.coeffs().iter().all(|&c| c < 1u128 << switch_bits(&params)));
+        assert_eq!(switch_bits(&params), 31);
     }
 }

@@ -62,7 +62,7 @@ hazmat_modules!(
 );
 
 pub use audit::{AuditRecord, read as read_audit_file};
-pub use encoding::FRAC_BITS;
+pub use encoding::{FRAC_BITS, Layout, Width};
 pub use error::{Error, Refusal, RefusalKind, Result};
 pub use messages::DpFacts;
 pub use params::{MAX_PARTIES, Params};

@@ -5,6 +5,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::ciphertext::Switched;
+use crate::encoding::Layout;
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::SIGNATURE_LEN;
 use crate::params::{MAX_PARTIES, Params};
@@ -442,6 +444,9 @@ pub struct Statement {
     pub args: Digest32,
     /// Number of values.
     pub n_values: u32,
+    /// The width of each value (`n_values` of them): public, the same at every site
+    /// of the query; the analyst's pool refuses contributions of different layouts.
+    pub layout: Layout,
     /// Digest of the contribution's content: the ciphertexts' `c0`s and the DP facts
     /// ([`content_digest`]). Attestations carry it, so the facts are signed with the
     /// ciphertexts and cannot be altered or dropped by the analyst.
@@ -608,6 +613,7 @@ impl Statement {
         w.u16(self.site).fixed(&self.query).fixed(&self.roster);
         write_indices(w, &self.set);
         w.str(&self.kind).fixed(&self.args).u32(self.n_values);
+        w.layout(&self.layout);
     }
 }
 
@@ -617,16 +623,47 @@ pub fn args_digest(arguments: &str) -> Digest32 {
     sha256(&[b"mhe/args/v1", arguments.as_bytes()])
 }
 
-/// Digest of a contribution's ciphertexts, which travel as their `c0`s only.
-pub fn cts_digest(params: &Params, c0s: &[Poly]) -> Digest32 {
+/// Digest of a contribution's ciphertexts, which travel as their `c0`s only,
+/// modulus-switched and cut to the coefficients that hold values (as they travel).
+pub fn cts_digest(params: &Params, c0s: &[Switched]) -> Digest32 {
     let mut h = Sha256::new();
-    h.update(b"mhe/cts/v2");
+    h.update(b"mhe/cts/v3");
     for c0 in c0s {
         let mut w = Writer::default();
-        w.poly(c0, params);
+        w.switched(c0, params);
         h.update(w.as_bytes());
     }
     h.finalize().into()
+}
+
+/// Writes modulus-switched `c0`s.
+fn write_c0s(w: &mut Writer, params: &Params, c0s: &[Switched]) {
+    w.count(c0s.len());
+    for c0 in c0s {
+        w.switched(c0, params);
+    }
+}
+
+/// Reads `c0`s written by [`write_c0s`]: as many as `layout` needs, each with as many
+/// coefficients as `layout` says hold values.
+fn read_c0s(r: &mut Reader<'_>, params: &Params, layout: &Layout) -> Result<Vec<Switched>> {
+    let n_cts = r.count("ciphertexts", MAX_VALUES, 4)?;
+    if n_cts != layout.num_plaintexts(params) {
+        return Err(Error::Malformed(
+            "ciphertext count does not match the layout".into(),
+        ));
+    }
+    (0..n_cts)
+        .map(|c| {
+            let p = r.switched(params)?;
+            if p.len() != layout.used_coeffs(params, c) {
+                return Err(Error::Malformed(
+                    "a ciphertext carries other coefficients than its layout's".into(),
+                ));
+            }
+            Ok(p)
+        })
+        .collect()
 }
 
 /// A site's signed, encrypted contribution to a query: the `c0` of each ciphertext.
@@ -641,8 +678,9 @@ pub struct Contribution {
     pub names: Vec<String>,
     /// The DP facts of this site's noise share; `None` when its admin has DP off.
     pub dp: Option<DpFacts>,
-    /// The ciphertexts' `c0`s.
-    pub c0s: Vec<Poly>,
+    /// The ciphertexts' `c0`s, modulus-switched, cut to the coefficients that hold
+    /// values.
+    pub c0s: Vec<Switched>,
     /// Signature over the statement.
     pub sig: [u8; SIGNATURE_LEN],
 }
@@ -656,7 +694,7 @@ impl Contribution {
         st: &Statement,
         names: &[String],
         dp: Option<&DpFacts>,
-        c0s: &[Poly],
+        c0s: &[Switched],
         sig: &[u8; SIGNATURE_LEN],
     ) -> Vec<u8> {
         let mut w = Writer::new(Kind::Contribution, params, session);
@@ -666,10 +704,7 @@ impl Contribution {
         for n in names {
             w.str(n);
         }
-        w.count(c0s.len());
-        for c0 in c0s {
-            w.poly(c0, params);
-        }
+        write_c0s(&mut w, params, c0s);
         w.fixed(sig);
         w.finish()
     }
@@ -688,17 +723,14 @@ impl Contribution {
         let kind = r.str("query kind", MAX_LABEL)?.to_owned();
         let args = r.array::<32>("arguments digest")?;
         let n_values = r.u32()?;
+        check_n_values(n_values)?;
+        let layout = r.layout(n_values as usize)?;
         let dp = DpFacts::read(&mut r)?;
         let n_names = r.count("roster names", MAX_PARTIES, 3)?;
         let names = (0..n_names)
             .map(|_| r.str("site name", MAX_NAME).map(str::to_owned))
             .collect::<Result<Vec<_>>>()?;
-        let poly_len = crate::wire::poly_bytes(&params);
-        let n_cts = r.count("ciphertexts", MAX_VALUES, poly_len)?;
-        check_ct_count(&params, n_cts, n_values)?;
-        let c0s = (0..n_cts)
-            .map(|_| r.poly(&params, Form::Coeff))
-            .collect::<Result<Vec<_>>>()?;
+        let c0s = read_c0s(&mut r, &params, &layout)?;
         let sig = read_sig(&mut r)?;
         r.finish()?;
         let cts_digest = content_digest(&cts_digest(&params, &c0s), dp.as_ref());
@@ -710,6 +742,7 @@ impl Contribution {
             kind,
             args,
             n_values,
+            layout,
             cts_digest,
         };
         Ok(Contribution {
@@ -751,6 +784,8 @@ pub struct DecryptRequest {
     pub args: Digest32,
     /// Number of values.
     pub n_values: u32,
+    /// The values' layout, as every contribution's statement signs it.
+    pub layout: Layout,
     /// Participating sites.
     pub set: Vec<u16>,
     /// Decrypting sites.
@@ -767,7 +802,8 @@ impl DecryptRequest {
             .fixed(&self.roster)
             .str(&self.kind)
             .fixed(&self.args)
-            .u32(self.n_values);
+            .u32(self.n_values)
+            .layout(&self.layout);
         write_indices(&mut w, &self.set);
         write_indices(&mut w, &self.decryptors);
         w.count(self.attestations.len());
@@ -790,6 +826,8 @@ impl DecryptRequest {
         let kind = r.str("query kind", MAX_LABEL)?.to_owned();
         let args = r.array::<32>("arguments digest")?;
         let n_values = r.u32()?;
+        check_n_values(n_values)?;
+        let layout = r.layout(n_values as usize)?;
         let set = read_indices(&mut r, "site set")?;
         let decryptors = read_indices(&mut r, "decrypting sites")?;
         let n_att = r.count("attestations", MAX_PARTIES, 2 + 32 + SIGNATURE_LEN)?;
@@ -804,7 +842,6 @@ impl DecryptRequest {
                 sig,
             });
         }
-        check_n_values(n_values)?;
         r.finish()?;
         Ok(DecryptRequest {
             header,
@@ -813,6 +850,7 @@ impl DecryptRequest {
             kind,
             args,
             n_values,
+            layout,
             set,
             decryptors,
             attestations,
@@ -829,22 +867,23 @@ pub struct Pooled {
     pub query: Id,
     /// Number of values.
     pub n_values: u32,
+    /// The values' layout.
+    pub layout: Layout,
     /// Decrypting sites.
     pub decryptors: Vec<u16>,
-    /// The pooled `c0` of each ciphertext.
-    pub c0s: Vec<Poly>,
+    /// The pooled `c0` of each ciphertext (modulus-switched, cut).
+    pub c0s: Vec<Switched>,
 }
 
 impl Pooled {
     /// Encodes.
     pub fn encode(&self, params: &Params) -> Vec<u8> {
         let mut w = Writer::new(Kind::Pooled, params, &self.header.session);
-        w.fixed(&self.query).u32(self.n_values);
+        w.fixed(&self.query)
+            .u32(self.n_values)
+            .layout(&self.layout);
         write_indices(&mut w, &self.decryptors);
-        w.count(self.c0s.len());
-        for c0 in &self.c0s {
-            w.poly(c0, params);
-        }
+        write_c0s(&mut w, params, &self.c0s);
         w.finish()
     }
 
@@ -857,17 +896,16 @@ impl Pooled {
         let params = Params::by_id(header.params_id)?;
         let query = r.array::<16>("query id")?;
         let n_values = r.u32()?;
+        check_n_values(n_values)?;
+        let layout = r.layout(n_values as usize)?;
         let decryptors = read_indices(&mut r, "decrypting sites")?;
-        let n = r.count("ciphertexts", MAX_VALUES, crate::wire::poly_bytes(&params))?;
-        check_ct_count(&params, n, n_values)?;
-        let c0s = (0..n)
-            .map(|_| r.poly(&params, Form::Coeff))
-            .collect::<Result<Vec<_>>>()?;
+        let c0s = read_c0s(&mut r, &params, &layout)?;
         r.finish()?;
         Ok(Pooled {
             header,
             query,
             n_values,
+            layout,
             decryptors,
             c0s,
         })
@@ -883,8 +921,9 @@ pub struct DecryptShare {
     pub site: u16,
     /// Query id.
     pub query: Id,
-    /// One share per ciphertext.
-    pub shares: Vec<Poly>,
+    /// One share per ciphertext, modulus-switched and cut to the coefficients that
+    /// hold values (see [`crate::ciphertext::Switched`]).
+    pub shares: Vec<Switched>,
 }
 
 impl DecryptShare {
@@ -894,7 +933,7 @@ impl DecryptShare {
         w.u16(self.site).fixed(&self.query);
         w.count(self.shares.len());
         for s in &self.shares {
-            w.poly(s, params);
+            w.switched(s, params);
         }
         w.finish()
     }
@@ -908,9 +947,9 @@ impl DecryptShare {
         let params = Params::by_id(header.params_id)?;
         let site = r.u16()?;
         let query = r.array::<16>("query id")?;
-        let n = r.count("shares", MAX_VALUES, crate::wire::poly_bytes(&params))?;
+        let n = r.count("shares", MAX_VALUES, 4)?;
         let shares = (0..n)
-            .map(|_| r.poly(&params, Form::Coeff))
+            .map(|_| r.switched(&params))
             .collect::<Result<Vec<_>>>()?;
         r.finish()?;
         Ok(DecryptShare {
@@ -920,18 +959,6 @@ impl DecryptShare {
             shares,
         })
     }
-}
-
-/// The number of ciphertexts that `n_values` values take: at least one, as
-/// [`crate::encoding::num_plaintexts`] says.
-fn check_ct_count(params: &Params, n_cts: usize, n_values: u32) -> Result<()> {
-    check_n_values(n_values)?;
-    if n_cts != crate::encoding::num_plaintexts(params, n_values as usize) {
-        return Err(Error::Malformed(
-            "ciphertext count does not match the value count".into(),
-        ));
-    }
-    Ok(())
 }
 
 fn check_n_values(n_values: u32) -> Result<()> {

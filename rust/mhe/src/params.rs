@@ -316,7 +316,7 @@ fn mod_pow2(bits: u32, q: u64) -> u64 {
     clippy::cast_possible_truncation,
     reason = "quotients below 2^64 by construction"
 )]
-fn t_over_q(bits: u32, q: u64) -> (u128, u64, u64) {
+pub(crate) fn t_over_q(bits: u32, q: u64) -> (u128, u64, u64) {
     let t = 1u128 << bits;
     let q128 = u128::from(q);
     let int = t / q128;

@@ -11,6 +11,8 @@
 //! vector is reserved. Polynomials are packed at the bit width of each RNS modulus and
 //! every residue is checked to be below its modulus.
 
+use crate::ciphertext::{Switched, switch_bits};
+use crate::encoding::{Layout, Width};
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::ring::{Form, Poly};
@@ -18,8 +20,9 @@ use crate::ring::{Form, Poly};
 /// Magic bytes of every blob.
 pub const MAGIC: [u8; 3] = *b"MHE";
 /// Current wire-format version (2: contributions carry `c0` only, requests no
-/// polynomial, confirmations commit to the group secret; 3: contributions carry a
-/// signed differential-privacy block, see `messages::DpFacts`).
+/// polynomial, confirmations commit to the group secret; 3: values laid out at their
+/// declared widths, polynomials carry only the coefficients that hold values,
+/// contributions carry a signed differential-privacy block, see `messages::DpFacts`).
 pub const VERSION: u8 = 3;
 /// Bytes of a header.
 pub const HEADER_LEN: usize = 3 + 1 + 1 + 2 + 16;
@@ -156,6 +159,30 @@ impl Writer {
     /// Appends a polynomial, each limb packed at its modulus's bit width.
     pub fn poly(&mut self, p: &Poly, params: &Params) -> &mut Self {
         write_poly(&mut self.buf, p, params);
+        self
+    }
+    /// Appends a modulus-switched polynomial ([`Switched`]): its number of
+    /// coefficients as a u32, then each at `k` bits ([`switch_bits`]). Only the
+    /// coefficients that hold values travel (see
+    /// [`crate::encoding::Layout::used_coeffs`]): decryption of coefficient `j` needs
+    /// only coefficient `j` of each `c0` and of each share.
+    pub fn switched(&mut self, p: &Switched, params: &Params) -> &mut Self {
+        self.count(p.len());
+        pack_wide(&mut self.buf, p.coeffs(), switch_bits(params));
+        self
+    }
+    /// Appends a layout: the number of sites it is pooled over (u16), the number of
+    /// runs, then each run's count (u32), bits and fractional bits (one byte each).
+    pub fn layout(&mut self, layout: &Layout) -> &mut Self {
+        self.u16(u16::try_from(layout.parties()).unwrap_or(u16::MAX));
+        self.count(layout.runs().len());
+        for &(n, w) in layout.runs() {
+            self.u32(n);
+            self.buf.extend_from_slice(&[
+                u8::try_from(w.bits()).unwrap_or(0),
+                u8::try_from(w.frac()).unwrap_or(0),
+            ]);
+        }
         self
     }
     /// The bytes so far.
@@ -396,6 +423,68 @@ impl<'a> Reader<'a> {
         Poly::from_residues(params, residues, form)
             .ok_or_else(|| Error::Malformed("polynomial".into()))
     }
+    /// Reads a modulus-switched polynomial written by [`Writer::switched`]: at most
+    /// N coefficients, checked against the bytes present before anything is
+    /// allocated.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`], [`Error::Malformed`] for more than N coefficients.
+    pub fn switched(&mut self, params: &Params) -> Result<Switched> {
+        let n = params.n();
+        let used = self.u32()? as usize;
+        if used > n {
+            return Err(Error::Malformed(format!(
+                "a polynomial of {used} coefficients, at most {n}"
+            )));
+        }
+        let bits = switch_bits(params);
+        let bytes = self.take(switched_bytes(params, used), "polynomial")?;
+        let mask = (1u128 << bits) - 1;
+        let mut acc: u128 = 0;
+        let mut have = 0u32;
+        let mut it = bytes.iter();
+        let mut coeffs = Vec::with_capacity(used);
+        for _ in 0..used {
+            // acc holds fewer than `bits` bits here; 8 more stay below 128.
+            let mut v: u128 = acc;
+            let mut got = have;
+            while got < bits {
+                let b = it.next().copied().unwrap_or(0);
+                v |= u128::from(b) << got;
+                got += 8;
+            }
+            coeffs.push(v & mask);
+            acc = v >> bits;
+            have = got - bits;
+        }
+        Ok(Switched::from_coeffs(params, coeffs))
+    }
+    /// Reads a layout of exactly `n_values` values (see [`Writer::layout`]): runs not
+    /// empty, neighbours distinct (one encoding per layout), every width valid.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`], [`Error::Malformed`].
+    pub fn layout(&mut self, n_values: usize) -> Result<Layout> {
+        let parties = usize::from(self.u16()?);
+        let n_runs = self.count("layout runs", n_values, 6)?;
+        let mut runs: Vec<(u32, Width)> = Vec::with_capacity(n_runs);
+        for _ in 0..n_runs {
+            let n = self.u32()?;
+            let [bits, frac] = self.array::<2>("width")?;
+            let w = Width::new(u32::from(bits), u32::from(frac))
+                .map_err(|e| Error::Malformed(format!("layout: {e}")))?;
+            runs.push((n, w));
+        }
+        let layout = Layout::from_runs(&runs)
+            .and_then(|l| l.with_parties(parties))
+            .map_err(|e| Error::Malformed(format!("layout: {e}")))?;
+        if layout.runs().len() != n_runs || layout.len() != n_values {
+            return Err(Error::Malformed(format!(
+                "layout: runs must be non-empty, distinct from their neighbours and hold {n_values} values"
+            )));
+        }
+        Ok(layout)
+    }
     /// Fails unless every byte was read.
     ///
     /// # Errors
@@ -416,6 +505,29 @@ pub fn poly_bytes(params: &Params) -> usize {
     (0..params.num_limbs())
         .map(|i| (params.n() * params.limb_bits(i) as usize).div_ceil(8))
         .sum()
+}
+
+/// Bytes of a modulus-switched polynomial of `used` coefficients, without its count.
+pub fn switched_bytes(params: &Params, used: usize) -> usize {
+    (used * switch_bits(params) as usize).div_ceil(8)
+}
+
+/// Packs `values` (each below `2^bits`, `bits <= 120`) least significant bit first.
+fn pack_wide(out: &mut Vec<u8>, values: &[u128], bits: u32) {
+    let mut acc: u128 = 0;
+    let mut have = 0u32;
+    for &c in values {
+        acc |= c << have; // have < 8, c < 2^120
+        have += bits;
+        while have >= 8 {
+            out.push((acc & 0xFF) as u8);
+            acc >>= 8;
+            have -= 8;
+        }
+    }
+    if have > 0 {
+        out.push((acc & 0xFF) as u8);
+    }
 }
 
 /// Checks that a header belongs to `params` and `session`.

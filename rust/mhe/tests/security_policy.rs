@@ -22,13 +22,12 @@ use common::{
     new_sites, open_policy, pool_query, qid, refs, roster_of, spec,
 };
 use mhe::analyst;
-use mhe::ciphertext::encrypt;
+use mhe::ciphertext::{Switched, encrypt, modulus_switch};
 use mhe::encoding::{encode, real_to_fixed};
 use mhe::keys::PublicKey;
 use mhe::messages::{Contribution, DecryptRequest, DecryptShare, KeygenShare, Pooled};
 use mhe::params::Params;
 use mhe::policy::SitePolicy;
-use mhe::ring::Poly;
 use mhe::sampling::SecretRng;
 use mhe::site::SetupStage;
 use mhe::site::Site;
@@ -65,7 +64,12 @@ fn refusal(r: mhe::Result<Vec<u8>>) -> (String, RefusalKind) {
 
 /// Every site decrypts the honest `request`; the analyst combines the shares with the
 /// `c0`s of its choice instead of the pooled ones.
-fn decrypt_with_c0s(sites: &mut [Site], request: &[u8], pooled: &[u8], c0s: &[Poly]) -> Vec<i128> {
+fn decrypt_with_c0s(
+    sites: &mut [Site],
+    request: &[u8],
+    pooled: &[u8],
+    c0s: &[Switched],
+) -> Vec<i128> {
     let p = params();
     let shares = decrypt_all(sites, request);
     let mut kept = Pooled::parse(pooled).unwrap();
@@ -77,11 +81,11 @@ fn all_differ(got: &[i128], truth: &[i128]) -> bool {
     got.len() == truth.len() && got.iter().zip(truth).all(|(a, b)| a != b)
 }
 
-fn c0s_of(contribution: &[u8]) -> Vec<Poly> {
+fn c0s_of(contribution: &[u8]) -> Vec<Switched> {
     Contribution::parse(contribution).unwrap().c0s
 }
 
-fn add_all(acc: &mut [Poly], other: &[Poly]) {
+fn add_all(acc: &mut [Switched], other: &[Switched]) {
     acc.iter_mut()
         .zip(other)
         .for_each(|(a, c)| a.add_assign(c, &params()));
@@ -237,7 +241,7 @@ fn forged_attestations_and_substituted_ciphertexts_are_refused_or_decrypt_to_noi
         &c1.statement,
         &names_r,
         None,
-        std::slice::from_ref(&fake.polys().0.clone()),
+        std::slice::from_ref(&modulus_switch(&p, fake.polys().0, c1.c0s[0].len())),
         &c1.sig,
     );
     let tampered = [
@@ -255,7 +259,8 @@ fn forged_attestations_and_substituted_ciphertexts_are_refused_or_decrypt_to_noi
     }
     // The honest shares combined with the substituted c0 in site 2's place: noise.
     let mut forged = c0s_of(&q.contributions[0]);
-    forged[0].add_assign(fake.polys().0, &p);
+    let fake_c0 = modulus_switch(&p, fake.polys().0, forged[0].len());
+    forged[0].add_assign(&fake_c0, &p);
     add_all(&mut forged, &c0s_of(&q.contributions[2]));
     let got = decrypt_with_c0s(&mut sites, &q.request, &q.pooled, &forged);
     let mut truth = fixed_sums(&[v[0].clone(), v[2].clone()]);
@@ -414,10 +419,10 @@ fn partial_sums_differences_and_scalings_of_the_pool_decrypt_to_noise() {
         .collect();
     let query = |sites: &mut [Site], q: u32| {
         let query = pool_query(sites, qid(q), &v, &n);
-        let c0s: Vec<Vec<Poly>> = query.contributions.iter().map(|b| c0s_of(b)).collect();
+        let c0s: Vec<Vec<Switched>> = query.contributions.iter().map(|b| c0s_of(b)).collect();
         (query.pooled, query.request, c0s)
     };
-    let pool_of = |c0s: &[Vec<Poly>], who: &[usize]| -> Vec<Poly> {
+    let pool_of = |c0s: &[Vec<Switched>], who: &[usize]| -> Vec<Switched> {
         let mut acc = c0s[who[0]].clone();
         for &i in &who[1..] {
             add_all(&mut acc, &c0s[i]);

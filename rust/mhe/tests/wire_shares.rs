@@ -152,7 +152,8 @@ fn every_message_of_a_federation_round_trips() {
     let mut sites = federation(3, "default", 2, 2);
     let params = Params::by_name("default").unwrap();
     let n = names(&sites);
-    let values: Vec<Vec<f64>> = (0..3).map(|i| vec![f64::from(i); 300]).collect();
+    // 600 reals at full width, 7 coefficients each at 3 sites: two ciphertexts.
+    let values: Vec<Vec<f64>> = (0..3).map(|i| vec![f64::from(i); 600]).collect();
     let q = pool_query(&mut sites, qid(1), &values, &n[..2]);
     for b in &q.contributions {
         let c = Contribution::parse(b).unwrap();
@@ -179,7 +180,7 @@ fn every_message_of_a_federation_round_trips() {
         assert_eq!(&s.encode(&params), b);
     }
     let got = analyst::combine(&q.pooled, &refs(&shares)).unwrap();
-    assert_eq!(got, vec![3.0; 300]);
+    assert_eq!(got, vec![3.0; 600]);
 }
 
 #[test]

@@ -6,8 +6,8 @@ use sha2::Digest;
 use super::dp::{self, DpQuery};
 use super::{Joined, QueryRecord, Ready, Site, now, ready_of, refused};
 use crate::audit::{AuditRecord, Event};
-use crate::ciphertext::{Ciphertext, encrypt_with_shared};
-use crate::encoding::{encode, num_plaintexts, reals_to_fixed};
+use crate::ciphertext::{Ciphertext, Switched, encrypt_with_shared, modulus_switch};
+use crate::encoding::{Layout, encode_layout};
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::verify;
 use crate::keys::SecretKey;
@@ -57,7 +57,26 @@ impl Site {
         spec: &QuerySpec<'_>,
         values: &[f64],
     ) -> Result<Vec<u8>> {
-        self.contribute_dp(query, spec, values, None)
+        self.contribute_with(query, spec, values, &Layout::full(values.len()), None)
+    }
+
+    /// As [`Site::contribute`], with each value at its declared width
+    /// ([`crate::encoding::Width`]): integers (counts) and bounded values take only the
+    /// coefficients their range needs. The layout must be the same at every site of
+    /// the query (the pool refuses mixed layouts); it is signed with the contribution.
+    ///
+    /// # Errors
+    /// As [`Site::contribute`]; [`Error::InvalidArgument`] for a layout of another
+    /// length than `values`, [`Error::OutOfRange`] for a value that does not fit its
+    /// width at this query's number of sites.
+    pub fn contribute_with_layout(
+        &mut self,
+        query: Id,
+        spec: &QuerySpec<'_>,
+        values: &[f64],
+        layout: &Layout,
+    ) -> Result<Vec<u8>> {
+        self.contribute_with(query, spec, values, layout, None)
     }
 
     /// As [`Site::contribute`], with differential privacy when `dp` is given: after
@@ -68,6 +87,7 @@ impl Site {
     /// to them; the DP facts are signed with the ciphertexts, and the charge is
     /// written to the audit file (with the contribution's line) before the blob is
     /// returned. `values` must already be clipped so that `dp`'s sensitivity holds.
+    /// Noisy values are reals on the DP grid, so they travel at the full width.
     ///
     /// # Errors
     /// As [`Site::contribute`]; [`Error::Refused`] of kind `Budget` or
@@ -77,6 +97,23 @@ impl Site {
         query: Id,
         spec: &QuerySpec<'_>,
         values: &[f64],
+        dp: Option<&DpQuery>,
+    ) -> Result<Vec<u8>> {
+        self.contribute_with(query, spec, values, &Layout::full(values.len()), dp)
+    }
+
+    /// The one contribution step behind [`Site::contribute`],
+    /// [`Site::contribute_with_layout`] and [`Site::contribute_dp`].
+    ///
+    /// # Errors
+    /// As those; [`Error::InvalidArgument`] for a layout that is not the full width
+    /// when `dp` is given.
+    pub fn contribute_with(
+        &mut self,
+        query: Id,
+        spec: &QuerySpec<'_>,
+        values: &[f64],
+        layout: &Layout,
         dp: Option<&DpQuery>,
     ) -> Result<Vec<u8>> {
         let (_, joined, _) = ready_of(&self.stage)?;
@@ -103,7 +140,14 @@ impl Site {
         let audit_file = joined.policy.audit_file.clone();
         let earlier = self.refresh_releases(audit_file.as_deref())?;
         policy::check_ledger(earlier, &variables, &set_ids)?;
-        let fixed = reals_to_fixed(values)?;
+        if dp.is_some() && !layout.is_full() {
+            return Err(Error::InvalidArgument(
+                "noisy values are reals: with differential privacy the layout is the full width"
+                    .into(),
+            ));
+        }
+        let layout = &layout.clone().with_parties(set.len())?;
+        let fixed = layout.to_fixed(values)?;
         let noised = match dp {
             Some(q) => {
                 let (_, joined, _) = ready_of(&self.stage)?;
@@ -123,8 +167,8 @@ impl Site {
             None => None,
         };
         let c0s = match &noised {
-            Some(n) => self.encrypt(query, &set, &n.fixed)?,
-            None => self.encrypt(query, &set, &fixed)?,
+            Some(n) => self.encrypt(query, &set, &n.fixed, layout)?,
+            None => self.encrypt(query, &set, &fixed, layout)?,
         };
         let facts = noised.as_ref().map(|n| &n.facts);
         let (keys, joined, _) = ready_of(&self.stage)?;
@@ -137,6 +181,7 @@ impl Site {
             args: args_digest(spec.call),
             n_values: u32::try_from(values.len())
                 .map_err(|_| Error::InvalidArgument("too many values".into()))?,
+            layout: layout.clone(),
             cts_digest: content_digest(&cts_digest(&self.params, &c0s), facts),
         };
         let sig = keys
@@ -177,10 +222,17 @@ impl Site {
 
     /// The `c0`s of this site's contribution: the encoded values plus its zero-sum
     /// mask over `set`, encrypted under the collective key with the `u` shared
-    /// through the group secret.
-    fn encrypt(&mut self, query: Id, set: &[u16], fixed: &[i128]) -> Result<Vec<Poly>> {
+    /// through the group secret, modulus-switched and cut to the coefficients that
+    /// hold values (what travels).
+    fn encrypt(
+        &mut self,
+        query: Id,
+        set: &[u16],
+        fixed: &[i128],
+        layout: &Layout,
+    ) -> Result<Vec<Switched>> {
         let (_, joined, ready) = ready_of(&self.stage)?;
-        let mut pts = encode(&self.params, fixed)?;
+        let mut pts = encode_layout(&self.params, layout, fixed)?;
         let peers: Vec<(usize, &[u8; 32])> = set
             .iter()
             .filter_map(|&j| {
@@ -200,13 +252,15 @@ impl Site {
         let mut c0s = Vec::with_capacity(pts.len());
         for (c, pt) in pts.iter().enumerate() {
             let shared = gsp.shared_randomness(&ready.group, &self.session, &query, joined.own, c);
-            c0s.push(encrypt_with_shared(
+            let c0 = encrypt_with_shared(
                 &self.params,
                 &ready.collective,
                 pt,
                 &shared.u,
                 &mut self.rng,
-            ));
+            );
+            let used = layout.used_coeffs(&self.params, c);
+            c0s.push(modulus_switch(&self.params, &c0, used));
         }
         Ok(c0s)
     }
@@ -327,6 +381,7 @@ impl Site {
                 kind: req.kind.clone(),
                 args: req.args,
                 n_values: req.n_values,
+                layout: req.layout.clone(),
                 cts_digest: a.cts_digest,
             };
             verify(&m.vk, &st.signed_bytes(&self.params, &self.session), &a.sig).map_err(|_| {
@@ -352,7 +407,7 @@ impl Site {
     /// analyst.
     fn pooled_c1s(&self, ready: &Ready, req: &DecryptRequest) -> Vec<Poly> {
         let gsp = GroupSecretProtocol::new(self.params.clone());
-        (0..num_plaintexts(&self.params, req.n_values as usize))
+        (0..req.layout.num_plaintexts(&self.params))
             .map(|c| {
                 gsp.pooled_c1(
                     &ready.group,
@@ -388,12 +443,11 @@ impl Site {
         let key: &SecretKey = additive.as_ref().unwrap_or(&keys.sk);
         let ks = KeySwitchProtocol::new(self.params.clone(), req.set.len())?;
         let mut shares = Vec::with_capacity(c1s.len());
-        for c1 in c1s {
+        for (c, c1) in c1s.into_iter().enumerate() {
             let ct = Ciphertext::from_polys(Poly::zero(&self.params, Form::Coeff), c1);
-            shares.push(
-                ks.gen_share(key, None, &ct, &mut self.ledger, &mut self.rng)?
-                    .0,
-            );
+            let share = ks.gen_share(key, None, &ct, &mut self.ledger, &mut self.rng)?;
+            let used = req.layout.used_coeffs(&self.params, c);
+            shares.push(modulus_switch(&self.params, &share.0, used));
         }
         let out = DecryptShare {
             header: req.header,
