@@ -250,8 +250,8 @@ fn altered_dp_facts_fail_the_signature() {
     let n = names(&sites);
     let blobs = contribute_dp(&mut sites, 1, &[1.0, 2.0], &dp_query(10.0, 1.0));
     let p = mhe::Params::by_name("default").unwrap();
-    let tamper = |edit: &dyn Fn(&mut Contribution)| {
-        let mut c = Contribution::parse(&blobs[2]).unwrap();
+    let tamper_at = |i: usize, edit: &dyn Fn(&mut Contribution)| {
+        let mut c = Contribution::parse(&blobs[i]).unwrap();
         edit(&mut c);
         Contribution::encode(
             &p,
@@ -263,18 +263,22 @@ fn altered_dp_facts_fail_the_signature() {
             &c.sig,
         )
     };
-    let doubled = tamper(&|c| {
+    let doubled = tamper_at(2, &|c| {
         let f = c.dp.as_mut().unwrap();
         f.sigma *= 2.0;
         f.variance *= 4.0;
     });
-    let dropped = tamper(&|c| c.dp = None);
-    for forged in [doubled, dropped] {
-        let set = [blobs[0].clone(), blobs[1].clone(), forged];
+    // An honest pool refuses a mix of DP on and off, so the forger drops the
+    // facts of every contribution; the signatures still cover them.
+    let drop = |c: &mut Contribution| c.dp = None;
+    let dropped = [tamper_at(0, &drop), tamper_at(1, &drop), tamper_at(2, &drop)];
+    let mixed = [blobs[0].clone(), blobs[1].clone(), dropped[2].clone()];
+    assert!(analyst::pool(&refs(&mixed), &n).is_err());
+    for set in [[blobs[0].clone(), blobs[1].clone(), doubled], dropped] {
         let (_, request) = analyst::pool(&refs(&set), &n).unwrap();
         let (msg, kind) = refusal(sites[0].decrypt(&request));
         assert_eq!(kind, RefusalKind::BadAttestation, "{msg}");
-        assert!(msg.contains("site3"), "{msg}");
+        assert!(msg.contains("site"), "{msg}");
     }
 }
 
