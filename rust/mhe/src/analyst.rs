@@ -228,7 +228,11 @@ fn check_same_query(parsed: &[Contribution], first: &Contribution, params: &Para
             )));
         }
         if c.dp.is_some() != first.dp.is_some() {
-            let (on, off) = if c.dp.is_some() { (c, first) } else { (first, c) };
+            let (on, off) = if c.dp.is_some() {
+                (c, first)
+            } else {
+                (first, c)
+            };
             return Err(Error::InvalidArgument(format!(
                 "differential privacy is on at '{}' and off at '{}': each noise share is \
                  calibrated for every site adding one, so the sites' admins must turn it \

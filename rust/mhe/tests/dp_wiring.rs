@@ -271,7 +271,11 @@ fn altered_dp_facts_fail_the_signature() {
     // An honest pool refuses a mix of DP on and off, so the forger drops the
     // facts of every contribution; the signatures still cover them.
     let drop = |c: &mut Contribution| c.dp = None;
-    let dropped = [tamper_at(0, &drop), tamper_at(1, &drop), tamper_at(2, &drop)];
+    let dropped = [
+        tamper_at(0, &drop),
+        tamper_at(1, &drop),
+        tamper_at(2, &drop),
+    ];
     let mixed = [blobs[0].clone(), blobs[1].clone(), dropped[2].clone()];
     assert!(analyst::pool(&refs(&mixed), &n).is_err());
     for set in [[blobs[0].clone(), blobs[1].clone(), doubled], dropped] {
