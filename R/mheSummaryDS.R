@@ -26,7 +26,7 @@ mheSummaryDS <- function(x, means = NULL, query, sites) {
   site <- srv_site(party)
   query <- srv_query(query, site)
   sites <- srv_sites(sites, site)
-  vars <- srv_summary_variables(x, site)
+  vars <- srv_variable_list(x, site, mhe_summary_max_variables)
   if (is.null(means)) {
     values <- lapply(vars, srv_mean, env = env, site = site)
     kind <- "summary-mean"
@@ -40,23 +40,3 @@ mheSummaryDS <- function(x, means = NULL, query, sites) {
 
 # At most this many variables per summary (checked by client and server).
 mhe_summary_max_variables <- 200L
-
-# The variables of a summary, "D$a,D$b": at most mhe_summary_max_variables,
-# distinct, each a variable name (checked again when it is read).
-srv_summary_variables <- function(x, site) {
-  max <- mhe_summary_max_variables
-  srv_string(x, site, "x", "^[A-Za-z0-9._$]+(,[A-Za-z0-9._$]+)*$", 201L * max,
-             "variable names separated by commas")
-  vars <- strsplit(x, ",", fixed = TRUE)[[1]]
-  if (length(vars) > max) {
-    mhe_server_abort(site, paste0(
-      "`x` must name at most ", max, " variables, not ", length(vars)
-    ))
-  }
-  if (anyDuplicated(vars)) {
-    mhe_server_abort(site, paste0(
-      "`x` must name distinct variables; `", vars[anyDuplicated(vars)], "` appears twice"
-    ))
-  }
-  vars
-}
