@@ -46,28 +46,28 @@ srv_spread <- function(v, med = stats::median(v)) {
 # most expensive step of the rule at 1e5 rows); FALSE when unsure, and then the
 # exact rule (`srv_spread()`) decides. Sound lower bound: quantiles of a fixed
 # subsample give [a, b], and counting checks that it holds both middle order
-# statistics, hence the median m. For c0 in [a, b] and w = max(c0 - a, b - c0),
-# sum|v - m| >= sum|v - c0| - n w, and sum (v - m)^2 <= max over c in {a, b} of
-# sum (v - mean)^2 + n (mean - c)^2 (a convex function of c); their ratio bounds
-# the spread from below. Deterministic: no random numbers, same data same answer.
+# statistics, hence the median m. With c0 = (a + b) / 2, w = (b - a) / 2 and
+# d = v - c0: sum|v - m| >= sum|d| - n w, and sum (v - m)^2 <= the larger of
+# sum (v - a)^2 and sum (v - b)^2 (a convex function of the centre), that is
+# sum d^2 + 2 w |sum d| + n w^2; their ratio bounds the spread from below.
+# Deterministic: no random numbers, same data same answer.
 srv_surely_spread <- function(v, nfilter) {
   n <- length(v)
   if (n < 64L) {
     return(FALSE)
   }
-  s <- sort.int(v[unique(round(seq.int(1, n, length.out = min(n, 2001L))))])
+  s <- sort.int(v[seq.int(1, n, length.out = min(n, 2001L))], method = "quick")
   a <- s[[ceiling(0.4 * length(s))]]
   b <- s[[floor(0.6 * length(s)) + 1L]]
-  k_lo <- (n + 1L) %/% 2L
-  k_hi <- n %/% 2L + 1L
-  if (sum(v < a) > k_lo - 1L || sum(v > b) > n - k_hi) {
+  # at most k_lo - 1 values below a and n - k_hi above b, k_lo = (n + 1) %/% 2
+  # and k_hi = n %/% 2 + 1 being the ranks of the middle order statistics
+  if (sum(v < a) >= (n + 1L) %/% 2L || sum(v > b) > n - n %/% 2L - 1L) {
     return(FALSE)
   }
-  c0 <- (a + b) / 2
   w <- (b - a) / 2
-  mu <- sum(v) / n
-  s1 <- sum(abs(v - c0)) - n * w
-  s2 <- sum((v - mu)^2) + n * max((mu - a)^2, (mu - b)^2)
+  d <- v - (a + b) / 2
+  s1 <- sum(abs(d)) - n * w
+  s2 <- sum(d * d) + 2 * w * abs(sum(d)) + n * w * w
   ok <- is.finite(s1) && is.finite(s2) && s1 > 0 && s2 > 0
   ok && s1^2 / s2 >= nfilter * (1 + 1e-6)
 }
