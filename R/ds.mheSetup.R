@@ -7,8 +7,18 @@
 #'    identity (`mheIdentityDS()`);
 #' 2. the analyst relays the roster of identities; each site checks it and
 #'    returns a signed key-generation share (`mheJoinDS()`);
-#' 3. each site receives the bundle of all shares, derives the collective key
-#'    and confirms its digest (`mheFinalizeDS()`); the digests must agree.
+#' 3. the analyst sums the shares into the collective key and sends each site
+#'    that one key with the key material its peers sealed for it; each site
+#'    returns signed evaluations of its own share at points derived from the
+#'    key (`mheFinalizeDS()`);
+#' 4. the analyst checks each site's evaluations against its share and relays
+#'    all of them to every site, which accepts the key only if they add up to
+#'    its evaluation, and confirms its digest (`mheConfirmDS()`); the digests
+#'    must agree.
+#'
+#' Each site thus receives one key instead of every site's share, so setup
+#' traffic grows with the number of sites, not with its square (except the
+#' sealed Shamir shares of a threshold session, one per pair of sites).
 #'
 #' A site joins only the roster its admin pinned (server option `mhe.peers`),
 #' or, if its admin opted in with `mhe.allow.unpinned`, any roster the analyst
@@ -40,8 +50,8 @@
 #' @param params Name of the parameter set (see the Rust crate's docs).
 #' @param threshold `NULL` (all sites needed to decrypt) or the number `t` of
 #'   sites that together can decrypt.
-#' @param progress `TRUE` to show a progress bar over the setup steps (the
-#'   key shares and bundles counted per site), `FALSE` for none. By default
+#' @param progress `TRUE` to show a progress bar over the six setup steps,
+#'   `FALSE` for none. By default
 #'   on, unless `options(datashield.progress = FALSE)`. The bar is cli's: it
 #'   appears once setup has taken longer than `cli.progress_show_after`
 #'   (2 s by default).
@@ -107,15 +117,18 @@ ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL
   shares <- lapply(joined[sites], `[[`, "share")
   pinned <- vapply(joined[sites], function(j) isTRUE(j$pinned), TRUE)
 
-  bundles <- lapply(sites, function(site) {
-    step(paste("bundling the key shares for", site))
-    rs_call(rs_keygen_bundle(unname(shares), site))
-  })
-  names(bundles) <- sites
-  step("the sites derive the collective key")
-  bundle_arg <- mhe_send_blobs(conns, bundles)
-  confirmations <- mhe_aggregate(conns, mhe_calls(conns, function(site) {
+  step("summing the key shares into the collective key")
+  bundles <- rs_call(rs_keygen_bundles(unname(shares)))
+  step("the sites evaluate their key shares")
+  bundle_arg <- mhe_send_blobs(conns, bundles[sites])
+  evaluations <- mhe_aggregate(conns, mhe_calls(conns, function(site) {
     call("mheFinalizeDS", bundle_arg[[site]])
+  }))
+  checked <- rs_call(rs_keygen_evaluations(unname(shares), unname(evaluations[sites])))
+  step("the sites check the collective key")
+  checked_arg <- mhe_send_blob(conns, checked)
+  confirmations <- mhe_aggregate(conns, mhe_calls(conns, function(site) {
+    call("mheConfirmDS", checked_arg[[site]])
   }))
   key <- rs_call(rs_confirmations_check(unname(confirmations[sites])))
   step(NULL)
@@ -157,15 +170,14 @@ print.mhe_session <- function(x, ...) {
   invisible(x)
 }
 
-# A cli progress bar over the setup: four steps plus one per site (its key
-# bundle). Returns step(status): advance to the next step with that status;
-# step(NULL) ends the bar. Without progress, step() does nothing.
+# A cli progress bar over the setup's six steps. Returns step(status):
+# advance to the next step with that status; step(NULL) ends the bar. Without progress, step() does nothing.
 mhe_setup_progress <- function(progress, n_sites, .envir = parent.frame()) {
   if (!progress) {
     return(function(status) invisible(NULL))
   }
   bar <- cli::cli_progress_bar(
-    name = "dsMHE setup", total = 4L + n_sites, clear = TRUE,
+    name = "dsMHE setup", total = 6L, clear = TRUE,
     format = "{cli::pb_name} {cli::pb_bar} {cli::pb_current}/{cli::pb_total} {cli::pb_status}",
     .envir = .envir
   )

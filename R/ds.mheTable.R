@@ -1,14 +1,17 @@
 #' Pooled one- or two-way table over DataSHIELD sites, encrypted
 #'
 #' First the levels: each site returns the levels of `rvar` (and `cvar`) —
-#' metadata for a factor, as in dsBase; for a character or whole-number
-#' variable a site returns them only when every value occurs at least
-#' `nfilter.tab` times. When all sites report the same levels their order is
-#' kept; otherwise the client takes the sorted union (numerically for numbers).
-#' Then each site encrypts its cell counts over those levels plus a missing
-#' (`NA`) slot per variable; no row is dropped (a site whose variable has a
-#' level outside them refuses). Each site sets every cell count `0 < count <
-#' nfilter.tab` to 0 (dsBase's `histogramDS2` rule) rather than refusing, so
+#' metadata for a factor, as in dsBase; for a character, logical or
+#' whole-number variable, the values it holds in at least `nfilter.tab` rows.
+#' When all sites report the same levels their order is kept; otherwise the
+#' client takes the sorted union (numerically for numbers). Then each site
+#' encrypts its cell counts over those levels plus an "other" slot (rows whose
+#' value is none of the levels: values rare at that site) and a missing (`NA`)
+#' slot per variable; no row is dropped, and no site refuses a value outside
+#' the levels. The table shows the other slot as a level named `"(other)"`
+#' only when its pooled count is not zero. Each site sets every cell count
+#' `0 < count < nfilter.tab` to 0 (dsBase's `histogramDS2` rule) rather than
+#' refusing, so
 #' pooled counts can be lower than the data's where a site holds a small
 #' cell, and no answer depends on whether one row has a property. A table has
 #' at most 10,000 cells. The plaintext counterpart is `ds.table`.
@@ -21,12 +24,13 @@
 #' @param ... Unused; must be empty.
 #' @inheritParams ds.mheMean
 #' @returns An object of class `mhe_table`, a list: `table` (an R table of
-#'   pooled counts, dimnames = levels, with `NA` as `useNA` says), `n` (the
+#'   pooled counts, dimnames = levels, with `"(other)"` when that count is
+#'   not zero and `NA` as `useNA` says), `n` (the
 #'   total count of `table`), `Nvalid` (rows with no missing value),
 #'   `Nmissing` (rows with a missing value), `Ntotal` (all rows), and
 #'   `chisq`: for a two-way table, Pearson's chi-squared test
 #'   ([stats::chisq.test()], an `htest`) on the pooled table of valid rows
-#'   (levels with no count left out), `NULL` for a one-way table or when
+#'   ("(other)" included; levels with no count left out), `NULL` for a one-way table or when
 #'   fewer than two rows or columns have counts. Attribute `sites` as in
 #'   [ds.mheMean()].
 #' @family client functions
@@ -56,20 +60,24 @@ ds.mheTable <- function(rvar, cvar = NULL, datasources = NULL,
   })
 }
 
-# The pooled counts (levels + NA slot per dimension, column-major) as the
-# result of ds.mheTable().
+# The pooled counts (levels, "other" and NA slots per dimension,
+# column-major) as the result of ds.mheTable(). The other slot is shown only
+# when its pooled count is not zero.
 mhe_table_result <- function(counts, rvar, cvar, rlevels, clevels, useNA) {
-  dimnames <- list(c(rlevels, NA))
-  if (!is.null(cvar)) dimnames[[2L]] <- c(clevels, NA)
+  dimnames <- list(c(rlevels, mhe_other_level, NA))
+  if (!is.null(cvar)) dimnames[[2L]] <- c(clevels, mhe_other_level, NA)
   names(dimnames) <- c(rvar, cvar)
   full <- array(counts, dim = unname(lengths(dimnames)), dimnames = dimnames)
-  valid <- lapply(dim(full), function(d) seq_len(d - 1L))
-  inner <- do.call(`[`, c(list(full), valid, list(drop = FALSE)))
-  keep <- lapply(seq_along(dim(full)), function(k) {
-    missing <- sum(apply(full, k, sum)[dim(full)[k]])
-    show <- switch(useNA, always = TRUE, no = FALSE, ifany = missing > 0)
-    seq_len(dim(full)[k] - if (show) 0L else 1L)
+  margins <- lapply(seq_along(dim(full)), function(k) apply(full, k, sum))
+  shown <- lapply(seq_along(dim(full)), function(k) {
+    d <- dim(full)[k]
+    levels <- seq_len(d - 2L)
+    other <- if (margins[[k]][d - 1L] > 0) d - 1L
+    missing <- switch(useNA, always = TRUE, no = FALSE, ifany = margins[[k]][d] > 0)
+    list(valid = c(levels, other), all = c(levels, other, if (missing) d))
   })
+  inner <- do.call(`[`, c(list(full), lapply(shown, `[[`, "valid"), list(drop = FALSE)))
+  keep <- lapply(shown, `[[`, "all")
   table <- do.call(`[`, c(list(full), keep, list(drop = FALSE)))
   class(table) <- "table"
   class(inner) <- "table"
@@ -90,6 +98,9 @@ mhe_table_chisq <- function(table) {
   }
   suppressWarnings(stats::chisq.test(table))
 }
+
+# The name of the table's "other" slot (values outside the agreed levels).
+mhe_other_level <- "(other)"
 
 mhe_pooled_levels <- function(conns, x, call = rlang::caller_env()) {
   found <- mhe_aggregate(conns, call("mheLevelsDS", x), call = call)

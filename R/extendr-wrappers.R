@@ -22,6 +22,8 @@ rs_party_join <- function(party, roster, threshold, min_parties, min_threshold, 
 
 rs_party_finalize <- function(party, bundle) .Call(wrap__rs_party_finalize, party, bundle)
 
+rs_party_confirm <- function(party, evaluations) .Call(wrap__rs_party_confirm, party, evaluations)
+
 rs_party_contribute <- function(party, query, kind, call_text, variables, sites, values,
                                 widths = integer(), dp = double()) {
   .Call(wrap__rs_party_contribute, party, query, kind, call_text, variables, sites, values,
@@ -54,7 +56,9 @@ rs_roster_build <- function(identities) .Call(wrap__rs_roster_build, identities)
 
 rs_roster_info <- function(roster) .Call(wrap__rs_roster_info, roster)
 
-rs_keygen_bundle <- function(shares, recipient) .Call(wrap__rs_keygen_bundle, shares, recipient)
+rs_keygen_bundles <- function(shares) .Call(wrap__rs_keygen_bundles, shares)
+
+rs_keygen_evaluations <- function(shares, evaluations) .Call(wrap__rs_keygen_evaluations, shares, evaluations)
 
 rs_confirmations_check <- function(confirmations) .Call(wrap__rs_confirmations_check, confirmations)
 

@@ -1,11 +1,13 @@
-#' Finish key generation (server side)
+#' Receive the collective key and evaluate the key share (server side)
 #'
-#' Aggregate method of [ds.mheSetup()]: the site checks the bundle of the
-#' roster's key-generation shares, derives the collective public key (and its
-#' threshold share) and confirms the key's digest, signed.
+#' Aggregate method of [ds.mheSetup()]: the site opens the key material each
+#' peer sealed for it, takes the collective key the analyst summed from the
+#' roster's shares, and returns signed evaluations of its own key share at
+#' points derived from that key's digest. It accepts the key only in
+#' [mheConfirmDS()], once every site's evaluations add up to the key's.
 #'
 #' @param bundle Bundle blob built for this site: base64url, or `"buf:<name>"`.
-#' @returns A raw vector (signed confirmation).
+#' @returns A raw vector (signed key evaluations).
 #' @family server functions
 #' @export
 mheFinalizeDS <- function(bundle) {

@@ -26,7 +26,7 @@ mheSummaryDS <- function(x, means = NULL, query, sites, bounds = NULL, epsilon =
   site <- srv_site(party)
   query <- srv_query(query, site)
   sites <- srv_sites(sites, site)
-  vars <- srv_summary_variables(x, site)
+  vars <- srv_variable_list(x, site, mhe_summary_max_variables)
   settings <- srv_dp_settings(site)
   b <- srv_dp_bounds_all(vars, bounds, site, settings)
   ones <- rep(1, length(vars))
@@ -54,23 +54,3 @@ mheSummaryDS <- function(x, means = NULL, query, sites, bounds = NULL, epsilon =
 
 # At most this many variables per summary (checked by client and server).
 mhe_summary_max_variables <- 200L
-
-# The variables of a summary, "D$a,D$b": at most mhe_summary_max_variables,
-# distinct, each a variable name (checked again when it is read).
-srv_summary_variables <- function(x, site) {
-  max <- mhe_summary_max_variables
-  srv_string(x, site, "x", "^[A-Za-z0-9._$]+(,[A-Za-z0-9._$]+)*$", 201L * max,
-             "variable names separated by commas")
-  vars <- strsplit(x, ",", fixed = TRUE)[[1]]
-  if (length(vars) > max) {
-    mhe_server_abort(site, paste0(
-      "`x` must name at most ", max, " variables, not ", length(vars)
-    ))
-  }
-  if (anyDuplicated(vars)) {
-    mhe_server_abort(site, paste0(
-      "`x` must name distinct variables; `", vars[anyDuplicated(vars)], "` appears twice"
-    ))
-  }
-  vars
-}

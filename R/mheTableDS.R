@@ -1,11 +1,12 @@
 #' Encrypted contribution to a pooled table (server side)
 #'
-#' Counts of `rvar` (by `cvar`) over the given levels plus one `NA` slot per
-#' variable, last: `(length(rlevels) + 1) x (length(clevels) + 1)` counts,
-#' column-major. The given levels must include every level the variable has
-#' at the site (for a factor, its levels: metadata), so that no row is ever
-#' dropped; otherwise the site refuses. A table has at most 10,000 cells,
-#' checked before anything is counted. Each cell count `0 < count <
+#' Counts of `rvar` (by `cvar`) over the given levels plus an "other" slot
+#' (rows whose value is none of the levels) and an `NA` slot per variable,
+#' last: `(length(rlevels) + 2) x (length(clevels) + 2)` counts,
+#' column-major. No row is dropped, and a value outside the levels is never
+#' refused: it is counted as "other", so that the answer does not say whether
+#' some row holds a value the levels leave out. A table has at most 10,000
+#' cells, checked before anything is counted. Each cell count `0 < count <
 #' nfilter.tab` is set to 0 (dsBase's `histogramDS2` rule), never refused, so
 #' that no answer depends on whether one row has a property.
 #'

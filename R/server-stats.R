@@ -24,11 +24,12 @@
 # and length(v) (all deviations equal). A tiny perturbation added to every row
 # (`+ 1e-300 * id`) does not move it: the measure weighs rows by how much of
 # the deviation they carry. A constant column spreads over all its rows.
-srv_spread <- function(v) {
+# `med` is the median of `v` (computed here when not given).
+srv_spread <- function(v, med = stats::median(v)) {
   if (!length(v)) {
     return(0)
   }
-  d <- abs(v - stats::median(v))
+  d <- abs(v - med)
   top <- max(d)
   if (!is.finite(top)) {
     return(0)
@@ -40,6 +41,37 @@ srv_spread <- function(v) {
   sum(d)^2 / sum(d^2)
 }
 
+# TRUE when `v` (valid values, at least one) surely spreads over at least
+# `nfilter` effective rows, decided without its median (a partial sort, the
+# most expensive step of the rule at 1e5 rows); FALSE when unsure, and then the
+# exact rule (`srv_spread()`) decides. Sound lower bound: quantiles of a fixed
+# subsample give [a, b], and counting checks that it holds both middle order
+# statistics, hence the median m. With c0 = (a + b) / 2, w = (b - a) / 2 and
+# d = v - c0: sum|v - m| >= sum|d| - n w, and sum (v - m)^2 <= the larger of
+# sum (v - a)^2 and sum (v - b)^2 (a convex function of the centre), that is
+# sum d^2 + 2 w |sum d| + n w^2; their ratio bounds the spread from below.
+# Deterministic: no random numbers, same data same answer.
+srv_surely_spread <- function(v, nfilter) {
+  n <- length(v)
+  if (n < 64L) {
+    return(FALSE)
+  }
+  s <- sort.int(v[seq.int(1, n, length.out = min(n, 2001L))], method = "quick")
+  a <- s[[ceiling(0.4 * length(s))]]
+  b <- s[[floor(0.6 * length(s)) + 1L]]
+  # at most k_lo - 1 values below a and n - k_hi above b, k_lo = (n + 1) %/% 2
+  # and k_hi = n %/% 2 + 1 being the ranks of the middle order statistics
+  if (sum(v < a) >= (n + 1L) %/% 2L || sum(v > b) > n - n %/% 2L - 1L) {
+    return(FALSE)
+  }
+  w <- (b - a) / 2
+  d <- v - (a + b) / 2
+  s1 <- sum(abs(d)) - n * w
+  s2 <- sum(d * d) + 2 * w * abs(sum(d)) + n * w * w
+  ok <- is.finite(s1) && is.finite(s2) && s1 > 0 && s2 > 0
+  ok && s1^2 / s2 >= nfilter * (1 + 1e-6)
+}
+
 # The valid values of a column as the site uses them: none when fewer than
 # nfilter.tab are valid; the median in every row when the column concentrates
 # on fewer than nfilter.tab rows; else the values themselves.
@@ -48,17 +80,24 @@ srv_usable <- function(v) {
   if (length(v) < nfilter) {
     return(numeric())
   }
-  if (srv_spread(v) < nfilter) {
-    return(rep(stats::median(v), length(v)))
+  if (srv_surely_spread(v, nfilter)) {
+    return(v)
+  }
+  med <- stats::median(v)
+  if (srv_spread(v, med) < nfilter) {
+    return(rep(med, length(v)))
   }
   v
 }
 
-# The valid values as a statistic uses them: `srv_usable()`'s rules with DP
-# off (`bounds` NULL); clipped to `bounds` with DP on, every row kept (the
-# rules on the exact data are off under DP: see R/server-dp.R).
-srv_valid <- function(v, bounds) {
-  if (is.null(bounds)) srv_usable(v) else srv_clip(v, bounds)
+# The valid values of a numeric vector.
+srv_valid <- function(v) if (anyNA(v)) v[!is.na(v)] else v
+
+# The values a statistic uses: `srv_usable()`'s rules with DP off (`bounds`
+# NULL); clipped to `bounds` with DP on, every row kept (the rules on the
+# exact data are off under DP: see R/server-dp.R).
+srv_kept <- function(v, bounds) {
+  if (is.null(bounds)) srv_usable(srv_valid(v)) else srv_clip(srv_valid(v), bounds)
 }
 
 # The layout "mean": sum of the usable values, their number, the other rows.
@@ -66,7 +105,7 @@ srv_valid <- function(v, bounds) {
 # max|bounds| and n or missing by 1.
 srv_mean <- function(x, env, site, bounds = NULL) {
   v <- srv_numeric(x, env, site)
-  usable <- srv_valid(v[!is.na(v)], bounds)
+  usable <- srv_kept(v, bounds)
   mhe_pack(mhe_layout("mean"), sum = sum(usable), n = length(usable),
            missing = length(v) - length(usable))
 }
@@ -76,7 +115,7 @@ srv_mean <- function(x, env, site, bounds = NULL) {
 # With DP on, one row changes ss by at most max((bounds - mean)^2), n by 1.
 srv_ss <- function(x, env, site, mean, bounds = NULL) {
   v <- srv_numeric(x, env, site)
-  usable <- srv_valid(v[!is.na(v)], bounds)
+  usable <- srv_kept(v, bounds)
   mhe_pack(mhe_layout("ss"), ss = sum((usable - mean)^2), n = length(usable))
 }
 
@@ -100,12 +139,40 @@ srv_categorical <- function(x, env, site, arg = "x") {
   value
 }
 
-# The levels of a categorical variable, with dsBase's checks.
-srv_var_levels <- function(x, env, site) {
+# The levels of a categorical variable, with dsBase's checks. A factor's
+# levels are metadata. The levels of another variable are its values:
+# `rare = "refuse"` (the GLM's rule) refuses a variable with a value held by
+# fewer than nfilter.tab rows; `rare = "omit"` (mheLevelsDS) never refuses on
+# the data: it returns the values held by at least nfilter.tab rows (at most
+# nfilter.levels.max of them, the most frequent), and a table counts the rows
+# of the other values in its "other" cell (`srv_table_slots()`).
+srv_var_levels <- function(x, env, site, rare = c("refuse", "omit")) {
+  rare <- match.arg(rare)
   value <- srv_categorical(x, env, site)
   n_valid <- sum(!is.na(value))
   levels <- if (is.factor(value)) levels(value) else levels(factor(value))
   max_levels <- mhe_nfilter("nfilter.levels.max")
+  nfilter <- mhe_nfilter("nfilter.tab")
+  if (!is.factor(value) && rare == "omit") {
+    counts <- as.vector(table(factor(value, levels = levels), useNA = "no"))
+    keep <- which(counts >= nfilter)
+    if (length(keep) > max_levels) {
+      keep <- sort(keep[order(-counts[keep], keep)][seq_len(max_levels)])
+    }
+    levels <- levels[keep]
+  } else {
+    srv_check_levels(x, site, value, levels, n_valid, max_levels, nfilter)
+  }
+  if (any(grepl("\n", levels, fixed = TRUE))) {
+    mhe_server_abort(site, paste0("a level of `", x, "` contains a newline"))
+  }
+  list(levels = levels, numeric = is.numeric(value) || is.logical(value))
+}
+
+# dsBase's level checks: at most nfilter.levels.max levels, at most
+# nfilter.levels.density levels per valid value, and (not a factor) every
+# value held by at least nfilter.tab rows.
+srv_check_levels <- function(x, site, value, levels, n_valid, max_levels, nfilter) {
   if (length(levels) > max_levels) {
     mhe_refuse(site, paste0(
       "nfilter.levels.max: `", x, "` has more levels than nfilter.levels.max (", max_levels, ")"
@@ -119,19 +186,14 @@ srv_var_levels <- function(x, env, site) {
     ))
   }
   if (!is.factor(value)) {
-    # the levels of a non-factor are values: each must be frequent enough
     counts <- table(value, useNA = "no")
-    nfilter <- mhe_nfilter("nfilter.tab")
     if (any(counts > 0 & counts < nfilter)) {
       mhe_refuse(site, paste0(
         "nfilter.tab: a value of `", x, "` occurs fewer times than nfilter.tab (", nfilter, ")"
       ))
     }
   }
-  if (any(grepl("\n", levels, fixed = TRUE))) {
-    mhe_server_abort(site, paste0("a level of `", x, "` contains a newline"))
-  }
-  list(levels = levels, numeric = is.numeric(value) || is.logical(value))
+  invisible(levels)
 }
 
 # Tables hold at most this many cells (the NA slots included), checked
@@ -144,41 +206,38 @@ srv_site_levels <- function(value) {
   if (is.factor(value)) levels(value) else unique(as.character(value[!is.na(value)]))
 }
 
-# Slot of each row among `levels`, NA last (slot length(levels) + 1). The
-# given levels must include every level the site holds: no row is dropped.
-srv_table_slots <- function(value, levels, x, site) {
-  held <- srv_site_levels(value)
-  if (!all(held %in% levels)) {
-    mhe_refuse(site, paste0(
-      "the levels given for `", x, "` must include every level it has here ",
-      "(a table drops no row): ask for its levels with mheLevelsDS"
-    ))
-  }
+# Slot of each row among `levels`: a value outside them in the "other" slot
+# (length(levels) + 1), NA last (length(levels) + 2). Never refused: whether a
+# row holds a value the levels leave out is counted like any other cell
+# (zeroed when small), so no answer depends on it.
+srv_table_slots <- function(value, levels) {
   slot <- match(as.character(value), levels)
   slot[is.na(slot)] <- length(levels) + 1L
+  slot[is.na(value)] <- length(levels) + 2L
   slot
 }
 
-# Cell counts of rvar (by cvar) over the given levels plus a last NA slot per
-# dimension, column-major; small cells set to 0 (not with DP on, `dp`: one row
-# is in one cell, a sensitivity of 1, and the noise replaces the zeroing).
+# Cell counts of rvar (by cvar) over the given levels plus an "other" slot
+# and an NA slot per dimension (last), column-major; small cells set to 0 (not
+# with DP on, `dp`: one row is in one cell, a sensitivity of 1, and the noise
+# replaces the zeroing).
 srv_table <- function(env, site, rvar, cvar, rlevels, clevels, dp = FALSE) {
-  nr <- length(rlevels) + 1L
-  nc <- if (is.null(cvar)) 1L else length(clevels) + 1L
+  nr <- length(rlevels) + 2L
+  nc <- if (is.null(cvar)) 1L else length(clevels) + 2L
   if (nr * nc > mhe_table_max_cells) {
     mhe_refuse(site, paste0(
-      "a table has at most ", mhe_table_max_cells, " cells (NA slots included); ",
+      "a table has at most ", mhe_table_max_cells, " cells (other and NA slots included); ",
       "this one would have ", nr * nc
     ))
   }
-  r <- srv_table_slots(srv_categorical(rvar, env, site, "rvar"), rlevels, rvar, site)
+  r <- srv_table_slots(srv_categorical(rvar, env, site, "rvar"), rlevels)
   index <- r
   if (!is.null(cvar)) {
     cv <- srv_categorical(cvar, env, site, "cvar")
     if (length(cv) != length(r)) {
       mhe_server_abort(site, paste0("`", rvar, "` and `", cvar, "` must have the same length"))
     }
-    index <- r + nr * (srv_table_slots(cv, clevels, cvar, site) - 1L)
+    index <- r + nr * (srv_table_slots(cv, clevels) - 1L)
   }
   counts <- tabulate(index, nbins = nr * nc)
   as.double(if (dp) counts else srv_zero_small(counts))
@@ -231,21 +290,36 @@ srv_histogram <- function(x, env, site, breaks, mode, dp = FALSE) {
   do.call(mhe_pack, fields)
 }
 
+# The variables named by `x`, "D$a,D$b" (or one name): at most `max`,
+# distinct, each a name (checked again when it is read). `what` describes `x`
+# in the error when it is not such a list.
+srv_variable_list <- function(x, site, max, what = "variable names separated by commas") {
+  srv_string(x, site, "x", "^[A-Za-z0-9._$]+(,[A-Za-z0-9._$]+)*$", 201L * max, what)
+  vars <- strsplit(x, ",", fixed = TRUE)[[1]]
+  if (length(vars) > max) {
+    mhe_server_abort(site, paste0(
+      "`x` must name at most ", max, " variables, not ", length(vars)
+    ))
+  }
+  if (anyDuplicated(vars)) {
+    mhe_server_abort(site, paste0(
+      "`x` must name distinct variables; `", vars[anyDuplicated(vars)], "` appears twice"
+    ))
+  }
+  vars
+}
+
 # The numeric columns named by `x`: "D" (all columns of a data frame) or
 # "D$a,D$b".
 srv_columns <- function(x, env, site) {
-  srv_string(x, site, "x", "^[A-Za-z0-9._$]+(,[A-Za-z0-9._$]+)*$", 2e4,
-             "a data frame name or variable names separated by commas")
-  vars <- strsplit(x, ",", fixed = TRUE)[[1]]
+  vars <- srv_variable_list(x, site, 200L, "a data frame name or variable names separated by commas")
   if (length(vars) == 1L && !grepl("$", vars, fixed = TRUE)) {
     df <- srv_object(vars, env, site)
     if (!is.data.frame(df)) {
       mhe_server_abort(site, paste0("`", vars, "` must be a data frame"))
     }
-    vars <- paste0(vars, "$", names(df))
-  }
-  if (length(vars) > 200L || anyDuplicated(vars)) {
-    mhe_server_abort(site, "`x` must name at most 200 distinct columns")
+    vars <- srv_variable_list(paste0(vars, "$", names(df), collapse = ","), site, 200L,
+                              "a data frame of distinct column names")
   }
   columns <- lapply(vars, srv_numeric, env = env, site = site)
   if (length(unique(lengths(columns))) > 1L) {

@@ -57,7 +57,7 @@ mhePlainSumDS <- function(x, kind = "mean", means = NULL) {
   switch(kind,
     mean = dsMHE:::srv_mean(x, env, site),
     summary = {
-      vars <- dsMHE:::srv_summary_variables(x, site)
+      vars <- dsMHE:::srv_variable_list(x, site, dsMHE:::mhe_summary_max_variables)
       if (is.null(means)) {
         unlist(lapply(vars, dsMHE:::srv_mean, env = env, site = site))
       } else {

@@ -78,10 +78,19 @@ local_federation <- function(sites, session = dsMHE:::rs_random_id(), threshold 
   shares <- lapply(parties, dsMHE:::rs_party_join, roster = roster,
                    threshold = as.integer(threshold), min_parties = 2L, min_threshold = 2L,
                    pinned = character(), allow_unpinned = TRUE, audit_file = "")
-  for (site in sites) {
-    dsMHE:::rs_party_finalize(parties[[site]], dsMHE:::rs_keygen_bundle(unname(shares), site))
-  }
+  local_keygen(parties, shares)
   list(session = session, parties = parties, roster = roster, shares = shares)
+}
+
+# The analyst's side of key generation for parties in this R process: the
+# aggregated key to each, then every party's evaluations to each.
+local_keygen <- function(parties, shares) {
+  bundles <- dsMHE:::rs_keygen_bundles(unname(shares))
+  evaluations <- lapply(names(parties), function(site) {
+    dsMHE:::rs_party_finalize(parties[[site]], bundles[[site]])
+  })
+  checked <- dsMHE:::rs_keygen_evaluations(unname(shares), evaluations)
+  invisible(lapply(parties, dsMHE:::rs_party_confirm, evaluations = checked))
 }
 
 local_contributions <- function(fed, query, values, kind = "mean", sites = names(fed$parties)) {

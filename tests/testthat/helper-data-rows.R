@@ -47,6 +47,14 @@ rows_data <- function() {
       coded = factor(sample(c("0", "1"), n, TRUE), levels = c("0", "1")),
       grp = sample(c("a", "b"), n, TRUE)
     )
+    # whole-number codes 1-4 (50 rows each, no random draw); row 7 holds 57
+    # or 58 in code57 and code58, a value no level list names, and its own
+    # code in code_plain; rows 5-7 hold three values held once in rare3
+    code <- rep(1:4, length.out = n)
+    d$code_plain <- code
+    d$code57 <- replace(code, 7L, 57L)
+    d$code58 <- replace(code, 7L, 58L)
+    d$rare3 <- replace(code, 5:7, 101:103)
     d$sex[c(3, 11)] <- NA
     d
   })

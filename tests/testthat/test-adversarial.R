@@ -211,12 +211,15 @@ test_that("with mhe.peers set, a roster with a substituted member is refused", {
   joined <- DSI::datashield.aggregate(conns, call("mheJoinDS", dsMHE:::rs_b64_encode(roster), 0L))
   expect_true(all(vapply(joined, `[[`, TRUE, "pinned")))
   shares <- unname(lapply(joined[sites], `[[`, "share"))
-  bundles <- lapply(sites, function(site) dsMHE:::rs_keygen_bundle(shares, site))
-  names(bundles) <- sites
-  bundle_arg <- dsMHE:::mhe_send_blobs(conns, bundles)
-  confirmations <- DSI::datashield.aggregate(conns, dsMHE:::mhe_calls(conns, function(site) {
+  bundles <- dsMHE:::rs_keygen_bundles(shares)
+  bundle_arg <- dsMHE:::mhe_send_blobs(conns, bundles[sites])
+  evaluations <- DSI::datashield.aggregate(conns, dsMHE:::mhe_calls(conns, function(site) {
     call("mheFinalizeDS", bundle_arg[[site]])
   }))
+  checked <- dsMHE:::rs_keygen_evaluations(shares, unname(evaluations[sites]))
+  confirmations <- DSI::datashield.aggregate(
+    conns, call("mheConfirmDS", dsMHE:::rs_b64_encode(checked))
+  )
   key <- dsMHE:::rs_confirmations_check(unname(confirmations[sites]))
   dsMHE:::mhe_session_set(structure(list(
     session = session, sites = sites, params = "default", threshold = 3L,

@@ -82,11 +82,18 @@ test_that("a site sets a small nonzero cell to 0 instead of refusing", {
   expect_identical(ds.mheTable("D$group", datasources = conns)$n, nrow(pooled(conns)))
 })
 
-test_that("levels that are values must each be frequent enough", {
+test_that("levels that are values are those held by nfilter.tab rows; the others are counted as other", {
   conns <- federation("ten")
-  err <- expect_error(ds.mheTable("D$tiny", datasources = conns[c("s01", "s02")]),
-                      class = "dsMHE_error_refused")
-  expect_match(conditionMessage(err), "s01: refused: nfilter[.a-z]*: ")
+  # every value of `tiny` is held by one row at s01 and s02: no levels, and a
+  # level list naming one of them is answered (that row's cell is zeroed, the
+  # other nine rows are counted as other), not refused
+  levels <- DSI::datashield.aggregate(conns[c("s01", "s02")], call("mheLevelsDS", "D$tiny"))
+  expect_identical(levels$s01$levels, character())
+  expect_identical(levels$s02$levels, character())
+  expr <- call("mheTableDS", rvar = "D$tiny", rlevels = dsMHE:::mhe_levels_encode("1"),
+               query = dsMHE:::rs_random_id(), sites = paste(names(conns), collapse = ","))
+  blobs <- DSI::datashield.aggregate(conns[c("s01", "s02")], expr)
+  expect_true(all(vapply(blobs, is.raw, TRUE)))
   expect_error(ds.mheTable("D$age", datasources = conns), "must be a factor, character, logical or whole-number")
   label <- ds.mheTable("D$label", datasources = conns, useNA = "no")
   expect_identical(as.vector(label$table), nrow(pooled(conns)))

@@ -18,7 +18,7 @@ fuzz_setup <- function() {
   pool <- dsMHE:::rs_pool(unname(contributions), names(fed$parties))
   share <- dsMHE:::rs_party_decrypt(fed$parties$f2, pool$request)
   keygen <- fed$shares$f1
-  bundle <- dsMHE:::rs_keygen_bundle(unname(fed$shares), "f1")
+  bundle <- dsMHE:::rs_keygen_bundles(unname(fed$shares))$f1
   blobs <- list(
     identity = dsMHE:::rs_party_identity(fed$parties$f1), roster = fed$roster,
     keygen = keygen, bundle = bundle, contribution = contributions$f1, request = pool$request,
@@ -221,7 +221,7 @@ test_that("malformed calls through DSLite give errors naming the site, and the s
       paste0("buf:", sample(c("b1", "b2", "none"), 1L))
     )
   }
-  funs <- c("mheJoinDS", "mheFinalizeDS", "mheUploadDS", "mheColnamesDS", "mheLevelsDS",
+  funs <- c("mheJoinDS", "mheFinalizeDS", "mheConfirmDS", "mheUploadDS", "mheColnamesDS", "mheLevelsDS",
             "mheMeanDS", "mheVarDS", "mheTableDS", "mheHistogramDS", "mheCorDS",
             "mheDecryptDS", "mheSurvfitDS", "mheGLMDS")
   unnamed <- character()

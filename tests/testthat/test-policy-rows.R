@@ -57,6 +57,83 @@ test_that("the effective rows of a column's deviation are not fooled by tiny per
   expect_identical(spread(c(1, Inf, 3)), 0)
 })
 
+test_that("the fast bound of the concentration rule decides as the exact rule on every column", {
+  # srv_usable() skips the median when a lower bound already shows the spread;
+  # it must keep or replace exactly the columns the exact rule keeps or replaces
+  exact <- function(v) {
+    nfilter <- dsMHE:::mhe_nfilter("nfilter.tab")
+    if (length(v) < nfilter) return(numeric())
+    med <- stats::median(v)
+    if (dsMHE:::srv_spread(v, med) < nfilter) rep(med, length(v)) else v
+  }
+  id <- as.double(1:5000)
+  columns <- list(
+    normal = stats::qnorm(ppoints(5000)),
+    shuffled = stats::qnorm(ppoints(5000))[order(sin(id))],
+    sorted_skewed = sort(exp(stats::qnorm(ppoints(5000)) * 3)),
+    huge = 1e300 * stats::qnorm(ppoints(5000)),
+    with_inf = c(stats::qnorm(ppoints(4999)), Inf),
+    constant = rep(7, 5000),
+    small = c(1, 2, 3, 4),
+    probe = 50 + 123 * (id == 7),
+    tiny_tail = 123 * exp(-1e6 * (id - 7)^2) + 1e-300 * id,
+    blocks = rep(c(0, 1e6), c(4990, 10)),
+    halves = rep(c(-1, 1), each = 2500)
+  )
+  for (k in 1:6) columns[[paste0("ones_", k)]] <- as.numeric(id <= k)
+  for (k in 1:6) columns[[paste0("outliers_", k)]] <- ifelse(id <= k, 1e9, 1 + id / 1e12)
+  for (name in names(columns)) {
+    expect_identical(dsMHE:::srv_usable(columns[[name]]), exact(columns[[name]]), label = name)
+  }
+  # the bound does the work on a spread column (no median needed)
+  expect_true(dsMHE:::srv_surely_spread(columns$shuffled, 3))
+  expect_false(dsMHE:::srv_surely_spread(columns$probe, 3))
+})
+
+test_that("a value outside the analyst's levels is counted as other, so no answer says whether a row holds it", {
+  conns <- rows_federation()
+  outcome <- function(expr) {
+    tryCatch({
+      res <- DSI::datashield.aggregate(conns, expr)
+      if (all(vapply(res, is.raw, TRUE))) "answered" else res
+    }, error = function(e) paste(unlist(DSI::datashield.errors()), collapse = "; "))
+  }
+  table_call <- function(x, levels) {
+    call("mheTableDS", rvar = x, rlevels = dsMHE:::mhe_levels_encode(levels),
+         query = dsMHE:::rs_random_id(), sites = all_sites(conns))
+  }
+  # the site's levels: the same answer whether row 7 holds 57, 58 or its own
+  # code (the old code refused code57 and code58, answered code_plain)
+  levels <- lapply(c("D$code_plain", "D$code57", "D$code58"), function(x) {
+    DSI::datashield.aggregate(conns, call("mheLevelsDS", x))
+  })
+  expect_identical(levels[[2]], levels[[1]])
+  expect_identical(levels[[3]], levels[[1]])
+  expect_identical(levels[[1]]$r1$levels, c("1", "2", "3", "4"))
+  # a level list that leaves out 57: answered for every variable, the same way
+  # (the old code refused code57 only)
+  answers <- vapply(c("D$code_plain", "D$code57", "D$code58"), function(x) {
+    outcome(table_call(x, c("1", "2", "3", "4")))
+  }, "")
+  expect_identical(unname(answers), rep("answered", 3))
+  # and the pooled tables of code57 and code58 are the same: row 7 is in a
+  # zeroed "other" cell at r1, r2 and r3, which the table does not show
+  a <- ds.mheTable("D$code57", datasources = conns)
+  b <- ds.mheTable("D$code58", datasources = conns)
+  expect_identical(as.vector(a$table), as.vector(b$table))
+  expect_identical(unname(dimnames(a$table)), unname(dimnames(b$table)))
+  expect_identical(dimnames(a$table)[[1]], c("1", "2", "3", "4"))
+  expect_identical(a$Ntotal, b$Ntotal)
+  # three values held once at each site: omitted from the levels, counted
+  # together in the other cell (3 rows per site: kept), which the table shows
+  r <- ds.mheTable("D$rare3", datasources = conns)
+  expect_identical(dimnames(r$table)[[1]], c("1", "2", "3", "4", "(other)"))
+  pooled_rare3 <- unlist(lapply(rows_data(), `[[`, "rare3"))
+  expect_equal(as.vector(r$table[["(other)"]]), 9)
+  expect_equal(as.vector(r$table[c("1", "2", "3", "4")]),
+               as.vector(table(pooled_rare3[pooled_rare3 <= 4])))
+})
+
 test_that("a GLM cannot isolate a row through its formula or a built column (finding 4)", {
   conns <- rows_federation()
   text <- "I(y * exp(-1e6 * (id - 7)^2) + 1e-300 * id) ~ 1"
@@ -90,12 +167,13 @@ test_that("an IRLS round whose working weights concentrate on one row is refused
 
 test_that("levels cannot select rows, and a small cell is zeroed so probes do not answer (finding 6)", {
   conns <- rows_federation()
-  # levels naming one value of `id`: every site refuses, whatever row 7 holds
+  # levels naming one value of `id`: every site answers (the other rows are
+  # counted as "other"); the cell of row 7's value is zeroed, so the table
+  # of an id with that value is the table of an id without it
   expr <- call("mheTableDS", rvar = "D$id", rlevels = dsMHE:::mhe_levels_encode("7"),
                query = dsMHE:::rs_random_id(), sites = all_sites(conns))
-  errors <- expect_site_error(DSI::datashield.aggregate(conns, expr), conns,
-                              "must include every level it has here")
-  expect_named(errors, names(conns), ignore.order = TRUE)
+  blobs <- DSI::datashield.aggregate(conns, expr)
+  expect_true(all(vapply(blobs, is.raw, TRUE)))
   # the sex of one row, asked by crossing sex with an indicator of that row:
   # the indicator's cells are zeroed, so the answer is the same for a woman
   # (pick_f) and a man (pick_m)
@@ -167,7 +245,10 @@ roster <- dsMHE:::rs_roster_build(lapply(parties, dsMHE:::rs_party_identity))
 shares <- lapply(parties, dsMHE:::rs_party_join, roster = roster, threshold = 0L,
                  min_parties = 2L, min_threshold = 0L, pinned = character(),
                  allow_unpinned = TRUE, audit_file = tempfile())
-invisible(dsMHE:::rs_party_finalize(parties[[1]], dsMHE:::rs_keygen_bundle(shares, "a")))
+bundles <- dsMHE:::rs_keygen_bundles(shares)
+evaluations <- Map(dsMHE:::rs_party_finalize, parties, bundles)
+checked <- dsMHE:::rs_keygen_evaluations(shares, unname(evaluations))
+invisible(lapply(parties, dsMHE:::rs_party_confirm, evaluations = checked))
 env <- new.env()
 env$mhe.party <- parties[[1]]
 set.seed(1)

@@ -203,11 +203,20 @@ fn rs_party_join(
     Ok(raw(&blob))
 }
 
-/// Finishes key generation from the bundle; returns the signed confirmation.
+/// Receives the aggregated key from the bundle; returns the signed evaluations of
+/// the party's own key share.
 #[extendr]
 fn rs_party_finalize(party: Robj, bundle: &[u8]) -> R<Robj> {
     let mut p = self::party(&party)?;
     Ok(raw(&p.finalize(bundle).map_err(err)?))
+}
+
+/// Checks every site's key evaluations against the aggregated key; returns the
+/// signed confirmation.
+#[extendr]
+fn rs_party_confirm(party: Robj, evaluations: &[u8]) -> R<Robj> {
+    let mut p = self::party(&party)?;
+    Ok(raw(&p.confirm(evaluations).map_err(err)?))
 }
 
 /// Encrypts and signs the party's contribution to a query: `call` is the server
@@ -371,13 +380,31 @@ fn rs_roster_info(roster: &[u8]) -> R<List> {
     Ok(list!(site = site, fingerprint = fingerprint))
 }
 
-/// The key-generation bundle for one site.
+/// The key-generation bundles (aggregated key and sealed key material), a list of
+/// raw vectors named by site.
 #[extendr]
-fn rs_keygen_bundle(shares: List, recipient: &str) -> R<Robj> {
+fn rs_keygen_bundles(shares: List) -> R<List> {
     let s = raw_list(&shares, "key share")?;
-    Ok(raw(
-        &mhe::analyst::keygen_bundle(&slices(&s), recipient).map_err(err)?
-    ))
+    let bundles = mhe::analyst::keygen_bundles(&slices(&s)).map_err(err)?;
+    let names: Vec<String> = bundles.iter().map(|(n, _)| n.clone()).collect();
+    let blobs: Vec<Robj> = bundles.iter().map(|(_, b)| raw(b)).collect();
+    let mut out = List::from_values(blobs);
+    out.set_names(names)
+        .map_err(|e| BindError::from(e.to_string()))?;
+    Ok(out)
+}
+
+/// Checks every site's key evaluations against its share; returns the blob of all
+/// evaluations that each site checks.
+#[extendr]
+fn rs_keygen_evaluations(shares: List, evaluations: List) -> R<Robj> {
+    let s = raw_list(&shares, "key share")?;
+    let e = raw_list(&evaluations, "key evaluation")?;
+    Ok(raw(&mhe::analyst::keygen_evaluations(
+        &slices(&s),
+        &slices(&e),
+    )
+    .map_err(err)?))
 }
 
 /// Checks that all sites confirmed the same collective key; returns its fingerprint.
@@ -515,6 +542,7 @@ extendr_module! {
     fn rs_party_fingerprint;
     fn rs_party_join;
     fn rs_party_finalize;
+    fn rs_party_confirm;
     fn rs_party_contribute;
     fn rs_party_decrypt;
     fn rs_party_audit;
@@ -524,7 +552,8 @@ extendr_module! {
     fn rs_party_wipe;
     fn rs_roster_build;
     fn rs_roster_info;
-    fn rs_keygen_bundle;
+    fn rs_keygen_bundles;
+    fn rs_keygen_evaluations;
     fn rs_confirmations_check;
     fn rs_pool;
     fn rs_analyst_sign;

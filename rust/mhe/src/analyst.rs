@@ -7,10 +7,13 @@ use crate::encoding::decode_layout;
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::fingerprint;
 use crate::messages::{
-    Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, DpFacts, Identity,
-    KeygenBundle, KeygenShare, Pooled, Roster, hex,
+    Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, DpFacts, Identity, KeyEvaluation,
+    KeygenBundle, KeygenShare, Pooled, Roster, hex, key_check_seed,
 };
 use crate::params::Params;
+use crate::protocols::key_switch::KeySwitchShare;
+use crate::protocols::{KeySwitchProtocol, PublicKeyGenProtocol, PublicKeyGenShare};
+use crate::ring::{Form, Poly};
 use crate::wire::check_context;
 
 /// Builds the roster blob from the sites' identity blobs (in the given order).
@@ -41,12 +44,46 @@ pub fn roster_info(roster: &[u8]) -> Result<Vec<(String, String)>> {
         .collect())
 }
 
-/// The key-generation bundle for `recipient`: every site's signed share and the Shamir
-/// share sealed for the recipient.
+/// The key-generation bundles, one per roster member in roster order: the aggregate
+/// `Σ p0_i` of the members' key shares (summed once) and, for each recipient, the key
+/// material every member sealed for it. Each site receives one polynomial, whatever
+/// the number of sites (only threshold mode adds a sealed Shamir share per peer).
 ///
 /// # Errors
-/// A malformed share, a repeated or missing site.
-pub fn keygen_bundle(shares: &[&[u8]], recipient: &str) -> Result<Vec<u8>> {
+/// A malformed share, a repeated or missing site, a share from another session.
+pub fn keygen_bundles(shares: &[&[u8]]) -> Result<Vec<(String, Vec<u8>)>> {
+    let parsed = parse_shares(shares)?;
+    let first = parsed
+        .first()
+        .ok_or_else(|| Error::InvalidArgument("no key shares".into()))?;
+    let params = Params::by_id(first.header.params_id)?;
+    let session = first.header.session;
+    let ckg = PublicKeyGenProtocol::new(params.clone());
+    let pk: Vec<PublicKeyGenShare> = parsed
+        .iter()
+        .map(|s| PublicKeyGenShare::from_poly(s.pk_share.clone(), &params))
+        .collect();
+    let key = ckg.aggregate_shares(&pk);
+    Ok(parsed
+        .iter()
+        .map(|to| {
+            let sealed: Vec<&[u8]> = parsed
+                .iter()
+                .map(|from| {
+                    from.sealed
+                        .iter()
+                        .find(|(r, _)| *r == to.site)
+                        .map_or(&[][..], |(_, b)| b.as_slice())
+                })
+                .collect();
+            let blob = KeygenBundle::encode(&params, &session, to.site, key.poly(), &sealed);
+            (to.name.clone(), blob)
+        })
+        .collect())
+}
+
+/// The shares parsed and sorted by site, checked to come from one session, one each.
+fn parse_shares(shares: &[&[u8]]) -> Result<Vec<KeygenShare>> {
     let mut parsed = shares
         .iter()
         .map(|b| KeygenShare::parse(b))
@@ -66,23 +103,62 @@ pub fn keygen_bundle(shares: &[&[u8]], recipient: &str) -> Result<Vec<u8>> {
             )));
         }
     }
-    let to = parsed
+    Ok(parsed)
+}
+
+/// Checks each site's key evaluations against the share it published (which the
+/// analyst holds) and returns them as the one blob every site then checks: a site
+/// that evaluated something else than its share is named here, before the sites see
+/// it. Every evaluation must be of the same aggregated key.
+///
+/// # Errors
+/// [`Error::Refused`] naming the site whose evaluation is missing, not of its share,
+/// or of another aggregate; malformed blobs.
+pub fn keygen_evaluations(shares: &[&[u8]], evaluations: &[&[u8]]) -> Result<Vec<u8>> {
+    let parsed = parse_shares(shares)?;
+    let first = parsed
+        .first()
+        .ok_or_else(|| Error::InvalidArgument("no key shares".into()))?;
+    let params = Params::by_id(first.header.params_id)?;
+    let session = first.header.session;
+    let mut evals = evaluations
         .iter()
-        .find(|s| s.name == recipient)
-        .map(|s| s.site)
-        .ok_or_else(|| Error::InvalidArgument(format!("no key share from '{recipient}'")))?;
-    let entries: Vec<(&KeygenShare, &[u8])> = parsed
-        .iter()
-        .map(|s| {
-            let sealed = s
-                .sealed
-                .iter()
-                .find(|(r, _)| *r == to)
-                .map_or(&[][..], |(_, b)| b.as_slice());
-            (s, sealed)
-        })
-        .collect();
-    Ok(KeygenBundle::encode(&params, &session, to, &entries))
+        .map(|b| Ok((KeyEvaluation::parse(b)?, *b)))
+        .collect::<Result<Vec<_>>>()?;
+    evals.sort_by_key(|(e, _)| e.site);
+    if evals.len() != parsed.len() {
+        return Err(Error::InvalidArgument(format!(
+            "{} key evaluations for {} key shares",
+            evals.len(),
+            parsed.len()
+        )));
+    }
+    let ckg = PublicKeyGenProtocol::new(params.clone());
+    let key = evals
+        .first()
+        .map(|(e, _)| (e.key, e.roster))
+        .ok_or_else(|| Error::InvalidArgument("no key evaluations".into()))?;
+    for ((e, _), s) in evals.iter().zip(&parsed) {
+        check_context(&e.header, &params, &session)?;
+        let bad = |what: &str| {
+            Err(Error::refused(
+                RefusalKind::Mismatch,
+                format!("site '{}' {what}; setup must start again", s.name),
+            ))
+        };
+        if e.site != s.site {
+            return bad("sent no key evaluation");
+        }
+        if (e.key, e.roster) != key {
+            return bad("evaluated another collective key than the other sites");
+        }
+        let points = ckg.check_points(&key_check_seed(&session, &e.roster, &e.key));
+        if e.values != ckg.evaluate(&s.pk_share, &points) {
+            return bad("sent key evaluations that are not of its key share");
+        }
+    }
+    let blobs: Vec<&[u8]> = evals.iter().map(|(_, b)| *b).collect();
+    Ok(KeyEvaluation::encode_all(&params, &session, &blobs))
 }
 
 /// Checks that every site confirmed the same collective key, roster and group secret

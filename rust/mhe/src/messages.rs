@@ -309,17 +309,21 @@ impl KeygenShare {
     }
 }
 
-/// What one site needs to finish key generation: every site's signed share and the
-/// Shamir share sealed for this site.
+/// What one site needs to finish key generation: the aggregate `Σ p0_i` of the
+/// roster's key shares (one polynomial, whatever the number of sites) and, from each
+/// member, the key material it sealed for this site (empty for the recipient itself).
+/// The site accepts the aggregate only after the evaluation check
+/// ([`KeyEvaluation`]).
 #[derive(Debug, Clone)]
 pub struct KeygenBundle {
     /// Header.
     pub header: Header,
     /// Recipient index.
     pub recipient: u16,
-    /// Per site: the signed part, its signature, and the sealed share for the
-    /// recipient (empty when there is none).
-    pub entries: Vec<(KeygenShare, Vec<u8>)>,
+    /// The aggregated public-key shares, NTT form.
+    pub key: Poly,
+    /// Per member, in roster order: what it sealed for the recipient.
+    pub sealed: Vec<Vec<u8>>,
 }
 
 impl KeygenBundle {
@@ -328,18 +332,13 @@ impl KeygenBundle {
         params: &Params,
         session: &Id,
         recipient: u16,
-        entries: &[(&KeygenShare, &[u8])],
+        key: &Poly,
+        sealed: &[&[u8]],
     ) -> Vec<u8> {
         let mut w = Writer::new(Kind::KeygenBundle, params, session);
-        w.u16(recipient).count(entries.len());
-        for (share, sealed) in entries {
-            let only_mine: Vec<(u16, Vec<u8>)> = Vec::new();
-            w.bytes(&KeygenShare::finish(
-                share.signed.clone(),
-                &share.sig,
-                &only_mine,
-            ));
-            w.bytes(sealed);
+        w.u16(recipient).poly(key, params).count(sealed.len());
+        for s in sealed {
+            w.bytes(s);
         }
         w.finish()
     }
@@ -350,21 +349,133 @@ impl KeygenBundle {
     /// Wire errors.
     pub fn parse(blob: &[u8]) -> Result<KeygenBundle> {
         let (mut r, header) = Reader::new(blob, Kind::KeygenBundle)?;
+        let params = Params::by_id(header.params_id)?;
         let recipient = r.u16()?;
-        let n = r.count("bundle", MAX_PARTIES, 8)?;
-        let mut entries = Vec::with_capacity(n);
+        let key = r.poly(&params, Form::Ntt)?;
+        let n = r.count("bundle", MAX_PARTIES, 4)?;
+        let mut sealed = Vec::with_capacity(n);
         for _ in 0..n {
-            let share = KeygenShare::parse(r.bytes("key-generation share")?)?;
-            let sealed = r.bytes("sealed share")?.to_vec();
-            entries.push((share, sealed));
+            sealed.push(r.bytes("sealed key material")?.to_vec());
         }
         r.finish()?;
         Ok(KeygenBundle {
             header,
             recipient,
-            entries,
+            key,
+            sealed,
         })
     }
+}
+
+/// A site's signed evaluations of its own public-key share at the points derived
+/// from the digest of the aggregated key it received
+/// ([`crate::protocols::PublicKeyGenProtocol::check_points`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEvaluation {
+    /// Header.
+    pub header: Header,
+    /// Site index.
+    pub site: u16,
+    /// Roster digest.
+    pub roster: Digest32,
+    /// Digest of the aggregated key the site received.
+    pub key: Digest32,
+    /// Threshold (0: all sites).
+    pub threshold: u16,
+    /// The share's values at the check points, limb-major.
+    pub values: Vec<u64>,
+    /// Signed bytes.
+    pub signed: Vec<u8>,
+    /// Signature.
+    pub sig: [u8; SIGNATURE_LEN],
+}
+
+impl KeyEvaluation {
+    /// Encodes the signed body.
+    pub fn body(
+        params: &Params,
+        session: &Id,
+        site: u16,
+        roster: &Digest32,
+        key: &Digest32,
+        threshold: u16,
+        values: &[u64],
+    ) -> Vec<u8> {
+        let mut w = Writer::new(Kind::KeyEvaluation, params, session);
+        w.u16(site)
+            .fixed(roster)
+            .fixed(key)
+            .u16(threshold)
+            .count(values.len());
+        for v in values {
+            w.fixed(&v.to_le_bytes());
+        }
+        w.finish()
+    }
+
+    /// Parses an evaluation (signature not yet checked).
+    ///
+    /// # Errors
+    /// Wire errors.
+    pub fn parse(blob: &[u8]) -> Result<KeyEvaluation> {
+        let (mut r, header) = Reader::new(blob, Kind::KeyEvaluation)?;
+        let site = r.u16()?;
+        let roster = r.array::<32>("roster digest")?;
+        let key = r.array::<32>("key digest")?;
+        let threshold = r.u16()?;
+        let n = r.count("key evaluations", MAX_CHECK_VALUES, 8)?;
+        let values = (0..n)
+            .map(|_| r.array::<8>("evaluation").map(u64::from_le_bytes))
+            .collect::<Result<Vec<u64>>>()?;
+        let signed = r.consumed().to_vec();
+        let sig = read_sig(&mut r)?;
+        r.finish()?;
+        Ok(KeyEvaluation {
+            header,
+            site,
+            roster,
+            key,
+            threshold,
+            values,
+            signed,
+            sig,
+        })
+    }
+
+    /// Every member's evaluation blob, in roster order, as one blob.
+    pub fn encode_all(params: &Params, session: &Id, evaluations: &[&[u8]]) -> Vec<u8> {
+        let mut w = Writer::new(Kind::KeyEvaluations, params, session);
+        w.count(evaluations.len());
+        for e in evaluations {
+            w.bytes(e);
+        }
+        w.finish()
+    }
+
+    /// Parses what [`KeyEvaluation::encode_all`] built: the header and each
+    /// evaluation.
+    ///
+    /// # Errors
+    /// Wire errors.
+    pub fn parse_all(blob: &[u8]) -> Result<(Header, Vec<KeyEvaluation>)> {
+        let (mut r, header) = Reader::new(blob, Kind::KeyEvaluations)?;
+        let n = r.count("key evaluations", MAX_PARTIES, 4)?;
+        let mut all = Vec::with_capacity(n);
+        for _ in 0..n {
+            all.push(KeyEvaluation::parse(r.bytes("key evaluation")?)?);
+        }
+        r.finish()?;
+        Ok((header, all))
+    }
+}
+
+/// Most values one key evaluation may carry (limbs times check points, with room).
+const MAX_CHECK_VALUES: usize = 64;
+
+/// Digest binding the aggregated key check to its context: session, roster and the
+/// aggregated key's digest. The check points derive from it.
+pub fn key_check_seed(session: &Id, roster: &Digest32, key: &Digest32) -> Digest32 {
+    sha256(&[b"mhe/pk-check/v1", session, roster, key])
 }
 
 /// A site's signed confirmation of the collective key.

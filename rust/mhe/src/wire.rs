@@ -22,7 +22,9 @@ pub const MAGIC: [u8; 3] = *b"MHE";
 /// Current wire-format version (2: contributions carry `c0` only, requests no
 /// polynomial, confirmations commit to the group secret; 3: values laid out at their
 /// declared widths, polynomials carry only the coefficients that hold values,
-/// contributions carry a signed differential-privacy block, see `messages::DpFacts`).
+/// contributions carry a signed differential-privacy block, see `messages::DpFacts`,
+/// a key-generation bundle carries the aggregated key instead of every share,
+/// checked by signed evaluations).
 pub const VERSION: u8 = 3;
 /// Bytes of a header.
 pub const HEADER_LEN: usize = 3 + 1 + 1 + 2 + 16;
@@ -49,6 +51,10 @@ pub enum Kind {
     DecryptRequest = 8,
     /// A site's decryption share.
     DecryptShare = 9,
+    /// A site's signed evaluations of its key share (the aggregate key check).
+    KeyEvaluation = 10,
+    /// Every site's key evaluations, relayed to each site.
+    KeyEvaluations = 11,
 }
 
 impl Kind {
@@ -64,6 +70,8 @@ impl Kind {
             Kind::Pooled => "pooled ciphertext",
             Kind::DecryptRequest => "decryption request",
             Kind::DecryptShare => "decryption share",
+            Kind::KeyEvaluation => "key evaluation",
+            Kind::KeyEvaluations => "key evaluations",
         }
     }
 
@@ -78,6 +86,8 @@ impl Kind {
             7 => Kind::Pooled,
             8 => Kind::DecryptRequest,
             9 => Kind::DecryptShare,
+            10 => Kind::KeyEvaluation,
+            11 => Kind::KeyEvaluations,
             _ => return None,
         })
     }

@@ -1,6 +1,7 @@
 //! Decoders never panic: random bytes, random bodies behind a valid header, truncated,
 //! bit-flipped and length-overwritten valid blobs of every kind, through every public
-//! parse function, every analyst function and the site's join, finalize and decrypt.
+//! parse function, every analyst function and the site's join, finalize, confirm and
+//! decrypt.
 //! proptest turns a panic into a failure; a strict prefix of a valid blob must be an
 //! error for its own parser.
 #![allow(
@@ -17,12 +18,13 @@ mod common;
 use std::cell::RefCell;
 
 use common::{
-    contribute_all, decrypt_all, finish_keygen, join_all, names, new_sites, qid, refs, roster_of,
+    contribute_all, decrypt_all, finalize_all, finish_keygen, join_all, names, new_sites, qid,
+    refs, roster_of,
 };
 use mhe::analyst;
 use mhe::messages::{
-    Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeygenBundle, KeygenShare,
-    Pooled, Roster,
+    Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeyEvaluation,
+    KeygenBundle, KeygenShare, Pooled, Roster,
 };
 use mhe::site::Site;
 use mhe::wire::HEADER_LEN;
@@ -30,7 +32,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-const KINDS: [&str; 9] = [
+const KINDS: [&str; 11] = [
     "identity",
     "roster",
     "keygen share",
@@ -40,6 +42,8 @@ const KINDS: [&str; 9] = [
     "pooled",
     "request",
     "share",
+    "key evaluation",
+    "key evaluations",
 ];
 
 /// Valid blobs of every kind, and sites in the state where each blob is expected.
@@ -55,6 +59,8 @@ struct Fixtures {
     decryptor: RefCell<Site>,
     /// Joined, not finalized; `blobs[3]` is its bundle.
     finalizer: RefCell<Site>,
+    /// Finalized, not confirmed; `blobs[10]` is its evaluations.
+    confirmer: RefCell<Site>,
     /// In the roster `joiner_roster`, not joined.
     joiner: RefCell<Site>,
     joiner_roster: Vec<u8>,
@@ -65,7 +71,7 @@ fn fixtures() -> Fixtures {
     // A finished federation, two queries.
     let mut sites = new_sites(3, "default");
     let (roster, keygen_shares) = join_all(&mut sites, threshold, 2);
-    let bundle0 = analyst::keygen_bundle(&refs(&keygen_shares), "site1").unwrap();
+    let bundle0 = analyst::keygen_bundles(&refs(&keygen_shares)).unwrap();
     let confirmations = finish_keygen(&mut sites, &keygen_shares);
     let n = names(&sites);
     let values: Vec<Vec<f64>> = (0..3).map(|i| vec![f64::from(i), 0.5, -2.0]).collect();
@@ -78,7 +84,15 @@ fn fixtures() -> Fixtures {
     // A federation whose first site joined but did not finalize.
     let mut f2 = new_sites(3, "default");
     let (_, s2) = join_all(&mut f2, threshold, 2);
-    let bundle2 = analyst::keygen_bundle(&refs(&s2), "site1").unwrap();
+    let bundle2 = analyst::keygen_bundles(&refs(&s2))
+        .unwrap()
+        .swap_remove(0)
+        .1;
+    // A federation whose sites received their bundles, not the evaluations.
+    let mut f4 = new_sites(3, "default");
+    let (_, s4) = join_all(&mut f4, threshold, 2);
+    let evals4 = finalize_all(&mut f4, &s4);
+    let all4 = analyst::keygen_evaluations(&refs(&s4), &refs(&evals4)).unwrap();
     // A roster whose first site has not joined.
     let f3 = new_sites(3, "default");
     let r3 = roster_of(&f3);
@@ -94,6 +108,8 @@ fn fixtures() -> Fixtures {
         pooled,
         request2,
         shares[0].clone(),
+        evals4[0].clone(),
+        all4,
     ];
     assert!(!bundle0.is_empty());
     Fixtures {
@@ -106,6 +122,7 @@ fn fixtures() -> Fixtures {
         names: n,
         decryptor: RefCell::new(decryptor),
         finalizer: RefCell::new(f2.into_iter().next().unwrap()),
+        confirmer: RefCell::new(f4.into_iter().next().unwrap()),
         joiner: RefCell::new(f3.into_iter().next().unwrap()),
         joiner_roster: r3,
     }
@@ -123,6 +140,8 @@ fn parse_all(b: &[u8], kind: usize) -> bool {
         Pooled::parse(b).is_ok(),
         DecryptRequest::parse(b).is_ok(),
         DecryptShare::parse(b).is_ok(),
+        KeyEvaluation::parse(b).is_ok(),
+        KeyEvaluation::parse_all(b).is_ok(),
     ];
     let _ = analyst::blob_info(b);
     let _ = analyst::roster_info(b);
@@ -137,8 +156,10 @@ fn exercise(fx: &Fixtures, b: &[u8]) {
         v
     };
     let _ = analyst::roster_build(&refs(&with(&fx.identities)));
-    let _ = analyst::keygen_bundle(&refs(&with(&fx.keygen_shares)), "site1");
-    let _ = analyst::keygen_bundle(&[b], "site1");
+    let _ = analyst::keygen_bundles(&refs(&with(&fx.keygen_shares)));
+    let _ = analyst::keygen_bundles(&[b]);
+    let _ = analyst::keygen_evaluations(&refs(&fx.keygen_shares), &[b]);
+    let _ = analyst::keygen_evaluations(&[b], &refs(&fx.keygen_shares));
     let _ = analyst::confirmations_check(&refs(&with(&fx.confirmations)));
     let _ = analyst::pool(&refs(&with(&fx.contributions)), &fx.names);
     let _ = analyst::pool(&[b], &fx.names[..1]);
@@ -146,6 +167,7 @@ fn exercise(fx: &Fixtures, b: &[u8]) {
     let _ = analyst::combine_fixed(&fx.blobs[6], &refs(&with(&fx.shares)));
     let _ = fx.joiner.borrow_mut().join(b, 2, &common::open_policy(2));
     let _ = fx.finalizer.borrow_mut().finalize(b);
+    let _ = fx.confirmer.borrow_mut().confirm(b);
     let _ = fx.decryptor.borrow_mut().decrypt(b);
 }
 
@@ -186,7 +208,7 @@ fn the_fixtures_are_valid_blobs_of_their_kind() {
     for (k, b) in fx.blobs.iter().enumerate() {
         assert!(parse_all(b, k), "fixture {} does not parse", KINDS[k]);
         assert_eq!(
-            (0..9).filter(|&j| parse_all(b, j)).count(),
+            (0..KINDS.len()).filter(|&j| parse_all(b, j)).count(),
             1,
             "{} parses as another kind",
             KINDS[k]
@@ -199,6 +221,7 @@ fn the_fixtures_are_valid_blobs_of_their_kind() {
             .is_ok()
     );
     assert!(fx.finalizer.borrow_mut().finalize(&fx.blobs[3]).is_ok());
+    assert!(fx.confirmer.borrow_mut().confirm(&fx.blobs[10]).is_ok());
     assert!(fx.decryptor.borrow_mut().decrypt(&fx.blobs[7]).is_ok());
 }
 
@@ -206,7 +229,7 @@ fn the_fixtures_are_valid_blobs_of_their_kind() {
 fn random_bytes_are_typed_errors() {
     let strategy = proptest::collection::vec(any::<u8>(), 0..600);
     check(256, strategy, |fx, b| {
-        for k in 0..9 {
+        for k in 0..KINDS.len() {
             prop_assert!(!parse_all(&b, k));
         }
         exercise(fx, &b);
@@ -216,7 +239,10 @@ fn random_bytes_are_typed_errors() {
 
 #[test]
 fn random_bodies_behind_a_valid_header_are_typed_errors() {
-    let strategy = (0..9usize, proptest::collection::vec(any::<u8>(), 0..2000));
+    let strategy = (
+        0..KINDS.len(),
+        proptest::collection::vec(any::<u8>(), 0..2000),
+    );
     check(256, strategy, |fx, (k, body)| {
         let mut b = fx.blobs[k][..HEADER_LEN].to_vec();
         b.extend_from_slice(&body);
@@ -227,7 +253,7 @@ fn random_bodies_behind_a_valid_header_are_typed_errors() {
 
 #[test]
 fn truncated_blobs_are_errors() {
-    let strategy = (0..9usize, any::<Index>());
+    let strategy = (0..KINDS.len(), any::<Index>());
     check(256, strategy, |fx, (k, at)| {
         let full = &fx.blobs[k];
         // Half the cases cut inside the first 300 bytes, where the lengths are.
@@ -247,7 +273,7 @@ fn truncated_blobs_are_errors() {
 #[test]
 fn bit_flipped_blobs_never_panic() {
     let flips = (any::<Index>(), 0..8u8, any::<bool>());
-    let strategy = (0..9usize, proptest::collection::vec(flips, 1..4));
+    let strategy = (0..KINDS.len(), proptest::collection::vec(flips, 1..4));
     check(256, strategy, |fx, (k, flips)| {
         let mut b = fx.blobs[k].clone();
         for (at, bit, near_start) in flips {
@@ -262,7 +288,7 @@ fn bit_flipped_blobs_never_panic() {
 #[test]
 fn header_flips_are_errors() {
     // A flip in the header's magic, version or kind is always an error.
-    let strategy = (0..9usize, 0..5usize, 0..8u8);
+    let strategy = (0..KINDS.len(), 0..5usize, 0..8u8);
     check(128, strategy, |fx, (k, i, bit)| {
         let mut b = fx.blobs[k].clone();
         b[i] ^= 1 << bit;
@@ -283,7 +309,7 @@ fn overwritten_lengths_never_panic_or_overallocate() {
         Just(1001u32),
         any::<u32>()
     ];
-    let strategy = (0..9usize, any::<Index>(), values);
+    let strategy = (0..KINDS.len(), any::<Index>(), values);
     check(256, strategy, |fx, (k, at, v)| {
         let mut b = fx.blobs[k].clone();
         let span = b.len().min(400) - 4;

@@ -30,15 +30,15 @@ pub fn federation(k: usize, params: &str, threshold: usize) -> Vec<Site> {
             s.join(&roster, threshold, &policy).unwrap()
         })
         .collect();
-    let refs: Vec<&[u8]> = shares.iter().map(Vec::as_slice).collect();
-    let confs: Vec<Vec<u8>> = sites
+    let bundles = analyst::keygen_bundles(&slices(&shares)).unwrap();
+    let evals: Vec<Vec<u8>> = sites
         .iter_mut()
-        .map(|s| {
-            let b = analyst::keygen_bundle(&refs, s.name()).unwrap();
-            s.finalize(&b).unwrap()
-        })
+        .zip(&bundles)
+        .map(|(s, (_, b))| s.finalize(b).unwrap())
         .collect();
-    analyst::confirmations_check(&confs.iter().map(Vec::as_slice).collect::<Vec<_>>()).unwrap();
+    let all = analyst::keygen_evaluations(&slices(&shares), &slices(&evals)).unwrap();
+    let confs: Vec<Vec<u8>> = sites.iter_mut().map(|s| s.confirm(&all).unwrap()).collect();
+    analyst::confirmations_check(&slices(&confs)).unwrap();
     sites
 }
 
@@ -110,4 +110,8 @@ fn two_of_three_threshold_decrypts_with_any_pair() {
         .unwrap();
         assert_eq!(got, vec![7.0]);
     }
+}
+
+fn slices(v: &[Vec<u8>]) -> Vec<&[u8]> {
+    v.iter().map(Vec::as_slice).collect()
 }

@@ -187,7 +187,10 @@ fn sealed_key_material_that_does_not_open_stops_key_generation() {
     let last = k.sealed[0].1.len() - 1;
     k.sealed[0].1[last] ^= 1;
     shares[1] = KeygenShare::finish(k.signed.clone(), &k.sig, &k.sealed);
-    let bundle = analyst::keygen_bundle(&refs(&shares), "site1").unwrap();
+    let bundle = analyst::keygen_bundles(&refs(&shares))
+        .unwrap()
+        .swap_remove(0)
+        .1;
     let m = refused(sites[0].finalize(&bundle));
     assert!(m.contains("site2") && m.contains("does not open"), "{m}");
 }

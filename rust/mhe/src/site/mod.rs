@@ -4,13 +4,15 @@
 //! The analyst relays every message and may send anything; a site therefore checks
 //! everything it receives:
 //!
-//! - setup goes `Created -> Joined -> Ready`, and `wipe()` leads to `Wiped` from any
-//!   stage ([`SetupStage`]); a step out of order is refused;
+//! - setup goes `Created -> Joined -> Checking -> Ready`, and `wipe()` leads to
+//!   `Wiped` from any stage ([`SetupStage`]); a step out of order is refused;
 //! - the roster holds this site, at least `min_parties` distinct sites (one site is one
 //!   member: no two share a key), and exactly the pinned peers, or the admin allowed
 //!   unpinned rosters ([`crate::policy::check_roster`]);
 //! - the threshold is at least the admin's minimum ([`crate::policy::check_threshold`]);
-//! - the collective key is the sum of the roster's signed key shares;
+//! - the collective key is the sum of the roster's key shares: the analyst relays the
+//!   aggregate only, and the site accepts it once every member's signed evaluations
+//!   of its share, at points derived from the aggregate, sum to the aggregate's;
 //! - each contribution is bound to (session, query, site, set of sites, call text) and
 //!   signed; a query id is used once, so masks are never reused; its set follows the
 //!   set rules, and each variable it reads stays tied to one set of sites forever
@@ -50,7 +52,8 @@ use crate::messages::{Digest32, Id, Identity, MAX_LABEL, Roster, check_name};
 use crate::params::Params;
 use crate::policy::{Release, SessionFacts, SitePolicy};
 use crate::protocols::{
-    DecryptionLedger, GroupSecret, GroupSecretShare, PublicKeyGenCrp, ShamirShare,
+    DecryptionLedger, GroupSecret, GroupSecretShare, PublicKeyGenCrp, PublicKeyGenShare,
+    ShamirShare,
 };
 use crate::sampling::SecretRng;
 
@@ -66,6 +69,9 @@ pub enum SetupStage {
     Created,
     /// Roster joined, key-generation share published.
     Joined,
+    /// Aggregated key received, own evaluations published; waiting for every
+    /// member's evaluations to check the aggregate.
+    Checking,
     /// Collective key derived: the site contributes and decrypts.
     Ready,
     /// Secrets wiped: the site does nothing more.
@@ -89,6 +95,8 @@ struct Joined {
     ids: Vec<String>,
     /// The CRP of the public-key generation, derived once from the roster.
     crp: PublicKeyGenCrp,
+    /// This site's public-key share, to check the aggregate against.
+    pk_share: PublicKeyGenShare,
     pairwise: Vec<Option<Zeroizing<[u8; 32]>>>,
     shamir_own: Option<ShamirShare>,
     group_own: GroupSecretShare,
@@ -132,6 +140,7 @@ struct Ready {
 enum Stage {
     Created(Box<Keys>),
     Joined(Box<Keys>, Box<Joined>),
+    Checking(Box<Keys>, Box<Joined>, Box<Ready>),
     Ready(Box<Keys>, Box<Joined>, Box<Ready>),
     Wiped,
 }
@@ -207,7 +216,9 @@ fn state_error(stage: SetupStage, wanted: SetupStage) -> Error {
         (SetupStage::Joined, SetupStage::Created) => {
             "this site already joined a roster in this session; start a new session"
         }
-        (SetupStage::Joined, _) => "key generation is not finished (call ds.mheSetup())",
+        (SetupStage::Joined | SetupStage::Checking, _) => {
+            "key generation is not finished (call ds.mheSetup())"
+        }
         (SetupStage::Ready, _) => "key generation is already finished in this session",
     };
     refused(RefusalKind::State, msg)
@@ -217,6 +228,7 @@ fn stage_of(stage: &Stage) -> SetupStage {
     match stage {
         Stage::Created(_) => SetupStage::Created,
         Stage::Joined(..) => SetupStage::Joined,
+        Stage::Checking(..) => SetupStage::Checking,
         Stage::Ready(..) => SetupStage::Ready,
         Stage::Wiped => SetupStage::Wiped,
     }
@@ -224,7 +236,10 @@ fn stage_of(stage: &Stage) -> SetupStage {
 
 fn keys_of(stage: &Stage) -> Result<&Keys> {
     match stage {
-        Stage::Created(k) | Stage::Joined(k, _) | Stage::Ready(k, _, _) => Ok(k),
+        Stage::Created(k)
+        | Stage::Joined(k, _)
+        | Stage::Checking(k, _, _)
+        | Stage::Ready(k, _, _) => Ok(k),
         Stage::Wiped => Err(state_error(SetupStage::Wiped, SetupStage::Created)),
     }
 }

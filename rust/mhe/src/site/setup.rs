@@ -1,19 +1,22 @@
-//! Setup steps of a site: join a roster (`Created -> Joined`), then finish key
-//! generation (`Joined -> Ready`).
+//! Setup steps of a site: join a roster (`Created -> Joined`), receive the
+//! aggregated key and publish evaluations of its own share (`Joined -> Checking`),
+//! then check every member's evaluations against the aggregate (`Checking -> Ready`).
 
 use zeroize::Zeroizing;
 
-use super::{Joined, Ready, Site, Stage, refused, stage_of, state_error};
+use super::{Joined, Keys, Ready, Site, Stage, refused, stage_of, state_error};
 use crate::error::{RefusalKind, Result};
 use crate::identity::{SiteKeys, fingerprint, open, seal, verify};
+use crate::keys::PublicKey;
 use crate::messages::{
-    Confirmation, Digest32, Id, KeygenBundle, KeygenShare, Roster, public_key_digest,
+    Confirmation, Digest32, Id, KeyEvaluation, KeygenBundle, KeygenShare, Roster,
+    key_check_seed, public_key_digest,
 };
 use crate::params::Params;
 use crate::policy::{self, Member, SitePolicy};
 use crate::protocols::{
-    GroupSecretProtocol, GroupSecretShare, PublicKeyGenProtocol, PublicKeyGenShare,
-    ShamirPolynomial, ShamirShare, Thresholdizer,
+    GroupSecretProtocol, GroupSecretShare, PublicKeyGenProtocol, ShamirPolynomial, ShamirShare,
+    Thresholdizer,
 };
 use crate::ring::Form;
 use crate::sampling::{Crs, SecretRng, derive_key};
@@ -104,6 +107,7 @@ impl Site {
             policy: policy.clone(),
             ids,
             crp,
+            pk_share: share,
             pairwise,
             shamir_own,
             group_own,
@@ -114,13 +118,15 @@ impl Site {
         Ok(blob)
     }
 
-    /// Verifies every roster member's signed key share, sums them into the collective
-    /// public key, opens the key material sealed for this site (group-secret shares
-    /// and, in threshold mode, Shamir shares), and returns a signed confirmation of the
-    /// collective key and the group secret's commitment.
+    /// Receives the aggregated key `Σ p0_i` that the analyst summed from the roster's
+    /// signed shares, opens the key material each member sealed for this site
+    /// (group-secret shares and, in threshold mode, Shamir shares), and returns its
+    /// signed evaluations of its own share at the points derived from the digest of
+    /// the aggregate it received (the aggregate is accepted only by [`Site::confirm`]).
     ///
     /// # Errors
-    /// [`crate::Error::Refused`] for a missing, extra, unsigned or inconsistent share.
+    /// [`crate::Error::Refused`] for a bundle addressed to another site, of the wrong
+    /// size, or with key material that does not open, naming the member.
     pub fn finalize(&mut self, bundle_blob: &[u8]) -> Result<Vec<u8>> {
         let Stage::Joined(keys, joined) = &self.stage else {
             return Err(state_error(
@@ -137,21 +143,92 @@ impl Site {
             ));
         }
         let n = joined.roster.members.len();
-        if bundle.entries.len() != n {
+        if bundle.sealed.len() != n {
             return Err(refused(
                 RefusalKind::Mismatch,
                 format!(
-                    "{} key shares for a roster of {n} sites",
-                    bundle.entries.len()
+                    "key material from {} sites for a roster of {n} sites",
+                    bundle.sealed.len()
                 ),
             ));
         }
         let mut opened = Vec::with_capacity(n);
-        for (i, (share, sealed)) in bundle.entries.iter().enumerate() {
-            opened.push(self.open_entry(joined, i, share, sealed)?);
+        for (i, sealed) in bundle.sealed.iter().enumerate() {
+            opened.push(self.open_entry(joined, i, sealed)?);
         }
-        let ready = self.combine(joined, opened)?;
+        let ready = self.combine(joined, bundle.key, opened)?;
+        let blob = self.evaluation(keys, joined, &ready)?;
+        if let Stage::Joined(keys, joined) = std::mem::replace(&mut self.stage, Stage::Wiped) {
+            self.stage = Stage::Checking(keys, joined, Box::new(ready));
+        }
+        Ok(blob)
+    }
+
+    /// The signed evaluations of this site's share at the check points of the
+    /// aggregated key in `ready`.
+    fn evaluation(&self, keys: &Keys, joined: &Joined, ready: &Ready) -> Result<Vec<u8>> {
+        let ckg = PublicKeyGenProtocol::new(self.params.clone());
         let key_digest = public_key_digest(&self.params, &ready.collective);
+        let seed = key_check_seed(&self.session, &joined.roster.digest, &key_digest);
+        let values = ckg.evaluate(joined.pk_share.poly(), &ckg.check_points(&seed));
+        let t16 = u16::try_from(joined.threshold)
+            .map_err(|_| refused(RefusalKind::ThresholdBelowMinimum, "threshold too large"))?;
+        let body = KeyEvaluation::body(
+            &self.params,
+            &self.session,
+            joined.own,
+            &joined.roster.digest,
+            &key_digest,
+            t16,
+            &values,
+        );
+        let mut blob = body.clone();
+        blob.extend_from_slice(&keys.signing.sign(&body));
+        Ok(blob)
+    }
+
+    /// Checks every member's signed evaluations (relayed as one blob) against the
+    /// aggregated key: each is signed by its member's roster key, made for this
+    /// roster, threshold and aggregate, this site's own is its own, and they sum to
+    /// the aggregate's evaluation at every check point. Then the key is the sum of the
+    /// members' shares (`SECURITY.md`, section 5.3), and the site returns a signed
+    /// confirmation of the collective key and of the group secret's commitment.
+    ///
+    /// # Errors
+    /// [`crate::Error::Refused`] naming the member whose evaluation is missing,
+    /// unsigned or made for something else, or saying that the aggregate is not the
+    /// sum of the shares.
+    pub fn confirm(&mut self, evaluations_blob: &[u8]) -> Result<Vec<u8>> {
+        let Stage::Checking(keys, joined, ready) = &self.stage else {
+            return Err(state_error(
+                stage_of(&self.stage),
+                super::SetupStage::Checking,
+            ));
+        };
+        let (header, all) = KeyEvaluation::parse_all(evaluations_blob)?;
+        check_context(&header, &self.params, &self.session)?;
+        let key_digest = public_key_digest(&self.params, &ready.collective);
+        self.check_evaluations(joined, &key_digest, &all)?;
+        let ckg = PublicKeyGenProtocol::new(self.params.clone());
+        let seed = key_check_seed(&self.session, &joined.roster.digest, &key_digest);
+        let points = ckg.check_points(&seed);
+        let own = all
+            .get(usize::from(joined.own))
+            .ok_or_else(|| refused(RefusalKind::Mismatch, "own evaluation missing"))?;
+        if own.values != ckg.evaluate(joined.pk_share.poly(), &points) {
+            return Err(refused(
+                RefusalKind::Mismatch,
+                "the key evaluation relayed as this site's is not its own",
+            ));
+        }
+        let sum = ckg.sum_evaluations(all.iter().map(|e| e.values.as_slice()));
+        if sum != Some(ckg.evaluate(ready.collective.polys().0, &points)) {
+            return Err(refused(
+                RefusalKind::Mismatch,
+                "the collective key relayed by the analyst is not the sum of the roster's \
+                 key shares (their signed evaluations do not add up to it)",
+            ));
+        }
         let body = Confirmation::body(
             &self.params,
             &self.session,
@@ -162,59 +239,84 @@ impl Site {
         );
         let mut blob = body.clone();
         blob.extend_from_slice(&keys.signing.sign(&body));
-        if let Stage::Joined(keys, mut joined) = std::mem::replace(&mut self.stage, Stage::Wiped) {
+        if let Stage::Checking(keys, mut joined, ready) =
+            std::mem::replace(&mut self.stage, Stage::Wiped)
+        {
             joined.shamir_own = None;
-            self.stage = Stage::Ready(keys, joined, Box::new(ready));
+            self.stage = Stage::Ready(keys, joined, ready);
         }
         Ok(blob)
     }
 
-    /// Checks member `i`'s key share and opens what it sealed for this site.
-    fn open_entry(
+    /// Each member's evaluation: there, signed by its roster key, and made for this
+    /// session, roster, threshold and aggregated key.
+    fn check_evaluations(
         &self,
         joined: &Joined,
-        i: usize,
-        share: &KeygenShare,
-        sealed: &[u8],
-    ) -> Result<Opened> {
+        key_digest: &Digest32,
+        all: &[KeyEvaluation],
+    ) -> Result<()> {
+        let n = joined.roster.members.len();
+        if all.len() != n {
+            return Err(refused(
+                RefusalKind::Mismatch,
+                format!("key evaluations from {} sites for a roster of {n}", all.len()),
+            ));
+        }
+        for (i, (e, member)) in all.iter().zip(&joined.roster.members).enumerate() {
+            let who = &member.name;
+            check_context(&e.header, &self.params, &self.session)?;
+            if usize::from(e.site) != i {
+                return Err(refused(
+                    RefusalKind::Mismatch,
+                    format!("the key evaluation of '{who}' is missing or out of place"),
+                ));
+            }
+            verify(&member.vk, &e.signed, &e.sig).map_err(|_| {
+                refused(
+                    RefusalKind::BadAttestation,
+                    format!("the key evaluation of '{who}' is not signed by its roster key"),
+                )
+            })?;
+            if e.roster != joined.roster.digest {
+                return Err(refused(
+                    RefusalKind::Mismatch,
+                    format!("the key evaluation of '{who}' was made for another roster"),
+                ));
+            }
+            if usize::from(e.threshold) != joined.threshold {
+                return Err(refused(
+                    RefusalKind::Mismatch,
+                    format!(
+                        "'{who}' uses threshold {}, this site {}",
+                        e.threshold, joined.threshold
+                    ),
+                ));
+            }
+            if e.key != *key_digest {
+                return Err(refused(
+                    RefusalKind::Mismatch,
+                    format!(
+                        "'{who}' received another collective key than this site \
+                         (the analyst relayed different keys)"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens what member `i` sealed for this site (nothing for the site itself).
+    fn open_entry(&self, joined: &Joined, i: usize, sealed: &[u8]) -> Result<Opened> {
         let member = joined
             .roster
             .members
             .get(i)
             .ok_or_else(|| refused(RefusalKind::Mismatch, "roster index"))?;
-        check_context(&share.header, &self.params, &self.session)?;
         let who = &member.name;
-        if usize::from(share.site) != i || share.name != *who {
-            return Err(refused(
-                RefusalKind::Mismatch,
-                format!("key share {} is not from '{who}'", i + 1),
-            ));
-        }
-        verify(&member.vk, &share.signed, &share.sig).map_err(|_| {
-            refused(
-                RefusalKind::BadAttestation,
-                format!("key share from '{who}' is not signed by the roster key"),
-            )
-        })?;
-        if share.roster != joined.roster.digest {
-            return Err(refused(
-                RefusalKind::Mismatch,
-                format!("key share from '{who}' was made for another roster"),
-            ));
-        }
-        if usize::from(share.threshold) != joined.threshold {
-            return Err(refused(
-                RefusalKind::Mismatch,
-                format!(
-                    "'{who}' uses threshold {}, this site {}",
-                    share.threshold, joined.threshold
-                ),
-            ));
-        }
-        let pk = PublicKeyGenShare::from_poly(share.pk_share.clone(), &self.params);
-        if share.site == joined.own {
+        let from = u16::try_from(i).map_err(|_| refused(RefusalKind::Other, "roster too large"))?;
+        if from == joined.own {
             return Ok(Opened {
-                pk,
                 group: None,
                 shamir: None,
             });
@@ -224,7 +326,7 @@ impl Site {
             .get(i)
             .and_then(Option::as_ref)
             .ok_or_else(|| refused(RefusalKind::Mismatch, "missing pairwise key"))?;
-        let aad = seal_aad(&self.session, share.site, joined.own, &joined.roster.digest);
+        let aad = seal_aad(&self.session, from, joined.own, &joined.roster.digest);
         let plain = open(key, &aad, sealed).map_err(|_| {
             refused(
                 RefusalKind::BadAttestation,
@@ -240,20 +342,19 @@ impl Site {
         };
         r.finish()?;
         Ok(Opened {
-            pk,
             group: Some(group),
             shamir,
         })
     }
 
-    /// The collective key, the threshold secret and the group secret from the opened
-    /// entries (in roster order) and this site's own material.
-    fn combine(&self, joined: &Joined, opened: Vec<Opened>) -> Result<Ready> {
-        let ckg = PublicKeyGenProtocol::new(self.params.clone());
-        let collective = ckg.gen_public_key(
-            &ckg.aggregate_shares(opened.iter().map(|o| &o.pk)),
-            &joined.crp,
-        );
+    /// The collective key (the aggregate `key` with the CRP), the threshold secret and
+    /// the group secret from the opened entries (in roster order) and this site's own
+    /// material.
+    fn combine(&self, joined: &Joined, key: crate::ring::Poly, opened: Vec<Opened>) -> Result<Ready> {
+        let collective = PublicKey {
+            p0: key,
+            p1: joined.crp.0.clone(),
+        };
         let threshold_secret = if joined.threshold > 0 {
             let own = joined
                 .shamir_own
@@ -280,10 +381,9 @@ impl Site {
     }
 }
 
-/// What one bundle entry gave: the member's public-key share and, from a peer, its
-/// share of the group secret and its Shamir share for this site.
+/// What one bundle entry gave: from a peer, its share of the group secret and its
+/// Shamir share for this site.
 struct Opened {
-    pk: PublicKeyGenShare,
     group: Option<GroupSecretShare>,
     shamir: Option<ShamirShare>,
 }

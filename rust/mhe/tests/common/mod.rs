@@ -211,18 +211,27 @@ pub fn roster_of(sites: &[Site]) -> Vec<u8> {
     analyst::roster_build(&refs(&ids)).unwrap()
 }
 
-/// Relays the key-generation shares and checks the confirmations.
+/// Relays the aggregated key and the key evaluations, and checks the confirmations.
 pub fn finish_keygen(sites: &mut [Site], shares: &[Vec<u8>]) -> Vec<Vec<u8>> {
-    let r = refs(shares);
-    let confs: Vec<Vec<u8>> = sites
-        .iter_mut()
-        .map(|s| {
-            let b = analyst::keygen_bundle(&r, s.name()).unwrap();
-            s.finalize(&b).unwrap()
-        })
-        .collect();
+    let evals = finalize_all(sites, shares);
+    let all = analyst::keygen_evaluations(&refs(shares), &refs(&evals)).unwrap();
+    let confs: Vec<Vec<u8>> = sites.iter_mut().map(|s| s.confirm(&all).unwrap()).collect();
     analyst::confirmations_check(&refs(&confs)).unwrap();
     confs
+}
+
+/// Relays each site's key-generation bundle (the aggregated key); returns the sites'
+/// key evaluations, in order.
+pub fn finalize_all(sites: &mut [Site], shares: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let bundles = analyst::keygen_bundles(&refs(shares)).unwrap();
+    sites
+        .iter_mut()
+        .zip(&bundles)
+        .map(|(s, (name, b))| {
+            assert_eq!(name, s.name());
+            s.finalize(b).unwrap()
+        })
+        .collect()
 }
 
 /// Borrowed slices of owned blobs.
