@@ -7,13 +7,11 @@ use crate::encoding::decode_layout;
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::fingerprint;
 use crate::messages::{
-    Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, DpFacts, Identity, KeyEvaluation,
-    KeygenBundle, KeygenShare, Pooled, Roster, hex, key_check_seed,
+    Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, DpFacts, Identity,
+    KeyEvaluation, KeygenBundle, KeygenShare, Pooled, Roster, hex, key_check_seed,
 };
 use crate::params::Params;
-use crate::protocols::key_switch::KeySwitchShare;
-use crate::protocols::{KeySwitchProtocol, PublicKeyGenProtocol, PublicKeyGenShare};
-use crate::ring::{Form, Poly};
+use crate::protocols::{PublicKeyGenProtocol, PublicKeyGenShare};
 use crate::wire::check_context;
 
 /// Builds the roster blob from the sites' identity blobs (in the given order).
