@@ -10,13 +10,16 @@ mhe_print_lines <- function(x, ...) {
   invisible(x)
 }
 
-# "Sites (3): a, b, c", or nothing for a result without its sites.
+# "Sites (3): a, b, c", or nothing for a result without its sites; then,
+# with differential privacy on, the DP facts per site (mhe_format_dp(): the
+# mechanism, epsilon, noise sd and budget left), nothing with DP off.
 mhe_format_sites <- function(x) {
   sites <- attr(x, "sites")
-  if (is.null(sites)) {
-    return(character())
-  }
-  paste0("Sites (", length(sites), "): ", paste(sites, collapse = ", "))
+  dp <- if (is.data.frame(x)) attr(x, "dp") else x[["dp"]]
+  c(
+    if (!is.null(sites)) paste0("Sites (", length(sites), "): ", paste(sites, collapse = ", ")),
+    mhe_format_dp(dp)
+  )
 }
 
 # Two lines: the names of `cells` over their values, right-aligned in columns.

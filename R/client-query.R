@@ -5,7 +5,9 @@
 # 2. the client adds the ciphertexts (`rs_pool()`);
 # 3. each site checks the pooled request and returns its decryption share
 #    (`mheDecryptDS(query, request)`);
-# 4. the client combines the shares into the pooled vector (`rs_combine()`).
+# 4. the client combines the shares into the pooled vector (`rs_combine()`),
+#    with the sites' differential-privacy facts as its attribute "dp" (NULL
+#    when DP is off at every site; see R/client-dp.R).
 # Every ds.mhe* function goes through `mhe_query()`, inside `mhe_run()`.
 #
 # `run` is the run context `mhe_run()` gives the statistic (the sites that
@@ -47,7 +49,14 @@ mhe_query_once <- function(run, fun, args, call) {
   cli::cli_progress_update(id = progress, status = "combining")
   value <- rs_call(rs_combine(pool$pooled, unname(shares[decryptors])))
   cli::cli_progress_done(id = progress)
+  # the sites' signed DP facts (R/client-dp.R): NULL when DP is off everywhere
+  attr(value, "dp") <- mhe_dp_frame(pool$dp, mhe_dp_kind(fun, args))
   value
+}
+
+# A round's name in the DP facts: the server function without "mhe"/"DS".
+mhe_dp_kind <- function(fun, args) {
+  sub("DS$", "", sub("^mhe", "", fun))
 }
 
 # Tag the errors that sites report during one stage of a query with the stage.

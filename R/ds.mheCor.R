@@ -15,7 +15,8 @@
 #'   pooled correlation matrix, the counts and the sites.
 #' @family client functions
 #' @export
-ds.mheCor <- function(x, datasources = NULL, type = "combine") {
+ds.mheCor <- function(x, datasources = NULL, type = "combine", epsilon = NULL,
+                      bounds = NULL) {
   mhe_check_type(type, instead = "The pooled covariance matrix is in the result as {.field cov}.")
   conns <- mhe_conns(datasources)
   ok <- is.character(x) && length(x) >= 1L && !anyNA(x) && !anyDuplicated(x)
@@ -42,19 +43,26 @@ ds.mheCor <- function(x, datasources = NULL, type = "combine") {
       x_arg <- paste(x, collapse = ",")
     }
     p <- length(columns)
-    first <- mhe_query(run, "mheCorDS", list(x_arg, NULL), call = call)
+    variables <- if (frame) paste0(x, "$", columns) else x
+    dp_args <- mhe_dp_args(bounds, epsilon, variables, call = call)
+    first <- mhe_query(run, "mheCorDS", c(list(x_arg, NULL), dp_args), call = call)
+    dp <- attr(first, "dp")
     first <- mhe_unpack(mhe_layout("cor-means", p = p), first, call)
     n <- first$n
     total <- mhe_count(first$rows)
     means <- stats::setNames(first$sums / n, columns)
-    second <- mhe_query(run, "mheCorDS", list(x_arg, mhe_dbl_encode(means)), call = call)
+    second <- mhe_query(run, "mheCorDS", c(list(x_arg, mhe_dbl_encode(means)), dp_args),
+                        call = call)
+    dp <- mhe_dp_bind(dp, attr(second, "dp"))
     second <- mhe_unpack(mhe_layout("cor-cross", p = p), second, call)
     cross <- matrix(second$cross, p, p, dimnames = list(columns, columns))
+    # with DP each cell carries its own noise: keep the matrix symmetric
+    if (!is.null(dp)) cross <- (cross + t(cross)) / 2
     cov <- cross / (n - 1)
     n <- mhe_count(n)
-    structure(list(
+    mhe_dp_result(structure(list(
       cor = stats::cov2cor(cov), cov = cov, means = means, n = n,
       Nvalid = n, Nmissing = total - n, Ntotal = total
-    ), class = "mhe_cor")
+    ), class = "mhe_cor"), dp)
   })
 }

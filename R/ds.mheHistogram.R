@@ -29,7 +29,8 @@
 #'   draws it. Attribute `sites` as in [ds.mheMean()].
 #' @family client functions
 #' @export
-ds.mheHistogram <- function(x, breaks = 10, datasources = NULL, type = "combine") {
+ds.mheHistogram <- function(x, breaks = 10, datasources = NULL, type = "combine",
+                            epsilon = NULL, bounds = NULL) {
   mhe_check_type(type, instead = "{.code plot()} the result for the pooled histogram.")
   conns <- mhe_conns(datasources)
   x <- mhe_check_variable(x)
@@ -41,17 +42,26 @@ ds.mheHistogram <- function(x, breaks = 10, datasources = NULL, type = "combine"
       class = "input"
     )
   }
-  mhe_run(conns, function(run, call) mhe_histogram(run, x, breaks, call))
+  dp_args <- mhe_dp_args(bounds, epsilon, x)
+  mhe_run(conns, function(run, call) mhe_histogram(run, x, breaks, call, dp_args))
 }
 
-mhe_histogram <- function(run, x, breaks, call) {
+mhe_histogram <- function(run, x, breaks, call, dp_args = list()) {
+  dp <- NULL
   if (length(breaks) == 1L) {
-    breaks <- mhe_histogram_breaks(run, x, breaks, call = call)
+    breaks <- mhe_histogram_breaks(run, x, breaks, call = call, dp_args = dp_args)
+    dp <- attr(breaks, "dp")
+    attr(breaks, "dp") <- NULL
   }
-  v <- mhe_query(run, "mheHistogramDS", list(x, mhe_dbl_encode(breaks), "counts"), call = call)
+  # the counts take `epsilon` only: a count needs no clipping bounds
+  epsilon_arg <- dp_args[names(dp_args) == "epsilon"]
+  v <- mhe_query(run, "mheHistogramDS", c(list(x, mhe_dbl_encode(breaks), "counts"), epsilon_arg),
+                 call = call)
+  dp <- mhe_dp_bind(dp, attr(v, "dp"))
   v <- mhe_unpack(mhe_layout("histogram-counts", cells = length(breaks) - 1L), v, call)
-  outside <- v$under + v$over
+  outside <- mhe_count(v$under + v$over)
   counts <- mhe_count(v$cells)
+  if (!is.null(dp)) counts <- pmax(counts, 0L)
   suppressed <- mhe_count(v$suppressed)
   if (outside > 0) {
     cli::cli_inform("{outside} value{?s} of {.val {x}} fell outside the breaks and {?is/are} not counted.")
@@ -63,7 +73,7 @@ mhe_histogram <- function(run, x, breaks, call) {
     ), class = "dsMHE_message_suppressed")
   }
   d <- diff(breaks)
-  structure(
+  mhe_dp_result(structure(
     list(
       breaks = breaks, counts = counts,
       density = counts / (sum(counts) * d),
@@ -72,15 +82,24 @@ mhe_histogram <- function(run, x, breaks, call) {
       equidist = diff(range(d)) < 1e-7 * mean(d)
     ),
     class = "histogram"
-  )
+  ), dp)
 }
 
-mhe_histogram_breaks <- function(run, x, n, call = rlang::caller_env()) {
-  moments <- mhe_pooled_var(run, "mheVarDS", x, call = call)
-  if (moments$n == 0) {
+# With differential privacy on (the moments carry DP facts), the breaks are
+# pretty() over the mean +- 4 sd of the noisy moments, without the range
+# rounds: each would spend budget, and a noisy count is never exactly 0.
+# Returns the breaks with the moments' DP facts as attribute "dp".
+mhe_histogram_breaks <- function(run, x, n, call = rlang::caller_env(), dp_args = list()) {
+  moments <- mhe_pooled_var(run, "mheVarDS", x, call = call, dp_args = dp_args)
+  if (moments$n <= 0) {
     mhe_abort("{.val {x}} has no valid values at any site.", class = "input", call = call)
   }
   width <- if (is.finite(moments$var) && moments$var > 0) sqrt(moments$var) else max(abs(moments$mean), 1)
+  if (!is.null(moments$dp)) {
+    breaks <- pretty(moments$mean + c(-4, 4) * width, n = n)
+    attr(breaks, "dp") <- moments$dp
+    return(breaks)
+  }
   k <- 4
   cells <- 20L
   for (i in 1:12) {

@@ -45,10 +45,17 @@
 #'   on, unless `options(datashield.progress = FALSE)`. The bar is cli's: it
 #'   appears once setup has taken longer than `cli.progress_show_after`
 #'   (2 s by default).
+#' @param analyst_key Path of the analyst's long-term key file, proved to
+#'   every site for its differential-privacy budget (see [ds.mheAnalystKey()];
+#'   created on first use), or `FALSE` to prove none (sites with DP on then
+#'   charge the shared `unpinned` budget).
 #' @returns Invisibly, an object of class `mhe_session`: `session` (id),
 #'   `sites`, `params`, `threshold`, `fingerprints` (each site's verification
-#'   key, named by site), `key` (fingerprint of the collective public key) and
-#'   `pinned` (per site, whether its admin pinned its peers).
+#'   key, named by site), `key` (fingerprint of the collective public key),
+#'   `pinned` (per site, whether its admin pinned its peers) and `analysts`
+#'   (per site, the identity its DP budget charges: the analyst key's
+#'   fingerprint if its admin pinned it, else `"unpinned"`; `NULL` with
+#'   `analyst_key = FALSE`).
 #' @family client functions
 #' @export
 #' @examples
@@ -57,7 +64,8 @@
 #' session
 #' }
 ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL,
-                        progress = getOption("datashield.progress", TRUE)) {
+                        progress = getOption("datashield.progress", TRUE),
+                        analyst_key = mhe_analyst_key_path()) {
   conns <- mhe_conns(datasources)
   sites <- names(conns)
   if (!rlang::is_bool(progress)) {
@@ -88,6 +96,8 @@ ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL
   step("collecting the sites' identities")
   identities <- mhe_aggregate(conns, call("mheIdentityDS"))
   roster <- rs_call(rs_roster_build(unname(identities[sites])))
+  # differential privacy: prove the analyst's long-term key (R/client-dp.R)
+  analysts <- mhe_analyst_prove(conns, identities, analyst_key)
 
   step("relaying the roster; the sites make their key shares")
   roster_arg <- mhe_send_blob(conns, roster)
@@ -116,7 +126,7 @@ ds.mheSetup <- function(datasources = NULL, params = "default", threshold = NULL
     list(
       session = session, sites = sites, params = params,
       threshold = if (is.null(threshold)) length(sites) else as.integer(threshold),
-      fingerprints = fingerprints, key = key, pinned = pinned
+      fingerprints = fingerprints, key = key, pinned = pinned, analysts = analysts
     ),
     class = "mhe_session"
   )

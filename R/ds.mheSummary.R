@@ -30,7 +30,8 @@
 #' ds.mheSetup(conns)
 #' ds.mheSummary(c("D$LAB_TSC", "D$LAB_TRIG", "D$LAB_HDL"), datasources = conns)
 #' }
-ds.mheSummary <- function(x, datasources = NULL, type = "combine") {
+ds.mheSummary <- function(x, datasources = NULL, type = "combine", epsilon = NULL,
+                          bounds = NULL) {
   mhe_check_type(type, instead = "For a correlation matrix use {.fn ds.mheCor}.")
   conns <- mhe_conns(datasources)
   x <- mhe_check_summary_variables(x)
@@ -39,7 +40,9 @@ ds.mheSummary <- function(x, datasources = NULL, type = "combine") {
     vars <- if (frame) mhe_summary_columns(run$conns, x, call) else x
     arg <- paste(vars, collapse = ",")
     p <- length(vars)
-    first <- mhe_query(run, "mheSummaryDS", list(arg, NULL), call = call)
+    dp_args <- mhe_dp_args(bounds, epsilon, vars, call = call)
+    first <- mhe_query(run, "mheSummaryDS", c(list(arg, NULL), dp_args), call = call)
+    dp <- attr(first, "dp")
     # per variable: the layout "mean" (sum, n, missing), as mheMeanDS
     first <- mhe_summary_values(first, length(mhe_layout("mean")), p, call)
     rownames(first) <- names(mhe_layout("mean"))
@@ -48,7 +51,9 @@ ds.mheSummary <- function(x, datasources = NULL, type = "combine") {
     var <- rep(NA_real_, p)
     if (any(n >= 2)) {
       centre <- ifelse(n > 0, mean, 0)
-      second <- mhe_query(run, "mheSummaryDS", list(arg, mhe_dbl_encode(centre)), call = call)
+      second <- mhe_query(run, "mheSummaryDS", c(list(arg, mhe_dbl_encode(centre)), dp_args),
+                          call = call)
+      dp <- mhe_dp_bind(dp, attr(second, "dp"))
       # per variable: the layout "ss" (sum of squared deviations, n), as mheVarDS
       second <- mhe_summary_values(second, length(mhe_layout("ss")), p, call)
       rownames(second) <- names(mhe_layout("ss"))
@@ -62,7 +67,7 @@ ds.mheSummary <- function(x, datasources = NULL, type = "combine") {
       row.names = vars, stringsAsFactors = FALSE
     )
     class(result) <- c("mhe_summary", "data.frame")
-    result
+    mhe_dp_result(result, dp)
   })
 }
 

@@ -32,7 +32,7 @@
 #' @family client functions
 #' @export
 ds.mheTable <- function(rvar, cvar = NULL, datasources = NULL,
-                        useNA = c("ifany", "always", "no"), ...) {
+                        useNA = c("ifany", "always", "no"), ..., epsilon = NULL) {
   rlang::check_dots_empty()
   conns <- mhe_conns(datasources)
   useNA <- rlang::arg_match(useNA)
@@ -46,8 +46,13 @@ ds.mheTable <- function(rvar, cvar = NULL, datasources = NULL,
       rlevels = mhe_levels_encode(rlevels),
       clevels = if (!is.null(cvar)) mhe_levels_encode(clevels)
     )
-    counts <- mhe_count(mhe_query(run, "mheTableDS", args, call = call))
-    mhe_table_result(counts, rvar, cvar, rlevels, clevels, useNA)
+    args$epsilon <- mhe_dp_epsilon_arg(epsilon, call = call)
+    pooled <- mhe_query(run, "mheTableDS", args, call = call)
+    dp <- attr(pooled, "dp")
+    counts <- mhe_count(pooled)
+    # noisy counts may fall below 0: clamp (post-processing, no privacy cost)
+    if (!is.null(dp)) counts <- pmax(counts, 0L)
+    mhe_dp_result(mhe_table_result(counts, rvar, cvar, rlevels, clevels, useNA), dp)
   })
 }
 

@@ -8,6 +8,10 @@
 #'   of at most this size through `mheUploadDS()` into a buffer of the site's
 #'   party. Opal is known to accept about 200 KB per call; DSLite refuses a
 #'   call longer than 1,000,000 characters (so at most 900000 is used).
+#' - `mhe.analyst.key` (default `analyst.key` in
+#'   `tools::R_user_dir("dsMHE", "config")`): the analyst's long-term key
+#'   file for differential-privacy budgets ([ds.mheAnalystKey()]), created on
+#'   first use; [ds.mheSetup()] proves it to every site.
 #'
 #' ## Server options (set by the site's admin)
 #'
@@ -51,6 +55,44 @@
 #'   identity with it, so its fingerprint is the same in every session and
 #'   peers can pin it once. When unset, each session has a fresh signing key
 #'   and a pinned fingerprint holds for that session only.
+#' - Differential privacy (issue 14; design and proofs in `rust/mhe/DP.md`).
+#'   Every option may be given as text, as a server profile does (`"1"`,
+#'   `"1e-6"`):
+#'   - `mhe.dp.epsilon` (default unset): each analyst's total privacy budget
+#'     at this site, as epsilon (converted to zero-concentrated DP, rho, at
+#'     `mhe.dp.delta`). Unset, differential privacy is off and every result
+#'     is exact and unchanged. Set, every contribution of a mean, variance,
+#'     correlation, summary, table or histogram carries this site's discrete
+#'     Gaussian noise share, added before encryption and calibrated so that
+#'     the honest sites' shares alone give the query's guarantee against an
+#'     analyst colluding with up to `threshold - 1` sites (every other site
+#'     in an N-of-N session); statistics that do not support DP yet are
+#'     refused (class `dsMHE_error_refused_dp_unsupported`). Each contribution
+#'     is charged to the analyst's budget in the audit file (`mhe.audit.file`)
+#'     before it leaves, restarts included; a query that does not fit what is
+#'     left is refused before anything is encrypted
+#'     (`dsMHE_error_refused_budget`), in this and every later session. With
+#'     DP on, the rules on the exact data (small-cell and small-n zeroing,
+#'     the median substitution of concentrated variables) are off for these
+#'     statistics: each would void the sensitivity the guarantee rests on, and
+#'     the noise replaces them.
+#'   - `mhe.dp.delta` (default `1e-6`): the delta of every conversion
+#'     between rho and epsilon; choose it below 1 / (number of rows).
+#'   - `mhe.dp.query.epsilon` (default `min(mhe.dp.epsilon, 1)`): a query's
+#'     epsilon; the analyst may ask for less (`epsilon =`), never more.
+#'   - `mhe.dp.bounds` (default unset): clipping bounds per variable, text
+#'     such as `"D$age:0:120;D$bmi:10:60"`. Values are clipped to them before
+#'     they are summed; the analyst's `bounds =` are intersected with them (the
+#'     admin's win). A statistic of a numeric variable with no bounds from
+#'     either is refused, naming the variable.
+#'   - `mhe.dp.analysts` (default unset): the analysts this site knows by
+#'     their long-term key, `name:fingerprint` items separated by commas (the
+#'     fingerprint as [ds.mheAnalystKey()] prints it). An analyst who proves a
+#'     pinned key at [ds.mheSetup()] has a budget of its own; every other
+#'     analyst (no key, an unpinned key, a new key) spends the one budget all
+#'     unpinned analysts share (`unpinned`), so a new key or a new login
+#'     refills nothing. The honest sites assumed are `K - t + 1` of the `K`
+#'     contributing sites for a t-of-N key, 1 in an N-of-N session.
 #' - Disclosure filters, with dsBase's names, defaults and order (the admin's
 #'   `nfilter.*` value first, then `default.nfilter.*` from `inst/DATASHIELD`,
 #'   then the built-in default):

@@ -22,8 +22,9 @@ rs_party_join <- function(party, roster, threshold, min_parties, min_threshold, 
 
 rs_party_finalize <- function(party, bundle) .Call(wrap__rs_party_finalize, party, bundle)
 
-rs_party_contribute <- function(party, query, kind, call_text, variables, sites, values) {
-  .Call(wrap__rs_party_contribute, party, query, kind, call_text, variables, sites, values)
+rs_party_contribute <- function(party, query, kind, call_text, variables, sites, values,
+                                dp = double()) {
+  .Call(wrap__rs_party_contribute, party, query, kind, call_text, variables, sites, values, dp)
 }
 
 rs_party_decrypt <- function(party, request) .Call(wrap__rs_party_decrypt, party, request)
@@ -57,6 +58,12 @@ rs_keygen_bundle <- function(shares, recipient) .Call(wrap__rs_keygen_bundle, sh
 rs_confirmations_check <- function(confirmations) .Call(wrap__rs_confirmations_check, confirmations)
 
 rs_pool <- function(contributions, decryptors) .Call(wrap__rs_pool, contributions, decryptors)
+
+rs_analyst_sign <- function(key_file, identity) .Call(wrap__rs_analyst_sign, key_file, identity)
+
+rs_party_authenticate_analyst <- function(party, key, signature, pinned) {
+  .Call(wrap__rs_party_authenticate_analyst, party, key, signature, pinned)
+}
 
 rs_combine <- function(pooled, shares) .Call(wrap__rs_combine, pooled, shares)
 

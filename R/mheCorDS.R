@@ -13,7 +13,7 @@
 #' @returns A raw vector (signed contribution).
 #' @family server functions
 #' @export
-mheCorDS <- function(x, means = NULL, query, sites) {
+mheCorDS <- function(x, means = NULL, query, sites, bounds = NULL, epsilon = NULL) {
   env <- parent.frame()
   party <- srv_party(env)
   site <- srv_site(party)
@@ -23,8 +23,22 @@ mheCorDS <- function(x, means = NULL, query, sites) {
     means <- srv_doubles(means, site, "means")
   }
   kind <- if (is.null(means)) "cor-means" else "cor-cross"
-  values <- srv_cor(x, env, site, means) # validates x
-  # every column read, also when `x` names a whole data frame
+  # every column read, also when `x` names a whole data frame (validates x)
   variables <- colnames(srv_columns(x, env, site))
-  srv_contribute(party, site, query, kind, variables, sites, values, call = match.call())
+  settings <- srv_dp_settings(site)
+  b <- srv_dp_bounds_all(variables, bounds, site, settings)
+  values <- srv_cor(x, env, site, means, b)
+  sens <- NULL
+  if (!is.null(b)) {
+    # round 1: each column sum by max|bounds|, n and rows by 1; round 2: each
+    # centred cross product (j, k) by C_j C_k, n by 1
+    sens <- if (is.null(means)) {
+      srv_dp_sensitivity(c(vapply(b, srv_dp_abs, 0), 1, 1))
+    } else {
+      cmax <- sqrt(vapply(seq_along(b), function(j) srv_dp_sq(b[[j]], means[j]), 0))
+      srv_dp_sensitivity(c(as.vector(outer(cmax, cmax)), 1))
+    }
+  }
+  srv_contribute(party, site, query, kind, variables, sites, values, call = match.call(),
+                 sensitivity = sens, epsilon = epsilon)
 }

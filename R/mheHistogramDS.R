@@ -30,7 +30,7 @@
 #' @returns A raw vector (signed contribution).
 #' @family server functions
 #' @export
-mheHistogramDS <- function(x, breaks, mode, query, sites) {
+mheHistogramDS <- function(x, breaks, mode, query, sites, epsilon = NULL) {
   env <- parent.frame()
   party <- srv_party(env)
   site <- srv_site(party)
@@ -45,7 +45,10 @@ mheHistogramDS <- function(x, breaks, mode, query, sites) {
       "has at most ", mhe_histogram_max_cells, " cells)"
     ))
   }
-  values <- srv_histogram(x, env, site, breaks, mode)
+  dp <- !is.null(srv_dp_settings(site))
+  values <- srv_histogram(x, env, site, breaks, mode, dp = dp)
+  # one row is in one cell (the suppressed count is 0 under DP): sensitivity 1
+  sens <- if (dp) list(l2 = 1, l1 = 1)
   srv_contribute(party, site, query, paste0("histogram-", mode), x, sites, values,
-                 call = match.call())
+                 call = match.call(), sensitivity = sens, epsilon = epsilon)
 }

@@ -20,22 +20,34 @@
 #' @returns A raw vector (signed contribution).
 #' @family server functions
 #' @export
-mheSummaryDS <- function(x, means = NULL, query, sites) {
+mheSummaryDS <- function(x, means = NULL, query, sites, bounds = NULL, epsilon = NULL) {
   env <- parent.frame()
   party <- srv_party(env)
   site <- srv_site(party)
   query <- srv_query(query, site)
   sites <- srv_sites(sites, site)
   vars <- srv_summary_variables(x, site)
+  settings <- srv_dp_settings(site)
+  b <- srv_dp_bounds_all(vars, bounds, site, settings)
+  ones <- rep(1, length(vars))
   if (is.null(means)) {
-    values <- lapply(vars, srv_mean, env = env, site = site)
+    values <- lapply(vars, function(v) srv_mean(v, env, site, b[[v]]))
     kind <- "summary-mean"
+    # a row moves each variable's sum by max|bounds| and its n or missing by 1
+    sens <- if (!is.null(b)) srv_dp_sensitivity(c(vapply(b, srv_dp_abs, 0), ones))
   } else {
     means <- srv_doubles(means, site, "means", n = length(vars))
-    values <- lapply(seq_along(vars), function(j) srv_ss(vars[j], env, site, means[j]))
+    values <- lapply(seq_along(vars), function(j) {
+      srv_ss(vars[j], env, site, means[j], b[[vars[j]]])
+    })
     kind <- "summary-ss"
+    sens <- if (!is.null(b)) {
+      srv_dp_sensitivity(c(vapply(seq_along(vars), function(j) srv_dp_sq(b[[j]], means[j]), 0),
+                           ones))
+    }
   }
-  srv_contribute(party, site, query, kind, vars, sites, unlist(values), call = match.call())
+  srv_contribute(party, site, query, kind, vars, sites, unlist(values), call = match.call(),
+                 sensitivity = sens, epsilon = epsilon)
 }
 
 # At most this many variables per summary (checked by client and server).

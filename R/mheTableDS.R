@@ -17,7 +17,8 @@
 #' @returns A raw vector (signed contribution).
 #' @family server functions
 #' @export
-mheTableDS <- function(rvar, cvar = NULL, rlevels, clevels = NULL, query, sites) {
+mheTableDS <- function(rvar, cvar = NULL, rlevels, clevels = NULL, query, sites,
+                       epsilon = NULL) {
   env <- parent.frame()
   party <- srv_party(env)
   site <- srv_site(party)
@@ -27,8 +28,12 @@ mheTableDS <- function(rvar, cvar = NULL, rlevels, clevels = NULL, query, sites)
   if (!is.null(cvar)) {
     clevels <- srv_levels(clevels, site, "clevels")
   }
-  values <- srv_table(env, site, rvar, cvar, rlevels, clevels)
-  srv_contribute(party, site, query, "table", c(rvar, cvar), sites, values, call = match.call())
+  dp <- !is.null(srv_dp_settings(site))
+  values <- srv_table(env, site, rvar, cvar, rlevels, clevels, dp = dp)
+  # one row is in one cell: sensitivity 1 (no small-cell zeroing under DP)
+  sens <- if (dp) list(l2 = 1, l1 = 1)
+  srv_contribute(party, site, query, "table", c(rvar, cvar), sites, values, call = match.call(),
+                 sensitivity = sens, epsilon = epsilon)
 }
 
 srv_levels <- function(x, site, arg) {

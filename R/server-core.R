@@ -147,16 +147,46 @@ srv_type <- function(x) {
 # variable the statistic reads (`"D$age"`; for a GLM each data column of the
 # formula, the weights and the offset), `call` the server function's own
 # `match.call()`: the signing input is passed, never searched for.
-srv_contribute <- function(party, site, query, kind, variables, sites, values, call) {
+#
+# Differential privacy (`srv_dp_settings()`, R/server-dp.R): `sensitivity =
+# list(l2 = , l1 = )` is the L2 and L1 sensitivity of `values`, in their
+# units, after clipping, for one row added or removed; `epsilon` the
+# analyst's optional request for this query (at most the admin's per-query
+# epsilon). With DP on, a statistic that states no sensitivity is refused
+# (kind `dp_unsupported`): no statistic releases exact values by forgetting
+# it. With DP off both are ignored and the contribution is exact.
+srv_contribute <- function(party, site, query, kind, variables, sites, values, call,
+                           sensitivity = NULL, epsilon = NULL) {
   if (!all(is.finite(values))) {
     mhe_server_abort(site, paste0(
       paste(variables, collapse = ", "), " yields a value that is not finite"
     ))
   }
   arguments <- srv_call_text(call, site)
+  dp <- double()
+  settings <- srv_dp_settings(site)
+  if (!is.null(settings)) {
+    if (is.null(sensitivity)) {
+      srv_dp_refuse(site, paste0(
+        "this site has differential privacy on, and the statistic `", kind,
+        "` does not support it yet"
+      ))
+    }
+    l2 <- sensitivity$l2
+    l1 <- sensitivity$l1
+    ok <- is.numeric(l2) && is.numeric(l1) && length(l2) == 1L && length(l1) == 1L &&
+      is.finite(l2) && is.finite(l1) && l2 > 0 && l1 >= l2 * (1 - 1e-12)
+    if (!ok) {
+      srv_dp_refuse(site, paste0(
+        "the sensitivity of `", kind, "` must be finite and positive, with l1 >= l2"
+      ))
+    }
+    dp <- c(settings$epsilon, settings$delta, srv_dp_epsilon(epsilon, settings, site),
+            l2, max(l1, l2))
+  }
   rs_call(
     rs_party_contribute(party, query, kind, arguments, as.character(variables), sites,
-                        as.double(values)),
+                        as.double(values), as.double(dp)),
     site = site
   )
 }

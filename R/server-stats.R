@@ -54,19 +54,29 @@ srv_usable <- function(v) {
   v
 }
 
+# The valid values as a statistic uses them: `srv_usable()`'s rules with DP
+# off (`bounds` NULL); clipped to `bounds` with DP on, every row kept (the
+# rules on the exact data are off under DP: see R/server-dp.R).
+srv_valid <- function(v, bounds) {
+  if (is.null(bounds)) srv_usable(v) else srv_clip(v, bounds)
+}
+
 # The layout "mean": sum of the usable values, their number, the other rows.
-srv_mean <- function(x, env, site) {
+# With DP on (`bounds`, R/server-dp.R), one row changes the sum by at most
+# max|bounds| and n or missing by 1.
+srv_mean <- function(x, env, site, bounds = NULL) {
   v <- srv_numeric(x, env, site)
-  usable <- srv_usable(v[!is.na(v)])
+  usable <- srv_valid(v[!is.na(v)], bounds)
   mhe_pack(mhe_layout("mean"), sum = sum(usable), n = length(usable),
            missing = length(v) - length(usable))
 }
 
 # The layout "ss": sum of squared deviations of the usable values from
 # `mean`, their number.
-srv_ss <- function(x, env, site, mean) {
+# With DP on, one row changes ss by at most max((bounds - mean)^2), n by 1.
+srv_ss <- function(x, env, site, mean, bounds = NULL) {
   v <- srv_numeric(x, env, site)
-  usable <- srv_usable(v[!is.na(v)])
+  usable <- srv_valid(v[!is.na(v)], bounds)
   mhe_pack(mhe_layout("ss"), ss = sum((usable - mean)^2), n = length(usable))
 }
 
@@ -150,8 +160,9 @@ srv_table_slots <- function(value, levels, x, site) {
 }
 
 # Cell counts of rvar (by cvar) over the given levels plus a last NA slot per
-# dimension, column-major; small cells set to 0.
-srv_table <- function(env, site, rvar, cvar, rlevels, clevels) {
+# dimension, column-major; small cells set to 0 (not with DP on, `dp`: one row
+# is in one cell, a sensitivity of 1, and the noise replaces the zeroing).
+srv_table <- function(env, site, rvar, cvar, rlevels, clevels, dp = FALSE) {
   nr <- length(rlevels) + 1L
   nc <- if (is.null(cvar)) 1L else length(clevels) + 1L
   if (nr * nc > mhe_table_max_cells) {
@@ -169,7 +180,8 @@ srv_table <- function(env, site, rvar, cvar, rlevels, clevels) {
     }
     index <- r + nr * (srv_table_slots(cv, clevels, cvar, site) - 1L)
   }
-  as.double(srv_zero_small(tabulate(index, nbins = nr * nc)))
+  counts <- tabulate(index, nbins = nr * nc)
+  as.double(if (dp) counts else srv_zero_small(counts))
 }
 
 # Breaks fuzzed as graphics::hist() does (right-closed, lowest included).
@@ -199,17 +211,20 @@ srv_check_cells <- function(cells, n, site, what) {
 # this site has at least nfilter.tab values there. mode "counts": counts,
 # cells with 0 < count < nfilter.tab set to 0 (dsBase histogramDS2), then the
 # number of cells so suppressed. Over the usable values (`srv_usable()`).
-srv_histogram <- function(x, env, site, breaks, mode) {
+# With DP on (`dp`), no rule on the exact data applies (R/server-dp.R): the
+# counts are exact before the noise, each row in one cell (sensitivity 1), mode
+# "range" releases the counts themselves, and nothing is suppressed.
+srv_histogram <- function(x, env, site, breaks, mode, dp = FALSE) {
   v <- srv_numeric(x, env, site)
   v <- v[!is.na(v)]
   nb <- length(breaks) - 1L
   srv_check_cells(nb, length(v), site, "the histogram")
-  v <- srv_usable(v)
+  if (!dp) v <- srv_usable(v)
   idx <- findInterval(v, srv_hist_fuzz(breaks), left.open = TRUE, rightmost.closed = TRUE)
   counts <- tabulate(idx + 1L, nbins = nb + 2L) # underflow, cells, overflow
-  kept <- srv_zero_small(counts)
+  kept <- if (dp) counts else srv_zero_small(counts)
   layout <- mhe_layout(paste0("histogram-", mode), cells = nb)
-  present <- if (mode == "range") kept > 0 else kept
+  present <- if (mode == "range" && !dp) kept > 0 else kept
   fields <- list(layout, under = present[1L], cells = present[seq_len(nb) + 1L],
                  over = present[nb + 2L])
   if (mode == "counts") fields$suppressed <- sum(kept != counts)
@@ -245,14 +260,20 @@ srv_columns <- function(x, env, site) {
 # cases, rows); round 2: layout "cor-cross" (centred cross products, n). Fewer than
 # nfilter.tab complete cases contribute nothing (zeros); a column that
 # concentrates on fewer than nfilter.tab rows is its median in every row.
-srv_cor <- function(x, env, site, means = NULL) {
+# With DP on, `bounds` (a list by column) clips each column, and no rule on
+# the exact data applies (R/server-dp.R).
+srv_cor <- function(x, env, site, means = NULL, bounds = NULL) {
   m <- srv_columns(x, env, site)
   rows <- nrow(m)
   m <- m[stats::complete.cases(m), , drop = FALSE]
-  if (nrow(m) < mhe_nfilter("nfilter.tab")) {
-    m <- m[0L, , drop = FALSE]
+  if (is.null(bounds)) {
+    if (nrow(m) < mhe_nfilter("nfilter.tab")) {
+      m <- m[0L, , drop = FALSE]
+    }
+    for (j in seq_len(ncol(m))) m[, j] <- srv_usable(m[, j])
+  } else {
+    for (j in seq_len(ncol(m))) m[, j] <- srv_clip(m[, j], bounds[[j]])
   }
-  for (j in seq_len(ncol(m))) m[, j] <- srv_usable(m[, j])
   n <- nrow(m)
   if (is.null(means)) {
     # column sums, complete cases, all rows (the client's Ntotal)

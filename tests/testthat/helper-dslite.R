@@ -12,7 +12,9 @@ options(datashield.progress = FALSE, datashield.progress.clear = TRUE)
 # every DSLite site gets its own file (`site_options()`).
 options(
   mhe.allow.unpinned = TRUE,
-  mhe.audit.file = file.path(tempdir(), "dsMHE-test-audit", "fallback.log")
+  mhe.audit.file = file.path(tempdir(), "dsMHE-test-audit", "fallback.log"),
+  # the analyst's key for DP budgets (ds.mheSetup() creates it on first use)
+  mhe.analyst.key = file.path(tempdir(), "dsMHE-test-audit", "analyst.key")
 )
 
 # Per-site server options. DSLite applies a server's options to the whole R

@@ -212,8 +212,11 @@ fn rs_party_finalize(party: Robj, bundle: &[u8]) -> R<Robj> {
 
 /// Encrypts and signs the party's contribution to a query: `call` is the server
 /// call as canonical text (signed, and logged), `variables` every variable the
-/// statistic reads (the ledger ties each to the query's set of sites).
+/// statistic reads (the ledger ties each to the query's set of sites). `dp` is
+/// empty (differential privacy off) or `c(total_epsilon, delta, epsilon, l2, l1)`:
+/// the admin's budget and `delta`, the query's `epsilon`, the values' sensitivity.
 #[extendr]
+#[allow(clippy::too_many_arguments)]
 fn rs_party_contribute(
     party: Robj,
     query: &str,
@@ -222,8 +225,20 @@ fn rs_party_contribute(
     variables: Strings,
     sites: Strings,
     values: &[f64],
+    dp: &[f64],
 ) -> R<Robj> {
     let q = id16(query, "query id")?;
+    let dp = match dp {
+        [] => None,
+        &[total_epsilon, delta, epsilon, l2, l1] => Some(mhe::DpQuery {
+            total_epsilon,
+            delta,
+            epsilon,
+            l2,
+            l1,
+        }),
+        _ => return Err("dp must be empty or c(total_epsilon, delta, epsilon, l2, l1)".into()),
+    };
     let variables = strings(&variables);
     let sites = strings(&sites);
     let spec = QuerySpec {
@@ -233,7 +248,9 @@ fn rs_party_contribute(
         sites: &sites,
     };
     let mut p = self::party(&party)?;
-    Ok(raw(&p.contribute(q, &spec, values).map_err(err)?))
+    Ok(raw(&p
+        .contribute_dp(q, &spec, values, dp.as_ref())
+        .map_err(err)?))
 }
 
 /// Checks a decryption request and returns the party's decryption share.
@@ -337,12 +354,90 @@ fn rs_confirmations_check(confirmations: List) -> R<String> {
     mhe::analyst::confirmations_check(&slices(&c)).map_err(err)
 }
 
-/// Pools contributions: `list(pooled, request)`.
+/// Pools contributions: `list(pooled, request, dp)`, `dp` a list with one element
+/// per contributing site (named by site, roster order): `NULL` where DP is off,
+/// else the site's signed DP facts as a named list.
 #[extendr]
 fn rs_pool(contributions: List, decryptors: Strings) -> R<List> {
     let c = raw_list(&contributions, "contribution")?;
-    let (pooled, request) = mhe::analyst::pool(&slices(&c), &strings(&decryptors)).map_err(err)?;
-    Ok(list!(pooled = raw(&pooled), request = raw(&request)))
+    let (pooled, request, dp) =
+        mhe::analyst::pool_with_dp(&slices(&c), &strings(&decryptors)).map_err(err)?;
+    let names: Vec<String> = dp.iter().map(|(n, _)| n.clone()).collect();
+    let facts: Vec<Robj> = dp
+        .iter()
+        .map(|(_, f)| f.as_ref().map_or_else(|| r!(NULL), dp_facts))
+        .collect();
+    let mut facts = List::from_values(facts);
+    facts.set_names(names).map_err(|e| e.to_string())?;
+    Ok(list!(
+        pooled = raw(&pooled),
+        request = raw(&request),
+        dp = facts
+    ))
+}
+
+fn dp_facts(f: &mhe::DpFacts) -> Robj {
+    list!(
+        mechanism = f.mechanism_name(),
+        epsilon = f.epsilon,
+        delta = f.delta,
+        rho = f.rho,
+        sigma = f.sigma,
+        variance = f.variance,
+        grid_bits = i32::from(f.grid_bits),
+        honest = i32::from(f.honest),
+        analyst = f.analyst.as_str(),
+        budget_total_rho = f.budget_total,
+        budget_spent_rho = f.budget_spent,
+        budget_left_rho = (f.budget_total - f.budget_spent).max(0.0),
+        epsilon_spent = f.epsilon_spent,
+        queries = f.queries as f64
+    )
+    .into()
+}
+
+fn hex_bytes<const N: usize>(s: &str, what: &str) -> R<[u8; N]> {
+    let bad = || BindError::from(format!("{what} must be {} hex characters", 2 * N));
+    if s.len() != 2 * N || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    let mut out = [0u8; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        let pair = s.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+        *o = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+    }
+    Ok(out)
+}
+
+fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The analyst's side: signs the challenge of a site's identity blob with the
+/// long-term analyst key in `key_file` (a key file of `rs_key_file_create`):
+/// `list(key, signature)` as hex.
+#[extendr]
+fn rs_analyst_sign(key_file: &str, identity: &[u8]) -> R<List> {
+    let seed = mhe::key_file::load(std::path::Path::new(key_file)).map_err(err)?;
+    let (vk, sig) = mhe::sign_analyst_challenge(&seed, identity).map_err(err)?;
+    Ok(list!(key = to_hex(&vk), signature = to_hex(&sig)))
+}
+
+/// Checks the analyst's signature of this site's challenge; returns the identity
+/// the site charges from now on: the key's fingerprint if it is in `pinned`,
+/// `"unpinned"` otherwise.
+#[extendr]
+fn rs_party_authenticate_analyst(
+    party: Robj,
+    key: &str,
+    signature: &str,
+    pinned: Strings,
+) -> R<String> {
+    let vk = hex_bytes::<32>(key, "analyst key")?;
+    let sig = hex_bytes::<64>(signature, "analyst signature")?;
+    let mut p = self::party(&party)?;
+    p.authenticate_analyst(&vk, &sig, &strings(&pinned))
+        .map_err(err)
 }
 
 /// Combines decryption shares into the pooled values.
@@ -399,6 +494,8 @@ extendr_module! {
     fn rs_keygen_bundle;
     fn rs_confirmations_check;
     fn rs_pool;
+    fn rs_analyst_sign;
+    fn rs_party_authenticate_analyst;
     fn rs_combine;
     fn rs_blob_info;
     fn rs_b64_encode;

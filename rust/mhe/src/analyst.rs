@@ -7,8 +7,8 @@ use crate::encoding::{decode, fixed_to_real};
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::fingerprint;
 use crate::messages::{
-    Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, Identity, KeygenBundle,
-    KeygenShare, Pooled, Roster, hex,
+    Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, DpFacts, Identity,
+    KeygenBundle, KeygenShare, Pooled, Roster, hex,
 };
 use crate::params::Params;
 use crate::protocols::KeySwitchProtocol;
@@ -134,6 +134,22 @@ pub fn confirmations_check(confirmations: &[&[u8]]) -> Result<String> {
 /// Contributions from different sessions or queries, a missing or repeated site, an
 /// unknown decryptor.
 pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, Vec<u8>)> {
+    pool_with_dp(contributions, decryptors).map(|(pooled, request, _)| (pooled, request))
+}
+
+/// The differential-privacy facts of each contribution of a pool: the site's name
+/// and its signed [`DpFacts`] (`None` where the site's admin has DP off), in roster
+/// order.
+pub type PoolDp = Vec<(String, Option<DpFacts>)>;
+
+/// As [`pool`], also returning each site's DP facts ([`PoolDp`]).
+///
+/// # Errors
+/// As [`pool`].
+pub fn pool_with_dp(
+    contributions: &[&[u8]],
+    decryptors: &[String],
+) -> Result<(Vec<u8>, Vec<u8>, PoolDp)> {
     let mut parsed = contributions
         .iter()
         .map(|b| Contribution::parse(b))
@@ -179,7 +195,18 @@ pub fn pool(contributions: &[&[u8]], decryptors: &[String]) -> Result<(Vec<u8>, 
         decryptors: dec,
         c0s: pooled,
     };
-    Ok((kept.encode(&params), request.encode(&params)))
+    let dp = parsed
+        .iter()
+        .map(|c| {
+            let name = first
+                .names
+                .get(usize::from(c.statement.site))
+                .cloned()
+                .unwrap_or_default();
+            (name, c.dp.clone())
+        })
+        .collect();
+    Ok((kept.encode(&params), request.encode(&params), dp))
 }
 
 /// Every contribution belongs to the first one's query, arguments and shape.

@@ -3,7 +3,10 @@
 //! durable ledger of releases ([`crate::policy::check_ledger`]).
 //!
 //! Format: UTF-8 text, one record per line, fields separated by tabs, the first field
-//! the format version `v1`. Free-text fields escape `%`, tab, newline, carriage return,
+//! the format version: `v1` (13 fields), or `v2` for a contribution charged to an
+//! analyst's differential-privacy budget, whose 14th field is the analyst's budget
+//! at this site after the charge, in [`crate::dp::budget`]'s one-line format (the
+//! last such line of a site for an analyst is that analyst's budget state). Free-text fields escape `%`, tab, newline, carriage return,
 //! comma and every other control character as `%XX`; list fields join their escaped
 //! items with commas. Several sites may share one file (one R process in tests): each
 //! record names the site's ledger identity, and a site reads only its own records.
@@ -22,6 +25,7 @@ use crate::policy::Release;
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
 const VERSION: &str = "v1";
+const VERSION_DP: &str = "v2";
 const FIELDS: usize = 12;
 
 /// What a record logs.
@@ -71,14 +75,18 @@ pub struct AuditRecord {
     pub digest: String,
     /// The server call, as text (at most 1000 characters).
     pub call: String,
+    /// For a contribution charged to a differential-privacy budget: the analyst's
+    /// budget line after the charge ([`crate::dp::ZcdpBudget::to_line`]).
+    pub dp: Option<String>,
 }
 
 impl AuditRecord {
     /// The record as a line, newline included.
     pub fn to_line(&self) -> String {
         let list = |v: &[String]| v.iter().map(|x| escape(x)).collect::<Vec<_>>().join(",");
+        let version = if self.dp.is_some() { VERSION_DP } else { VERSION };
         let fields = [
-            VERSION.to_owned(),
+            version.to_owned(),
             format!("{:.3}", self.time),
             self.event.as_str().to_owned(),
             escape(&self.site),
@@ -94,6 +102,10 @@ impl AuditRecord {
         let mut line = fields.join("\t");
         line.push('\t');
         line.push_str(&escape(&self.call));
+        if let Some(dp) = &self.dp {
+            line.push('\t');
+            line.push_str(&escape(dp));
+        }
         line.push('\n');
         line
     }
@@ -104,12 +116,15 @@ impl AuditRecord {
     /// A message saying what is wrong with the line.
     pub fn parse_line(line: &str) -> core::result::Result<AuditRecord, String> {
         let f: Vec<&str> = line.split('\t').collect();
-        if f.len() != FIELDS + 1 {
-            return Err(format!("{} fields, {} expected", f.len(), FIELDS + 1));
-        }
         let get = |i: usize| f.get(i).copied().unwrap_or("");
-        if get(0) != VERSION {
-            return Err("unknown format version".into());
+        let with_dp = match get(0) {
+            VERSION => false,
+            VERSION_DP => true,
+            _ => return Err("unknown format version".into()),
+        };
+        let want = FIELDS + 1 + usize::from(with_dp);
+        if f.len() != want {
+            return Err(format!("{} fields, {want} expected", f.len()));
         }
         let time: f64 = get(1).parse().map_err(|_| "bad time".to_owned())?;
         let event = match get(2) {
@@ -136,6 +151,13 @@ impl AuditRecord {
             decryptors: list(get(10))?,
             digest: unescape(get(11))?,
             call: unescape(get(12))?,
+            dp: if with_dp {
+                let line = unescape(get(13))?;
+                crate::dp::ZcdpBudget::from_line(&line).map_err(|e| e.to_string())?;
+                Some(line)
+            } else {
+                None
+            },
         })
     }
 
@@ -340,7 +362,19 @@ mod tests {
             decryptors: vec![],
             digest: "aa".into(),
             call: "mheMeanDS(x = \"D$age\")\nsecond line".into(),
+            dp: None,
         }
+    }
+
+    #[test]
+    fn a_record_with_a_budget_line_survives_its_line_and_a_bad_budget_is_refused() {
+        let mut r = record();
+        r.dp = Some("dsmhe-dp-budget 1 analyst=unpinned total=100 spent=7 queries=1".into());
+        let line = r.to_line();
+        assert!(line.starts_with("v2\t"));
+        assert_eq!(parse(line.as_bytes()).unwrap(), vec![r.clone()]);
+        r.dp = Some("dsmhe-dp-budget 1 analyst=unpinned total=1 spent=7 queries=1".into());
+        assert!(parse(r.to_line().as_bytes()).is_err());
     }
 
     #[test]

@@ -126,6 +126,12 @@ pub enum RefusalKind {
     /// The key share gave all the decryption shares its flooding allows in a session
     /// ([`Error::ShareLimit`]).
     ShareLimit,
+    /// A query whose differential-privacy cost does not fit what is left of the
+    /// analyst's budget at this site.
+    Budget,
+    /// A statistic that cannot be released under this site's differential privacy
+    /// (no sensitivity, no clipping bounds, or parameters out of range).
+    DpUnsupported,
     /// Any other rule.
     Other,
 }
@@ -150,6 +156,8 @@ impl RefusalKind {
             RefusalKind::State => "state",
             RefusalKind::Audit => "audit",
             RefusalKind::ShareLimit => "share_limit",
+            RefusalKind::Budget => "budget",
+            RefusalKind::DpUnsupported => "dp_unsupported",
             RefusalKind::Other => "other",
         }
     }
@@ -199,6 +207,18 @@ impl From<&str> for Refusal {
 impl From<String> for Refusal {
     fn from(message: String) -> Refusal {
         Refusal::new(RefusalKind::Other, message)
+    }
+}
+
+/// A budget overrun is a refusal of kind [`RefusalKind::Budget`]; any other
+/// differential-privacy error refuses the query as [`RefusalKind::DpUnsupported`].
+impl From<crate::dp::DpError> for Error {
+    fn from(e: crate::dp::DpError) -> Error {
+        let kind = match e {
+            crate::dp::DpError::BudgetExceeded { .. } => RefusalKind::Budget,
+            _ => RefusalKind::DpUnsupported,
+        };
+        Error::refused(kind, e.to_string())
     }
 }
 

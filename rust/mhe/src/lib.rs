@@ -64,7 +64,10 @@ hazmat_modules!(
 pub use audit::{AuditRecord, read as read_audit_file};
 pub use encoding::FRAC_BITS;
 pub use error::{Error, Refusal, RefusalKind, Result};
+pub use messages::DpFacts;
 pub use params::{MAX_PARTIES, Params};
 pub use policy::SitePolicy;
 pub use sampling::os_seed;
-pub use site::{QuerySpec, Site};
+pub use site::{
+    DpQuery, QuerySpec, Site, UNPINNED_ANALYST, analyst_challenge, sign_analyst_challenge,
+};

@@ -442,8 +442,154 @@ pub struct Statement {
     pub args: Digest32,
     /// Number of values.
     pub n_values: u32,
-    /// Digest of the ciphertexts' `c0`s.
+    /// Digest of the contribution's content: the ciphertexts' `c0`s and the DP facts
+    /// ([`content_digest`]). Attestations carry it, so the facts are signed with the
+    /// ciphertexts and cannot be altered or dropped by the analyst.
     pub cts_digest: Digest32,
+}
+
+/// The differential-privacy facts of one site's contribution (wire version 3), set
+/// by the site and signed with its ciphertexts: how its noise share was drawn and
+/// what this analyst's budget at this site is after the charge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DpFacts {
+    /// Mechanism code: [`DpFacts::DISCRETE_GAUSSIAN_SHARES`] is the only one.
+    pub mechanism: u8,
+    /// Fractional bits of the grid the values and the noise were rounded to.
+    pub grid_bits: u8,
+    /// Honest sites the calibration assumes (`h = K - t + 1`, 1 for K-of-K).
+    pub honest: u16,
+    /// The query's `epsilon` (achieved, at most the target).
+    pub epsilon: f64,
+    /// The `delta` of the conversion.
+    pub delta: f64,
+    /// The zCDP cost charged.
+    pub rho: f64,
+    /// Standard deviation of this site's share, in the units of the values.
+    pub sigma: f64,
+    /// Variance of this site's share (exact discrete Gaussian variance), in the
+    /// units of the values squared.
+    pub variance: f64,
+    /// Total budget of the analyst at this site, as `rho`.
+    pub budget_total: f64,
+    /// What the analyst has spent at this site, this query included, as `rho`.
+    pub budget_spent: f64,
+    /// The `epsilon` that spending amounts to at `delta`.
+    pub epsilon_spent: f64,
+    /// Queries charged to the analyst at this site, this one included.
+    pub queries: u64,
+    /// The analyst's identity at this site: a pinned key's fingerprint or `unpinned`.
+    pub analyst: String,
+}
+
+impl DpFacts {
+    /// Mechanism code of discrete Gaussian shares accounted in zCDP.
+    pub const DISCRETE_GAUSSIAN_SHARES: u8 = 1;
+
+    /// The mechanism's name.
+    pub fn mechanism_name(&self) -> &'static str {
+        match self.mechanism {
+            DpFacts::DISCRETE_GAUSSIAN_SHARES => "discrete Gaussian shares (zCDP)",
+            _ => "unknown",
+        }
+    }
+
+    fn write(facts: Option<&DpFacts>, w: &mut Writer) {
+        let Some(f) = facts else {
+            w.u8(0);
+            return;
+        };
+        w.u8(1).u8(f.mechanism).u8(f.grid_bits).u16(f.honest);
+        for x in [
+            f.epsilon,
+            f.delta,
+            f.rho,
+            f.sigma,
+            f.variance,
+            f.budget_total,
+            f.budget_spent,
+            f.epsilon_spent,
+        ] {
+            w.fixed(&x.to_le_bytes());
+        }
+        w.fixed(&f.queries.to_le_bytes()).str(&f.analyst);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Option<DpFacts>> {
+        match r.u8()? {
+            0 => return Ok(None),
+            1 => {}
+            v => {
+                return Err(Error::Malformed(format!(
+                    "unknown differential-privacy block version {v}"
+                )));
+            }
+        }
+        let mechanism = r.u8()?;
+        let grid_bits = r.u8()?;
+        let honest = r.u16()?;
+        let mut num = |field: &'static str, nonneg: bool| -> Result<f64> {
+            let x = f64::from_le_bytes(r.array::<8>(field)?);
+            if !x.is_finite() || (nonneg && x < 0.0) {
+                return Err(Error::Malformed(format!(
+                    "differential-privacy {field} must be a finite non-negative number"
+                )));
+            }
+            Ok(x)
+        };
+        let epsilon = num("epsilon", true)?;
+        let delta = num("delta", true)?;
+        let rho = num("rho", true)?;
+        let sigma = num("sigma", true)?;
+        let variance = num("variance", true)?;
+        let budget_total = num("budget total", true)?;
+        let budget_spent = num("budget spent", true)?;
+        let epsilon_spent = num("epsilon spent", true)?;
+        let queries = u64::from_le_bytes(r.array::<8>("queries")?);
+        let analyst = r.str("analyst", 128)?.to_owned();
+        let ok = mechanism == DpFacts::DISCRETE_GAUSSIAN_SHARES
+            && grid_bits <= 40
+            && honest >= 1
+            && delta < 1.0
+            && sigma > 0.0
+            && !analyst.is_empty();
+        if !ok {
+            return Err(Error::Malformed(
+                "differential-privacy facts out of range (mechanism, grid, honest sites, \
+                 delta, sigma or analyst)"
+                    .into(),
+            ));
+        }
+        Ok(Some(DpFacts {
+            mechanism,
+            grid_bits,
+            honest,
+            epsilon,
+            delta,
+            rho,
+            sigma,
+            variance,
+            budget_total,
+            budget_spent,
+            epsilon_spent,
+            queries,
+            analyst,
+        }))
+    }
+
+    /// The facts' bytes as the wire carries them (a `0` byte for none).
+    pub fn bytes(facts: Option<&DpFacts>) -> Vec<u8> {
+        let mut w = Writer::default();
+        DpFacts::write(facts, &mut w);
+        w.as_bytes().to_vec()
+    }
+}
+
+/// Digest of a contribution's content: the `c0`s' digest ([`cts_digest`]) and the DP
+/// facts. This is what a contribution's signature covers and what an attestation
+/// names.
+pub fn content_digest(cts: &Digest32, dp: Option<&DpFacts>) -> Digest32 {
+    sha256(&[b"mhe/content/v3", cts, &DpFacts::bytes(dp)])
 }
 
 impl Statement {
@@ -493,6 +639,8 @@ pub struct Contribution {
     pub statement: Statement,
     /// Roster names, so the analyst can name decryptors.
     pub names: Vec<String>,
+    /// The DP facts of this site's noise share; `None` when its admin has DP off.
+    pub dp: Option<DpFacts>,
     /// The ciphertexts' `c0`s.
     pub c0s: Vec<Poly>,
     /// Signature over the statement.
@@ -500,17 +648,20 @@ pub struct Contribution {
 }
 
 impl Contribution {
-    /// Encodes a contribution.
+    /// Encodes a contribution; `st.cts_digest` must be the [`content_digest`] of
+    /// `c0s` and `dp`.
     pub fn encode(
         params: &Params,
         session: &Id,
         st: &Statement,
         names: &[String],
+        dp: Option<&DpFacts>,
         c0s: &[Poly],
         sig: &[u8; SIGNATURE_LEN],
     ) -> Vec<u8> {
         let mut w = Writer::new(Kind::Contribution, params, session);
         st.write_fields(&mut w);
+        DpFacts::write(dp, &mut w);
         w.count(names.len());
         for n in names {
             w.str(n);
@@ -537,6 +688,7 @@ impl Contribution {
         let kind = r.str("query kind", MAX_LABEL)?.to_owned();
         let args = r.array::<32>("arguments digest")?;
         let n_values = r.u32()?;
+        let dp = DpFacts::read(&mut r)?;
         let n_names = r.count("roster names", MAX_PARTIES, 3)?;
         let names = (0..n_names)
             .map(|_| r.str("site name", MAX_NAME).map(str::to_owned))
@@ -549,7 +701,7 @@ impl Contribution {
             .collect::<Result<Vec<_>>>()?;
         let sig = read_sig(&mut r)?;
         r.finish()?;
-        let cts_digest = cts_digest(&params, &c0s);
+        let cts_digest = content_digest(&cts_digest(&params, &c0s), dp.as_ref());
         let statement = Statement {
             site,
             query,
@@ -564,6 +716,7 @@ impl Contribution {
             header,
             statement,
             names,
+            dp,
             c0s,
             sig,
         })

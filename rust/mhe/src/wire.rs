@@ -18,8 +18,9 @@ use crate::ring::{Form, Poly};
 /// Magic bytes of every blob.
 pub const MAGIC: [u8; 3] = *b"MHE";
 /// Current wire-format version (2: contributions carry `c0` only, requests no
-/// polynomial, confirmations commit to the group secret).
-pub const VERSION: u8 = 2;
+/// polynomial, confirmations commit to the group secret; 3: contributions carry a
+/// signed differential-privacy block, see `messages::DpFacts`).
+pub const VERSION: u8 = 3;
 /// Bytes of a header.
 pub const HEADER_LEN: usize = 3 + 1 + 1 + 2 + 16;
 

@@ -236,6 +236,7 @@ fn forged_attestations_and_substituted_ciphertexts_are_refused_or_decrypt_to_noi
         &SESSION,
         &c1.statement,
         &names_r,
+        None,
         std::slice::from_ref(&fake.polys().0.clone()),
         &c1.sig,
     );
@@ -317,7 +318,17 @@ fn contributions_computed_from_other_arguments_do_not_pool_or_decrypt() {
     parts[0].statement.args = parts[1].statement.args;
     let relabelled: Vec<Vec<u8>> = parts
         .iter()
-        .map(|p| Contribution::encode(&params(), &SESSION, &p.statement, &p.names, &p.c0s, &p.sig))
+        .map(|p| {
+            Contribution::encode(
+                &params(),
+                &SESSION,
+                &p.statement,
+                &p.names,
+                p.dp.as_ref(),
+                &p.c0s,
+                &p.sig,
+            )
+        })
         .collect();
     let (_, request) = analyst::pool(&refs(&relabelled), &n).unwrap();
     let m = refused(sites[0].decrypt(&request));
@@ -484,6 +495,7 @@ fn site_indices_at_the_top_of_their_range_give_errors_not_overflows() {
         &SESSION,
         &forged.statement,
         &forged.names,
+        None,
         &forged.c0s,
         &forged.sig,
     );

@@ -157,7 +157,15 @@ fn every_message_of_a_federation_round_trips() {
     for b in &q.contributions {
         let c = Contribution::parse(b).unwrap();
         assert_eq!(c.c0s.len(), 2);
-        let again = Contribution::encode(&params, &SESSION, &c.statement, &c.names, &c.c0s, &c.sig);
+        let again = Contribution::encode(
+            &params,
+            &SESSION,
+            &c.statement,
+            &c.names,
+            c.dp.as_ref(),
+            &c.c0s,
+            &c.sig,
+        );
         assert_eq!(&again, b);
     }
     let r = DecryptRequest::parse(&q.request).unwrap();

@@ -77,6 +77,22 @@ impl ZcdpBudget {
         ZcdpBudget::new(analyst, rho_for_epsilon(epsilon, delta)?.value())
     }
 
+    /// This budget's spending and query count under a new total of `total_rho` (the
+    /// admin's current option): what was spent stays spent, whatever the total was
+    /// when it was charged. A total below the spending leaves nothing to spend.
+    ///
+    /// # Errors
+    /// As [`ZcdpBudget::new`] for the total.
+    pub fn with_total(&self, total_rho: f64) -> DpResult<ZcdpBudget> {
+        Rho::new(total_rho)?;
+        Ok(ZcdpBudget {
+            analyst: self.analyst.clone(),
+            total: units(total_rho, false)?,
+            spent: self.spent,
+            queries: self.queries,
+        })
+    }
+
     /// The analyst this budget belongs to.
     pub fn analyst(&self) -> &str {
         &self.analyst
@@ -143,10 +159,17 @@ impl ZcdpBudget {
     }
 
     /// The budget as one line of text (no newline).
+    ///
+    /// A budget whose spending exceeds its total (after [`ZcdpBudget::with_total`]
+    /// lowered it) is written with the total raised to the spending, so that the line
+    /// reads back.
     pub fn to_line(&self) -> String {
         format!(
             "{TAG} {VERSION} analyst={} total={} spent={} queries={}",
-            self.analyst, self.total, self.spent, self.queries
+            self.analyst,
+            self.total.max(self.spent),
+            self.spent,
+            self.queries
         )
     }
 

@@ -26,9 +26,14 @@
 //! Every contribution and every decryption share is written to the audit file before
 //! its blob is returned.
 
+mod dp;
 mod query;
 mod setup;
 
+pub use dp::{
+    DpQuery, UNPINNED_ANALYST, analyst_challenge, analyst_identity, honest_sites,
+    sign_analyst_challenge,
+};
 pub use query::QuerySpec;
 
 use std::collections::HashMap;
@@ -37,6 +42,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::audit::{self, AuditRecord};
+use crate::dp::ZcdpBudget;
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::{SiteKeys, fingerprint};
 use crate::keys::{PublicKey, SecretKey};
@@ -137,6 +143,16 @@ struct ReleaseCache {
     offset: u64,
     lines: usize,
     releases: Vec<Release>,
+    /// Each analyst's last budget line of this site (differential privacy).
+    budgets: HashMap<String, ZcdpBudget>,
+}
+
+impl ReleaseCache {
+    fn add_budget(&mut self, record: &AuditRecord) {
+        if let Some(b) = record.dp.as_deref().and_then(|l| ZcdpBudget::from_line(l).ok()) {
+            self.budgets.insert(b.analyst().to_owned(), b);
+        }
+    }
 }
 
 struct QueryRecord {
@@ -157,6 +173,8 @@ pub struct Site {
     name: String,
     session: Id,
     long_term: bool,
+    /// The analyst's identity for the DP budget (see [`Site::authenticate_analyst`]).
+    analyst: String,
     rng: SecretRng,
     stage: Stage,
     queries: HashMap<Id, QueryRecord>,
@@ -263,6 +281,7 @@ impl Site {
             name: name.to_owned(),
             session,
             long_term: seed.is_some(),
+            analyst: UNPINNED_ANALYST.to_owned(),
             rng,
             stage: Stage::Created(Box::new(Keys { signing, sk })),
             queries: HashMap::new(),
@@ -309,6 +328,40 @@ impl Site {
         }
     }
 
+    /// The challenge an analyst signs with its long-term key to be known to this
+    /// site by that key's fingerprint ([`analyst_challenge`] of this session's
+    /// identity blob).
+    ///
+    /// # Errors
+    /// [`Error::Refused`] after [`Site::wipe`].
+    pub fn analyst_challenge(&self) -> Result<Digest32> {
+        Ok(analyst_challenge(&self.identity()?))
+    }
+
+    /// Checks the analyst's signature of [`Site::analyst_challenge`] with the
+    /// verification key `vk`, and from then on charges this session's queries to the
+    /// key's fingerprint if it is in `pinned` (the admin's `mhe.dp.analysts`), to the
+    /// shared [`UNPINNED_ANALYST`] budget otherwise. Returns that identity.
+    ///
+    /// # Errors
+    /// [`Error::Refused`] for a signature that does not verify (the identity is then
+    /// unchanged) or after [`Site::wipe`].
+    pub fn authenticate_analyst(
+        &mut self,
+        vk: &[u8; 32],
+        sig: &[u8; crate::identity::SIGNATURE_LEN],
+        pinned: &[String],
+    ) -> Result<String> {
+        let id = analyst_identity(&self.analyst_challenge()?, vk, sig, pinned)?;
+        self.analyst.clone_from(&id);
+        Ok(id)
+    }
+
+    /// The analyst's identity for the DP budget in this session.
+    pub fn analyst(&self) -> &str {
+        &self.analyst
+    }
+
     /// The signed identity blob.
     ///
     /// # Errors
@@ -345,16 +398,19 @@ impl Site {
                 let (new, offset) = audit::read_new(path, c.offset, c.lines)?;
                 c.offset = offset;
                 c.lines += new.len();
-                c.releases
-                    .extend(new.iter().filter(mine).filter_map(AuditRecord::release));
+                for r in new.iter().filter(mine) {
+                    c.releases.extend(r.release());
+                    c.add_budget(r);
+                }
             }
             None => {
-                self.releases.releases = self
-                    .audit
-                    .iter()
-                    .filter(mine)
-                    .filter_map(AuditRecord::release)
-                    .collect();
+                let c = &mut self.releases;
+                c.releases.clear();
+                c.budgets.clear();
+                for r in self.audit.iter().filter(mine) {
+                    c.releases.extend(r.release());
+                    c.add_budget(r);
+                }
             }
         }
         Ok(&self.releases.releases)

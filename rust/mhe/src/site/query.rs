@@ -3,6 +3,7 @@
 
 use sha2::Digest;
 
+use super::dp::{self, DpQuery};
 use super::{Joined, QueryRecord, Ready, Site, now, ready_of, refused};
 use crate::audit::{AuditRecord, Event};
 use crate::ciphertext::{Ciphertext, encrypt_with_shared};
@@ -12,7 +13,7 @@ use crate::identity::verify;
 use crate::keys::SecretKey;
 use crate::messages::{
     Contribution, DecryptRequest, DecryptShare, Id, MAX_LABEL, MAX_VALUES, Statement, args_digest,
-    cts_digest, hex,
+    content_digest, cts_digest, hex,
 };
 use crate::policy::{self, QueryFacts};
 use crate::protocols::key_switch::poly_digest;
@@ -56,6 +57,28 @@ impl Site {
         spec: &QuerySpec<'_>,
         values: &[f64],
     ) -> Result<Vec<u8>> {
+        self.contribute_dp(query, spec, values, None)
+    }
+
+    /// As [`Site::contribute`], with differential privacy when `dp` is given: after
+    /// the policy checks and before anything is encrypted, the query's cost is
+    /// checked against the analyst's budget at this site (refused, kind `Budget`,
+    /// if it does not fit); the values are rounded to the grid and one discrete
+    /// Gaussian share per value, drawn from the site's OS-seeded generator, is added
+    /// to them; the DP facts are signed with the ciphertexts, and the charge is
+    /// written to the audit file (with the contribution's line) before the blob is
+    /// returned. `values` must already be clipped so that `dp`'s sensitivity holds.
+    ///
+    /// # Errors
+    /// As [`Site::contribute`]; [`Error::Refused`] of kind `Budget` or
+    /// `DpUnsupported`.
+    pub fn contribute_dp(
+        &mut self,
+        query: Id,
+        spec: &QuerySpec<'_>,
+        values: &[f64],
+        dp: Option<&DpQuery>,
+    ) -> Result<Vec<u8>> {
         let (_, joined, _) = ready_of(&self.stage)?;
         check_query_input(spec, values)?;
         if self.queries.contains_key(&query) {
@@ -81,7 +104,29 @@ impl Site {
         let earlier = self.refresh_releases(audit_file.as_deref())?;
         policy::check_ledger(earlier, &variables, &set_ids)?;
         let fixed = reals_to_fixed(values)?;
-        let c0s = self.encrypt(query, &set, &fixed)?;
+        let noised = match dp {
+            Some(q) => {
+                let (_, joined, _) = ready_of(&self.stage)?;
+                let threshold = joined.threshold;
+                let budget = self.releases.budgets.get(&self.analyst).cloned();
+                let analyst = self.analyst.clone();
+                Some(dp::noise(
+                    q,
+                    &fixed,
+                    set.len(),
+                    threshold,
+                    budget,
+                    &analyst,
+                    &mut self.rng,
+                )?)
+            }
+            None => None,
+        };
+        let c0s = match &noised {
+            Some(n) => self.encrypt(query, &set, &n.fixed)?,
+            None => self.encrypt(query, &set, &fixed)?,
+        };
+        let facts = noised.as_ref().map(|n| &n.facts);
         let (keys, joined, _) = ready_of(&self.stage)?;
         let st = Statement {
             site: joined.own,
@@ -92,7 +137,7 @@ impl Site {
             args: args_digest(spec.call),
             n_values: u32::try_from(values.len())
                 .map_err(|_| Error::InvalidArgument("too many values".into()))?,
-            cts_digest: cts_digest(&self.params, &c0s),
+            cts_digest: content_digest(&cts_digest(&self.params, &c0s), facts),
         };
         let sig = keys
             .signing
@@ -102,6 +147,7 @@ impl Site {
             &self.session,
             &st,
             &joined.roster.names(),
+            facts,
             &c0s,
             &sig,
         );
@@ -115,7 +161,7 @@ impl Site {
             cts_digest: st.cts_digest,
             decrypted: false,
         };
-        let line = self.record(
+        let mut line = self.record(
             Event::Contribution,
             query,
             &record,
@@ -123,6 +169,7 @@ impl Site {
             Vec::new(),
             hex(&st.cts_digest),
         )?;
+        line.dp = noised.map(|n| n.budget_line);
         self.log(audit_file.as_deref(), line)?;
         self.queries.insert(query, record);
         Ok(blob)
@@ -187,6 +234,7 @@ impl Site {
             decryptors,
             digest,
             call: rec.call.clone(),
+            dp: None,
         })
     }
 
