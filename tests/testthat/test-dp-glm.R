@@ -135,3 +135,28 @@ test_that("a GLM under DP needs bounds for its numeric variables and takes no tr
     class = "dsMHE_error_refused_dp_unsupported"
   )
 })
+
+test_that("a poisson GLM under DP clips the response to its bounds and lands within its reported error", {
+  data <- dp_glm_data()
+  old <- .Random.seed_save()
+  set.seed(5)
+  for (i in seq_along(data)) data[[i]]$k <- stats::rpois(1500, exp(0.5 + 0.3 * data[[i]]$x1))
+  .Random.seed_restore(old)
+  dir <- tempfile("dp-glm-audit-")
+  dir.create(dir)
+  opts <- lapply(names(data), function(site) {
+    list(mhe.dp.epsilon = "1000", mhe.dp.query.epsilon = "10",
+         mhe.audit.file = file.path(dir, paste0(site, ".log")))
+  })
+  names(opts) <- names(data)
+  conns <- fresh_federation(data, options = opts)
+  on.exit(DSI::datashield.logout(conns))
+  ref <- stats::glm(k ~ x1 + x2, stats::poisson(), pooled(conns))
+  fit <- ds.mheGLM(k ~ x1 + x2, family = "poisson", datasources = conns,
+                   bounds = list(x1 = c(-3, 3), x2 = c(-3, 3), k = c(0, 12)), progress = FALSE)
+  se <- fit$coefficients[, "Std. Error"]
+  expect_true(all(stats::coef(fit) != stats::coef(ref)))
+  expect_true(all(abs(stats::coef(fit) - stats::coef(ref)) < 4 * se))
+  expect_true(all(se > fit$dp.noise))
+  expect_identical(nrow(fit$dp), 12L)
+})
