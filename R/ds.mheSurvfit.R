@@ -175,7 +175,9 @@ mhe_km_run <- function(run, time, event, group, times, bins, dp_args = list()) {
   coding <- if (is.null(dp)) mhe_km_coding(tallies) else mhe_km_dp_coding(tallies)
   grid <- times %||% mhe_km_default_grid(
     run, args, coding,
-    mean = first[3L * n_strata + 1L] / sum(tallies[1L, ]),
+    # under DP the sites sum time / max |bound| (server-survival.R)
+    mean = first[3L * n_strata + 1L] * (if (is.null(dp)) 1 else max(abs(mhe_km_bounds_of(dp_args)))) /
+      sum(tallies[1L, ]),
     bins = bins,
     needed = (if (coding == "12") tallies[3L, ] else tallies[1L, ] - tallies[2L, ]) > 0,
     round_args = round_args
@@ -184,6 +186,11 @@ mhe_km_run <- function(run, time, event, group, times, bins, dp_args = list()) {
     "counts", grid = mhe_dbl_encode(grid), coding = coding
   ))
   mhe_km_fit(counts, grid, levels, group, dp = attr(counts, "dp"))
+}
+
+# The time's bounds c(lo, hi) back from the server argument "D$t:lo:hi".
+mhe_km_bounds_of <- function(dp_args) {
+  as.numeric(strsplit(dp_args$bounds, ":", fixed = TRUE)[[1]][2:3])
 }
 
 mhe_km_levels <- function(conns, group, call = rlang::caller_env()) {

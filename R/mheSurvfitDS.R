@@ -20,8 +20,8 @@
 #' stratum left out (the noise protects them), `"bins"` gives the number of
 #' times beyond the last grid point rather than 0/1, and the contribution
 #' carries the site's noise share (sensitivity 1 for `"bins"` and
-#' `"counts"`, where a row is in one cell; `sqrt(2)` for `"status"`; with the
-#' clipped time for `"scale"`).
+#' `"counts"`, where a row is in one cell; `sqrt(2)` for `"status"`, `sqrt(3)`
+#' for `"scale"`).
 #'
 #' Nothing is refused on the strength of the data: the rows of a stratum
 #' with fewer than `nfilter.tab` complete rows are left out, and every count
@@ -47,7 +47,9 @@
 #'   coding of `event` agreed from the pooled `"status"` round.
 #' @param mode `"status"`, `"scale"`, `"bins"` or `"counts"`.
 #' @param bounds Differential privacy, mode `"scale"`: the analyst's bounds of
-#'   `time`, `"D$time:lower:upper"` (intersected with the admin's).
+#'   `time`, `"D$time:lower:upper"` (required; intersected with the admin's
+#'   to clip, and the sum of times is divided by the largest absolute bound
+#'   the analyst gave, so that a row adds at most 1).
 #' @param epsilon Differential privacy: this query's epsilon (at most the
 #'   site's `mhe.dp.query.epsilon`, its default).
 #' @returns A raw vector (signed contribution).
@@ -71,18 +73,32 @@ mheSurvfitDS <- function(time, event, group = NULL, levels = NULL, grid = NULL,
   }
   settings <- srv_dp_settings(site)
   dp <- !is.null(settings)
-  time_bounds <- if (dp && mode == "scale") srv_dp_bounds_all(time, bounds, site, settings)[[time]]
+  time_bounds <- time_scale <- NULL
+  if (dp && mode == "scale") {
+    # the sum of times on the scale of the analyst's bound (each row adds at
+    # most 1, like a count): one sigma for every value of the vector
+    given <- srv_dp_bounds_arg(bounds, site)[[time]]
+    if (is.null(given)) {
+      srv_dp_refuse(site, paste0(
+        "under differential privacy the default time grid needs `bounds` for `", time,
+        "` (or give `times`)"
+      ))
+    }
+    time_bounds <- srv_dp_bounds(time, given, site, settings)
+    time_scale <- max(abs(given))
+  }
   data <- srv_surv_data(env, site, time, event, group, levels, dp = dp)
   if (mode %in% c("bins", "counts")) {
     srv_surv_check_grid(data, site, grid)
   }
   values <- switch(mode,
     status = srv_surv_tallies(data, scale = FALSE, dp = dp),
-    scale = srv_surv_tallies(data, scale = TRUE, dp = dp, time_bounds = time_bounds),
+    scale = srv_surv_tallies(data, scale = TRUE, dp = dp, time_bounds = time_bounds,
+                             time_scale = time_scale),
     bins = srv_surv_bins(data, site, grid, coding, dp = dp),
     counts = srv_surv_counts(data, site, grid, coding, dp = dp)
   )
-  sens <- if (dp) srv_surv_dp_sensitivity(mode, time_bounds)
+  sens <- if (dp) srv_surv_dp_sensitivity(mode)
   srv_contribute(party, site, query, paste0("survfit-", mode), c(time, event, group), sites,
                  values, call = match.call(), sensitivity = sens, epsilon = epsilon)
 }

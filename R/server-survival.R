@@ -91,12 +91,12 @@ srv_surv_tabulate <- function(point, stratum, n_points, n_strata) {
   tabulate((stratum - 1L) * n_points + point, nbins = n_points * n_strata)
 }
 
-srv_surv_tallies <- function(data, scale, dp = FALSE, time_bounds = NULL) {
+srv_surv_tallies <- function(data, scale, dp = FALSE, time_bounds = NULL, time_scale = 1) {
   by <- function(keep) tabulate(data$stratum[keep], nbins = data$n_strata)
   rows <- rep(TRUE, length(data$time))
   counts <- rbind(by(rows), srv_surv_small(by(data$status == 0), dp),
                   srv_surv_small(by(data$status == 2), dp))
-  c(as.vector(counts), if (scale) sum(srv_clip(data$time, time_bounds)))
+  c(as.vector(counts), if (scale) sum(srv_clip(data$time, time_bounds)) / (time_scale %||% 1))
 }
 
 # The grid: at most max(1, n / nfilter.tab) points for a site with n complete
@@ -163,12 +163,13 @@ srv_surv_small <- function(counts, dp) {
 
 # The sensitivity of a mode's vector under DP (one row added or removed):
 # "status" and "scale" count a row in its stratum and at most one event code
-# (2 cells), "scale" adds its clipped time; in "bins" and "counts" a row is in
-# one cell (or beyond the grid) at most.
-srv_surv_dp_sensitivity <- function(mode, time_bounds) {
+# (2 cells), "scale" adds its clipped time divided by the analyst's largest
+# bound (at most 1); in "bins" and "counts" a row is in one cell (or beyond
+# the grid) at most.
+srv_surv_dp_sensitivity <- function(mode) {
   switch(mode,
     status = srv_dp_sensitivity(c(1, 1)),
-    scale = srv_dp_sensitivity(c(1, 1, srv_dp_abs(time_bounds))),
+    scale = srv_dp_sensitivity(c(1, 1, 1)),
     list(l2 = 1, l1 = 1)
   )
 }

@@ -86,7 +86,24 @@ test_that("the counts of a survival curve under DP are not zeroed when small", {
   expect_identical(counts, c(2, 0, 2, 1, 0, 0, 0, 0, 0, 0))
   zeroed <- dsMHE:::srv_surv_counts(data, "s1", c(2, 4, 8), "01", dp = FALSE)
   expect_identical(zeroed, c(0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-  expect_identical(dsMHE:::srv_surv_dp_sensitivity("counts", NULL), list(l2 = 1, l1 = 1))
-  expect_identical(dsMHE:::srv_surv_dp_sensitivity("scale", c(0, 2000)),
-                   list(l2 = sqrt(2 + 2000^2), l1 = 2002))
+  expect_identical(dsMHE:::srv_surv_dp_sensitivity("counts"), list(l2 = 1, l1 = 1))
+  expect_identical(dsMHE:::srv_surv_dp_sensitivity("scale"), list(l2 = sqrt(3), l1 = 3))
+  # the mean time's sum on the scale of the analyst's bound: a row adds at most 1
+  tallies <- dsMHE:::srv_surv_tallies(data, scale = TRUE, dp = TRUE, time_bounds = c(0, 6),
+                                      time_scale = 10)
+  expect_identical(tallies, c(5, 1, 0, (1 + 2 + 2 + 5 + 6) / 10))
+})
+
+test_that("the default time grid under DP needs bounds for the time, and then gives a curve", {
+  conns <- dp_km_federation()
+  on.exit(DSI::datashield.logout(conns))
+  expect_error(ds.mheSurvfit("D$time", "D$status", datasources = conns),
+               "needs `bounds` for `D\\$time`", class = "dsMHE_error_refused_dp_unsupported")
+  fit <- ds.mheSurvfit("D$time", "D$status", datasources = conns, bounds = c(0, 2000))
+  # three charged rounds at least at every site: the mean time, the coarse
+  # bins, the counts (the refused query charged nothing)
+  audit <- readLines(site_audit_file(conns, "l1"))
+  expect_gte(length(grep("spent=", audit)), 3L)
+  expect_true(length(fit$time) >= 2L && all(diff(fit$time) > 0))
+  expect_true(all(diff(fit$surv) <= 0) && all(fit$surv >= 0 & fit$surv <= 1))
 })
