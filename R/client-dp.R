@@ -227,3 +227,20 @@ mhe_dp_result <- function(result, dp) {
   }
   result
 }
+
+# Some sites with DP on and others off: each DP site's share was calibrated
+# assuming every honest site adds one (rust/mhe/DP.md, section 8.7), so the
+# guarantee is weaker than the sites report. Warn the analyst, who relays it.
+mhe_dp_warn_partial <- function(dp, sites) {
+  if (is.null(dp)) {
+    return(invisible(NULL))
+  }
+  off <- setdiff(sites, dp$site)
+  if (length(off)) {
+    cli::cli_warn(c(
+      "{cli::qty(length(off))}Site{?s} {.val {off}} {?has/have} differential privacy off while {.val {unique(dp$site)}} {?has/have} it on.",
+      i = "Each noise share is calibrated for every honest site adding one: the pooled noise is smaller than the sites' epsilon assumes. Site admins should turn differential privacy on together."
+    ), class = c("dsMHE_warning_dp_partial", "dsMHE_warning"))
+  }
+  invisible(NULL)
+}

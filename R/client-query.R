@@ -51,6 +51,7 @@ mhe_query_once <- function(run, fun, args, call) {
   cli::cli_progress_done(id = progress)
   # the sites' signed DP facts (R/client-dp.R): NULL when DP is off everywhere
   attr(value, "dp") <- mhe_dp_frame(pool$dp, mhe_dp_kind(fun, args))
+  mhe_dp_warn_partial(attr(value, "dp"), sites)
   value
 }
 

@@ -63,6 +63,9 @@ mhe_histogram <- function(run, x, breaks, call, dp_args = list()) {
   counts <- mhe_count(v$cells)
   if (!is.null(dp)) counts <- pmax(counts, 0L)
   suppressed <- mhe_count(v$suppressed)
+  # under DP these counts are noisy (nothing is suppressed, and the noisy
+  # outside count is in the result's dp facts' precision): no messages
+  if (!is.null(dp)) outside <- suppressed <- 0L
   if (outside > 0) {
     cli::cli_inform("{outside} value{?s} of {.val {x}} fell outside the breaks and {?is/are} not counted.")
   }

@@ -13,7 +13,10 @@
 #'   (`"contribution"` or `"decryption"`), `site` (the site's ledger identity:
 #'   its long-term key's fingerprint, or its name), `name`, `session`,
 #'   `query`, `kind`, `variables`, `sites` (the set of sites, by ledger
-#'   identity), `decryptors`, `digest` and `call`. A file that does not exist
+#'   identity), `decryptors`, `digest`, `call` and `dp` (for a contribution
+#'   charged to a differential-privacy budget, the analyst's budget after it,
+#'   `"dsmhe-dp-budget 1 analyst=... total=... spent=... queries=..."` with
+#'   rho in units of 2^-64; `""` otherwise). A file that does not exist
 #'   gives no rows; a line that does not parse is an error naming the file and
 #'   the line.
 #' @family administration

@@ -7,7 +7,10 @@
 #' valid < nfilter.tab` contributes a sum and a count of 0 (its rows count as
 #' missing), and a variable whose deviation from its median is carried by
 #' fewer than `nfilter.tab` effective rows contributes its median in every
-#' valid row (see [mheHistogramDS()] for the measure).
+#' valid row (see [mheHistogramDS()] for the measure). With differential
+#' privacy on (`mhe.dp.epsilon`, see [dsMHE-options]) these rules are off:
+#' every valid value is clipped to the bounds and the site adds its noise
+#' share before it encrypts.
 #'
 #' @param x Numeric variable, e.g. `"D$age"`.
 #' @param bounds Clipping bounds under differential privacy, as text

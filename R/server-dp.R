@@ -225,7 +225,7 @@ srv_dp_sensitivity <- function(b) list(l2 = sqrt(sum(b^2)), l1 = sum(b))
 #' @param signature The signature of the challenge (128 hex characters).
 #' @returns A list: `analyst`, the identity the site charges (a fingerprint
 #'   or `"unpinned"`), and `dp`, whether this site has DP on.
-#' @family server functions
+#' @seealso [ds.mheAnalystKey()], [dsMHE-options]
 #' @export
 mheAnalystDS <- function(key, signature) {
   party <- srv_party(parent.frame())

@@ -260,7 +260,8 @@ fn rs_party_decrypt(party: Robj, request: &[u8]) -> R<Robj> {
     Ok(raw(&p.decrypt(request).map_err(err)?))
 }
 
-/// Audit records as a list of equal-length columns.
+/// Audit records as a list of equal-length columns; `dp` is the analyst's budget
+/// line after a contribution charged to a differential-privacy budget, `""` else.
 fn audit_columns(a: &[AuditRecord]) -> List {
     let col = |f: &dyn Fn(&AuditRecord) -> String| -> Robj {
         a.iter().map(f).collect::<Vec<String>>().into_robj()
@@ -278,7 +279,8 @@ fn audit_columns(a: &[AuditRecord]) -> List {
         sites = col(&|e| e.sites.join(",")),
         decryptors = col(&|e| e.decryptors.join(",")),
         digest = col(&|e| e.digest.clone()),
-        call = col(&|e| e.call.clone())
+        call = col(&|e| e.call.clone()),
+        dp = col(&|e| e.dp.clone().unwrap_or_default())
     )
 }
 

@@ -314,3 +314,93 @@ fn an_analyst_is_known_by_a_pinned_key_and_every_other_analyst_shares_one_budget
         .collect();
     assert_eq!(who, vec![fp, "unpinned".to_owned()]);
 }
+
+#[test]
+fn a_dp_block_out_of_range_or_of_an_unknown_version_is_malformed() {
+    let mut sites = dp_federation(2, 0, None);
+    let blobs = contribute_dp(&mut sites, 1, &[1.0], &dp_query(10.0, 1.0));
+    let p = mhe::Params::by_name("default").unwrap();
+    let c = Contribution::parse(&blobs[0]).unwrap();
+    let encode = |dp: &DpFacts| {
+        Contribution::encode(
+            &p,
+            &SESSION,
+            &c.statement,
+            &c.names,
+            Some(dp),
+            &c.c0s,
+            &c.sig,
+        )
+    };
+    let good = c.dp.clone().unwrap();
+    let bad: Vec<(&str, DpFacts)> = vec![
+        (
+            "NaN sigma",
+            DpFacts {
+                sigma: f64::NAN,
+                ..good.clone()
+            },
+        ),
+        (
+            "negative rho",
+            DpFacts {
+                rho: -1.0,
+                ..good.clone()
+            },
+        ),
+        (
+            "delta 1",
+            DpFacts {
+                delta: 1.0,
+                ..good.clone()
+            },
+        ),
+        (
+            "grid 41",
+            DpFacts {
+                grid_bits: 41,
+                ..good.clone()
+            },
+        ),
+        (
+            "mechanism 9",
+            DpFacts {
+                mechanism: 9,
+                ..good.clone()
+            },
+        ),
+        (
+            "no honest site",
+            DpFacts {
+                honest: 0,
+                ..good.clone()
+            },
+        ),
+        (
+            "no analyst",
+            DpFacts {
+                analyst: String::new(),
+                ..good.clone()
+            },
+        ),
+    ];
+    for (what, f) in bad {
+        match Contribution::parse(&encode(&f)) {
+            Err(Error::Malformed(_)) => {}
+            other => panic!("{what}: expected Malformed, got {:?}", other.map(|_| ())),
+        }
+    }
+    // The block's version byte follows the statement's fields: a version 2 block is
+    // refused, not read as something else.
+    let blob = encode(&good);
+    let plain = Contribution::encode(&p, &SESSION, &c.statement, &c.names, None, &c.c0s, &c.sig);
+    // The two encodings differ from the version byte on: find it.
+    let pos = plain.iter().zip(&blob).position(|(a, b)| a != b).unwrap();
+    assert_eq!((plain[pos], blob[pos]), (0, 1));
+    let mut v2 = blob.clone();
+    v2[pos] = 2;
+    assert!(
+        matches!(Contribution::parse(&v2), Err(Error::Malformed(m)) if m.contains("version 2"))
+    );
+    assert!(Contribution::parse(&blob).is_ok());
+}
