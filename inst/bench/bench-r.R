@@ -38,6 +38,7 @@ options(mhe.allow.unpinned = TRUE, mhe.audit.file = tempfile("dsMHE-bench-audit-
 args <- commandArgs(TRUE)
 runs <- if (length(args)) as.integer(args[1]) else 5L
 part <- if (length(args) > 1L) args[2] else "all"
+if (part == "dp") { source(sub("bench-r\\.R$", "bench-dp.R", sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))); quit(save = "no") }
 stopifnot(part %in% c("all", "stats", "summary", "glm", "setup"))
 rows <- if (length(args) > 2L && part != "setup") as.numeric(args[3]) else 1e5
 setup_sites <- if (length(args) > 2L && part == "setup") {
