@@ -29,8 +29,8 @@
 #'   `"dp"`: under differential privacy, at `beta` on the columns mapped to
 #'   \eqn{[-1, 1]} by the analyst's `bounds`, `scale` times the upper
 #'   triangle of \eqn{U'WU}, the score \eqn{U'(y - \mu)}, the sum of the
-#'   squared scaled responses (gaussian) and the number of rows (when `scale`
-#'   > 0), with the sensitivity of `rust/mhe/DP.md` section 10.
+#'   squared scaled responses (gaussian) and the number of rows (when
+#'   `scale` is positive), with the sensitivity of `rust/mhe/DP.md` section 10.
 #' @param model `"full"` or `"null"` (intercept only, with the offset: for the
 #'   null deviance of a model with an offset).
 #' @param beta,start `NULL` or coefficients (of the fitted model, and of the
@@ -44,7 +44,7 @@
 #'   site's `mhe.dp.query.epsilon`, its default).
 #' @param share With `round = "dp"`: this round's share of the fit's zCDP
 #'   cost, in (0, 1].
-#' @param scale With `round = "dp"`: the factor of \eqn{U'WU}, in \[0, 1\]
+#' @param scale With `round = "dp"`: the factor of \eqn{U'WU}, from 0 to 1
 #'   (0: the score only).
 #' @param norm With `round = "dp"`: `NULL` or the largest squared norm of a
 #'   scaled row (above 1).
