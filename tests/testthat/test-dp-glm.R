@@ -86,6 +86,11 @@ test_that("a binomial and a gaussian GLM under DP differ from glm() by the noise
   expect_true(any(grepl("sim2: epsilon 10 (delta 1e-06) over 4 rounds; budget left: rho",
                         out, fixed = TRUE)))
   expect_true(any(grepl("Deviance and AIC: not released under differential privacy", out)))
+  # the methods work on a DP fit: vcov includes the noise, Wald intervals from it
+  expect_equal(sqrt(diag(stats::vcov(fit))), se, tolerance = 1e-12)
+  ci <- stats::confint(fit)
+  expect_equal(unname(ci[, 2] - ci[, 1]), unname(2 * stats::qnorm(0.975) * se), tolerance = 1e-12)
+  expect_true(any(grepl("Odds ratio", utils::capture.output(print(summary(fit))))))
 })
 
 test_that("a budget that runs out in the middle of a fit refuses it, and no fit is returned", {
