@@ -242,15 +242,17 @@ mhe_glm_dp_plan <- function(family) {
 }
 
 # The noisy matrix (upper triangle `xwx`, noise sd `sd` per value) as a
-# symmetric positive definite matrix: eigenvalues raised to the spectral norm
-# a symmetric noise matrix of that sd reaches (about 2 sqrt(p) sd, Wigner).
-# Post-processing of the release (DP.md 10.4).
+# symmetric positive definite matrix: eigenvalues raised to half the spectral
+# norm a symmetric noise matrix of that sd reaches (about 2 sqrt(p) sd,
+# Wigner): positive, and low enough not to bias the steps of an
+# ill-conditioned design (a floor at the full norm did, measurably, for an
+# interaction). Post-processing of the release (DP.md 10.4).
 mhe_glm_dp_matrix <- function(xwx, p, sd) {
   A <- matrix(0, p, p)
   A[upper.tri(A, diag = TRUE)] <- xwx
   A[lower.tri(A)] <- t(A)[lower.tri(A)]
   e <- eigen(A, symmetric = TRUE)
-  floor <- max(2 * sqrt(p) * sd, 1e-8 * max(abs(e$values), 1))
+  floor <- max(0.5 * 2 * sqrt(p) * sd, 1e-8 * max(abs(e$values), 1))
   e$vectors %*% (pmax(e$values, floor) * t(e$vectors))
 }
 
@@ -333,20 +335,23 @@ mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call) {
       sd_A <- sqrt(V) / scale
       n <- f$n
     }
-    g <- if (spec$family == "gaussian") solve(A, f$xr) else g + solve(A, f$xr)
+    step <- solve(A, f$xr)
+    g <- if (spec$family == "gaussian") step else g + step
     last <- f
   }
   Ai <- solve(A)
   Ai <- (Ai + t(Ai)) / 2
-  noise <- V * Ai %*% Ai
+  # the noise, to first order: the last score's (V per value) and the
+  # matrix's acting on the last step d (gaussian: the whole estimate), E d
+  # with E symmetric of sd sd_A: Cov(E d) = sd_A^2 (|d|^2 I + d d' - diag(d^2))
+  ed <- sd_A^2 * (sum(step^2) * diag(p) + outer(step, step) - diag(step^2, p))
+  noise <- V * Ai %*% Ai + Ai %*% ed %*% Ai
   n_rows <- max(mhe_count(n), p + 1)
   dispersion <- 1
   if (spec$family == "gaussian") {
-    # RSS on the scaled response; the matrix noise acts on g at first order
+    # RSS on the scaled response
     rss <- max(last$vv - 2 * sum(g * last$xr) + drop(t(g) %*% A %*% g), 0)
     dispersion <- rss / max(n_rows - p, 1)
-    eg <- sd_A^2 * (sum(g^2) * diag(p) + outer(g, g) - diag(g^2, p))
-    noise <- noise + Ai %*% eg %*% Ai
   }
   # back to the columns' units: b = J g (and the response's units, gaussian)
   J <- diag(1 / ranges$r, p)

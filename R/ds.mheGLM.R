@@ -107,7 +107,7 @@
 #' `dsMHE_error_refused_budget`), no fit returned. The poisson response is
 #' clipped to its bounds and the fitted rates to the upper bound in the
 #' weights. Standard errors include the noise (the last score's noise, and
-#' for gaussian the matrix noise acting on the estimate); the deviance, the
+#' the matrix noise acting on the last step); the deviance, the
 #' AIC and the null deviance are not released (`NA`), prior `weights`,
 #' transforms in the formula and (gaussian) an offset are refused, and unused
 #' levels are not dropped. `norm` scales down the covariates of a row whose
