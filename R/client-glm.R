@@ -224,3 +224,206 @@ mhe_glm_progress <- function(iter, dev, devold) {
     " (relative change ", format(change, digits = 3), ")"
   )))
 }
+
+# Differential privacy (issue 14; rust/mhe/DP.md, section 10) -----------------
+#
+# When a site has DP on, the fit runs a fixed plan of "dp" rounds on columns
+# mapped to [-1, 1] by the analyst's bounds: round k spends the share
+# `fractions[k]` of the fit's zCDP cost and releases `scales[k]` x U'WU (0:
+# the score only, the last matrix reused) and the score U'(y - mu); the client
+# takes Newton steps g <- g + A^-1 s from g = 0 (gaussian: one round, the
+# least-squares system). Nothing else is released: no deviance, no AIC.
+
+mhe_glm_dp_plan <- function(family) {
+  if (family == "gaussian") {
+    return(list(fractions = 1, scales = 1))
+  }
+  list(fractions = c(0.05, 0.05, 0.1, 0.8), scales = c(1, 1, 1, 0))
+}
+
+# The noisy matrix (upper triangle `xwx`, noise sd `sd` per value) as a
+# symmetric positive definite matrix: eigenvalues raised to half the spectral
+# norm a symmetric noise matrix of that sd reaches (about 2 sqrt(p) sd,
+# Wigner): positive, and low enough not to bias the steps of an
+# ill-conditioned design (a floor at the full norm did, measurably, for an
+# interaction). Post-processing of the release (DP.md 10.4).
+mhe_glm_dp_matrix <- function(xwx, p, sd) {
+  A <- matrix(0, p, p)
+  A[upper.tri(A, diag = TRUE)] <- xwx
+  A[lower.tri(A)] <- t(A)[lower.tri(A)]
+  e <- eigen(A, symmetric = TRUE)
+  floor <- max(0.5 * 2 * sqrt(p) * sd, 1e-8 * max(abs(e$values), 1))
+  e$vectors %*% (pmax(e$values, floor) * t(e$vectors))
+}
+
+# The numeric variables that need bounds (the binomial response does not),
+# and the analyst's bounds as a list named by column and as the server text.
+mhe_glm_dp_bounds <- function(spec, bounds, call) {
+  vars <- names(spec$classes)[spec$classes == "numeric"]
+  if (spec$family == "binomial") vars <- setdiff(vars, spec$parsed$response)
+  keys <- paste0(spec$data, "$", vars)
+  if (is.list(bounds) && !is.null(names(bounds))) {
+    # names with or without "D$"; bounds of variables not in the model unused
+    bare <- !grepl("$", names(bounds), fixed = TRUE)
+    names(bounds)[bare] <- paste0(spec$data, "$", names(bounds)[bare])
+    bounds <- bounds[names(bounds) %in% keys]
+  }
+  text <- mhe_dp_bounds_arg(bounds, keys, call = call)
+  given <- if (is.numeric(bounds)) stats::setNames(rep(list(bounds), length(keys)), keys) else bounds
+  absent <- keys[!keys %in% names(given)]
+  if (length(absent)) {
+    mhe_abort(c(
+      "A site has differential privacy on: {.fn ds.mheGLM} needs {.arg bounds} for every numeric variable.",
+      x = "No bounds for {.var {absent}}.",
+      i = "Give {.code bounds = list({absent[1]} = c(lower, upper), ...)}."
+    ), class = "input", call = call)
+  }
+  list(by_var = stats::setNames(given[keys], vars), text = text)
+}
+
+mhe_glm_dp_check <- function(spec, weights, norm, call) {
+  fail <- function(problem) {
+    mhe_abort(c("A site has differential privacy on.", x = problem), class = "input", call = call)
+  }
+  if (length(spec$parsed$arith)) {
+    fail(paste0("Under differential privacy a GLM takes columns only, not transforms such as `",
+                spec$parsed$arith[1L], "`: build the variable and give its bounds."))
+  }
+  if (!is.null(weights)) fail("Under differential privacy a GLM takes no prior weights.")
+  if (spec$family == "gaussian" && !is.null(spec$offset)) {
+    fail("Under differential privacy a gaussian GLM takes no offset.")
+  }
+  ok <- is.null(norm) || (is.numeric(norm) && length(norm) == 1L && !is.na(norm) && norm > 1)
+  if (!ok) fail("`norm` must be NULL or a number above 1.")
+}
+
+# The fit under DP: the plan's rounds, then the coefficients mapped back to
+# the columns' units with their covariance (sampling plus noise, DP.md 10.5).
+mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call) {
+  mhe_glm_dp_check(spec, spec$weights, norm, call)
+  b <- mhe_glm_dp_bounds(spec, bounds, call)
+  fake <- mhe_glm_dp_fake(spec)
+  X <- mhe_glm_design(fake)
+  factors <- attr(attr(fake, "terms"), "factors")
+  ranges <- mhe_glm_dp_ranges(X, factors, spec$classes, b$by_var, spec$intercept,
+                              function(problem) mhe_abort(c(
+                                "A site has differential privacy on.",
+                                x = paste0("A GLM under differential privacy ", problem, ".")
+                              ), class = "input", call = call))
+  p <- ncol(X)
+  plan <- mhe_glm_dp_plan(spec$family)
+  g <- numeric(p)
+  A <- NULL
+  facts <- list()
+  n <- NA_real_
+  for (k in seq_along(plan$fractions)) {
+    scale <- plan$scales[k]
+    args <- list(
+      formula = spec$b64, family = spec$family, data = spec$data, offset = spec$offset,
+      levels = mhe_glm_levels_encode(spec$levels), round = "dp", model = "full",
+      beta = mhe_dbl_encode(g), bounds = b$text, epsilon = epsilon,
+      share = plan$fractions[k], scale = scale, norm = norm
+    )
+    args <- args[!vapply(args, is.null, TRUE)]
+    v <- pool(args)
+    dp <- attr(v, "dp")
+    facts[[k]] <- dp
+    V <- mhe_dp_noise_variance(dp)
+    f <- mhe_unpack(mhe_glm_dp_layout(p), v, call)
+    if (scale > 0) {
+      A <- mhe_glm_dp_matrix(f$xwx / scale, p, sqrt(V) / scale)
+      sd_A <- sqrt(V) / scale
+      n <- f$n
+    }
+    step <- solve(A, f$xr)
+    g <- if (spec$family == "gaussian") step else g + step
+    last <- f
+  }
+  Ai <- solve(A)
+  Ai <- (Ai + t(Ai)) / 2
+  # the noise, to first order: the last score's (V per value) and the
+  # matrix's acting on the last step d (gaussian: the whole estimate), E d
+  # with E symmetric of sd sd_A: Cov(E d) = sd_A^2 (|d|^2 I + d d' - diag(d^2))
+  ed <- sd_A^2 * (sum(step^2) * diag(p) + outer(step, step) - diag(step^2, p))
+  noise <- V * Ai %*% Ai + Ai %*% ed %*% Ai
+  n_rows <- max(mhe_count(n), p + 1)
+  dispersion <- 1
+  if (spec$family == "gaussian") {
+    # RSS on the scaled response
+    rss <- max(last$vv - 2 * sum(g * last$xr) + drop(t(g) %*% A %*% g), 0)
+    dispersion <- rss / max(n_rows - p, 1)
+  }
+  # back to the columns' units: b = J g (and the response's units, gaussian)
+  J <- diag(1 / ranges$r, p)
+  if (spec$intercept) J[1L, -1L] <- -ranges$m[-1L] / ranges$r[-1L]
+  ry <- list(m = 0, r = 1)
+  if (spec$family == "gaussian") {
+    ry <- mhe_glm_dp_range(b$by_var[[spec$parsed$response]], spec$intercept)
+  }
+  beta <- drop(J %*% g) * ry$r
+  if (spec$intercept) beta[1L] <- beta[1L] + ry$m
+  back <- function(S) J %*% S %*% t(J) * ry$r^2
+  list(beta = beta, cov = back(dispersion * Ai + noise), noise_cov = back(noise),
+       dispersion = dispersion * ry$r^2, n = n_rows, rounds = length(plan$fractions),
+       dp = do.call(mhe_dp_bind, facts))
+}
+
+# A one-row frame of stand-in values with the model's terms (as
+# mhe_glm_client_columns()).
+mhe_glm_dp_fake <- function(spec) {
+  vars <- names(spec$classes)
+  fake <- lapply(vars, function(v) {
+    switch(spec$classes[[v]],
+      numeric = 1,
+      logical = TRUE,
+      factor(spec$levels[[v]][1L], levels = spec$levels[[v]])
+    )
+  })
+  fake <- structure(fake, names = vars, class = "data.frame", row.names = 1L)
+  suppressWarnings(stats::model.frame(spec$parsed$formula, data = fake, na.action = stats::na.pass))
+}
+
+# The result of a DP fit, as mhe_glm_result(): what is not released is NA.
+mhe_glm_dp_result <- function(spec, fit, sites) {
+  columns <- spec$columns
+  gaussian <- spec$family == "gaussian"
+  p <- length(columns)
+  df_residual <- fit$n - p
+  cov <- fit$cov
+  dimnames(cov) <- list(columns, columns)
+  se <- sqrt(diag(cov))
+  stat <- fit$beta / se
+  pv <- if (gaussian) 2 * stats::pt(-abs(stat), df_residual) else 2 * stats::pnorm(-abs(stat))
+  table <- cbind(fit$beta, se, stat, pv)
+  dimnames(table) <- list(columns, c(
+    "Estimate", "Std. Error",
+    if (gaussian) c("t value", "Pr(>|t|)") else c("z value", "Pr(>|z|)")
+  ))
+  structure(list(
+    coefficients = table, deviance = NA_real_, null.deviance = NA_real_,
+    df.residual = df_residual, df.null = fit$n - as.integer(spec$intercept), aic = NA_real_,
+    iter = fit$rounds, n = fit$n, family = spec$family, dispersion = fit$dispersion,
+    cov.unscaled = cov / fit$dispersion, aliased = stats::setNames(rep(FALSE, p), columns),
+    rank = p, converged = NA, formula = spec$parsed$text, data = spec$data,
+    weights = spec$weights, offset = spec$offset, sites = sites, dp = fit$dp,
+    dp.noise = stats::setNames(sqrt(diag(fit$noise_cov)), columns)
+  ), class = "mheGLM")
+}
+
+# The print lines of a DP fit's facts: the mechanism, per site the fit's
+# epsilon (its rounds' zCDP costs added, at the site's delta) and the budget
+# left after the last round.
+mhe_glm_format_dp <- function(dp, rounds) {
+  f <- function(x) format(signif(x, 3), scientific = abs(x) < 1e-3 && x != 0)
+  sites <- unique(dp$site)
+  lines <- vapply(sites, function(s) {
+    d <- dp[dp$site == s, , drop = FALSE]
+    last <- d[nrow(d), ]
+    eps <- mhe_glm_dp_epsilon_of_rho(sum(d$rho), last$delta)
+    paste0("  ", s, ": epsilon ", f(eps), " (delta ", f(last$delta), ") over ", nrow(d),
+           " rounds; budget left: rho ", f(last$budget_left_rho), " (epsilon spent ",
+           f(last$epsilon_spent), ")")
+  }, "")
+  c(paste0("Differential privacy: ", dp$mechanism[1L], "; ", rounds,
+           " noisy rounds; standard errors include the noise."), lines)
+}

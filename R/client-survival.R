@@ -70,3 +70,65 @@ mhe_km_merge_grid <- function(points, events, needed, threshold) {
   close[length(close)] <- length(points)
   points[close]
 }
+
+# Differential privacy (issue 14; rust/mhe/DP.md, section 11) -----------------
+
+# The coding of `event` from noisy tallies: the code that is absent has only
+# noise, so the larger of the two counts decides (each site still checks
+# its own codes against the coding).
+mhe_km_dp_coding <- function(tallies, call = rlang::caller_env()) {
+  if (sum(tallies[1L, ]) <= 0) {
+    mhe_abort("No site has a complete row of {.arg time} and {.arg event}.", class = "input",
+              call = call)
+  }
+  if (sum(tallies[3L, ]) > sum(tallies[2L, ])) "12" else "01"
+}
+
+# Kaplan-Meier for one stratum from noisy cells (noise variance `V` per cell):
+# at-risk numbers from the cells (post-processing), events clamped to
+# [0, n at risk], the curve stopped where the at-risk number is below twice
+# its noise sd (or 1), and the variances of log S and of the cumulative hazard
+# with the noise added by the delta method over the cells (DP.md 11.3).
+mhe_km_dp_stratum <- function(points, d, at, inside, beyond, V) {
+  m <- length(points)
+  leaving <- d + at + inside
+  n_risk <- beyond + rev(cumsum(rev(leaving))) - inside / 2
+  # cells in n_k: 3 per interval from k on and beyond, inside_k at weight 1/2
+  var_n <- V * (3 * (m - seq_len(m) + 1) + 1 / 4)
+  low <- which(n_risk < pmax(1, 2 * sqrt(var_n)))
+  K <- if (length(low)) low[1L] - 1L else m
+  keep <- seq_len(K)
+  n <- n_risk[keep]
+  dd <- pmin(pmax(d[keep], 0), n)
+  q <- dd / (n * (n - dd))
+  Q <- cumsum(q)
+  h2 <- dd / n^2
+  H2 <- cumsum(h2)
+  j <- seq_len(m)
+  noise_log <- noise_haz <- numeric(K)
+  for (k in keep) {
+    before <- j <= k
+    at_j <- pmin(j, k)
+    g_d <- Q[at_j] - ifelse(before, 1 / (n[at_j] - dd[at_j]), 0)
+    g_a <- Q[at_j]
+    g_c <- Q[at_j] - ifelse(before, q[at_j] / 2, 0)
+    noise_log[k] <- V * (sum(g_d^2 + g_a^2 + g_c^2) + Q[k]^2)
+    h_d <- ifelse(before, 1 / n[at_j], 0) - H2[at_j]
+    h_c <- -H2[at_j] + ifelse(before, h2[at_j] / 2, 0)
+    noise_haz[k] <- V * (sum(h_d^2 + H2[at_j]^2 + h_c^2) + H2[k]^2)
+  }
+  hazard <- dd / n
+  list(
+    n = max(0, beyond + sum(leaving)),
+    time = points[keep],
+    n.risk = n,
+    n.event = dd,
+    n.censor = pmax(at[keep] + inside[keep], 0),
+    surv = cumprod(1 - hazard),
+    # Greenwood's variance of log S plus the noise's
+    std.err = sqrt(Q + noise_log),
+    cumhaz = cumsum(hazard),
+    std.chaz = sqrt(H2 + noise_haz),
+    dp.std.err = sqrt(noise_log)
+  )
+}

@@ -89,6 +89,34 @@
 #' - A step whose site aggregates would exceed the encodable range (2^76) is
 #'   halved like one out of bounds.
 #'
+#' ## Differential privacy
+#' When a site's admin has turned differential privacy on (`mhe.dp.epsilon`,
+#' see [dsMHE-options]), the levels round says so and the fit runs a fixed
+#' plan of noisy rounds instead (`rust/mhe/DP.md`, section 10): every model
+#' column is clipped (its variables to their bounds: the analyst's
+#' `bounds`, intersected with the admin's `mhe.dp.bounds`) and mapped to
+#' \eqn{[-1, 1]} by the analyst's bounds (factor and logical dummies by
+#' \eqn{[0, 1]}, interactions by the product of their intervals); binomial
+#' and poisson run 4 Newton steps from 0, whose rounds release
+#' \eqn{U'WU} (the first three) and the score \eqn{U'(y - \mu)} with noise,
+#' spending 5%, 5%, 10% and 80% of the fit's zCDP cost; gaussian one round,
+#' the least-squares system. The fit's cost is one query's: `epsilon` (at
+#' most, and by default, each site's `mhe.dp.query.epsilon`); every round is
+#' charged at every site before it leaves, and a budget that runs out
+#' mid-fit stops it with the site's refusal (class
+#' `dsMHE_error_refused_budget`), no fit returned. The poisson response is
+#' clipped to its bounds and the fitted rates to the upper bound in the
+#' weights. Standard errors include the noise (the last score's noise, and
+#' the matrix noise acting on the last step); the deviance, the
+#' AIC and the null deviance are not released (`NA`), prior `weights`,
+#' transforms in the formula and (gaussian) an offset are refused, and unused
+#' levels are not dropped. `norm` scales down the covariates of a row whose
+#' scaled squared norm exceeds `norm - 1` (a Huber-like clip that lowers the
+#' noise; DP.md 10.6 shows when it helps). The result has `dp` (the sites' DP
+#' facts per round) and `dp.noise` (the noise's standard deviation of each
+#' coefficient); [print()] shows the mechanism, each site's epsilon for the
+#' fit and its budget left.
+#'
 #' @param formula A formula (or a string) in the columns of `data`, e.g.
 #'   `LAB_TSC ~ LAB_HDL * GENDER + log(LAB_TRIG)`.
 #' @param family `"gaussian"`, `"binomial"` or `"poisson"` (or the family
@@ -98,6 +126,16 @@
 #'   weights.
 #' @param offset `NULL` or the name of a column of `data` holding an offset.
 #' @param maxit Largest number of IRLS iterations (glm.control()'s default, 25).
+#' @param epsilon Differential privacy (at sites whose admin turned it on):
+#'   the whole fit's epsilon at each site, at most (and by default) the
+#'   site's `mhe.dp.query.epsilon`. Ignored with DP off.
+#' @param bounds Differential privacy: clipping bounds of the numeric
+#'   variables of the model (the binomial response excepted), `c(lower,
+#'   upper)` for all or a list named by variable (`list(age = c(0, 120))` or
+#'   `"D$age"`). Required for every such variable when a site has DP on;
+#'   ignored with DP off.
+#' @param norm Differential privacy: `NULL` or a number above 1, the largest
+#'   squared norm of a row of the scaled model matrix (intercept included).
 #' @param progress `TRUE` to report each IRLS iteration and its pooled
 #'   deviance (a message per iteration, as `viewIter = TRUE` in `ds.glm`),
 #'   `FALSE` for silence. By default on, unless
@@ -125,15 +163,17 @@
 #' }
 ds.mheGLM <- function(formula, family = "gaussian", data = "D", datasources = NULL,
                       weights = NULL, offset = NULL, maxit = 25,
-                      progress = getOption("datashield.progress", TRUE)) {
+                      progress = getOption("datashield.progress", TRUE),
+                      epsilon = NULL, bounds = NULL, norm = NULL) {
   conns <- mhe_conns(datasources)
   if (!rlang::is_bool(progress)) {
     mhe_abort("{.arg progress} must be {.code TRUE} or {.code FALSE}.", class = "input")
   }
+  dp <- list(epsilon = mhe_dp_epsilon_arg(epsilon), bounds = bounds, norm = norm)
   # Every round of one fit runs over the same sites: a dropout restarts the fit.
   fit <- mhe_run(conns, function(run, call) {
     mhe_glm_run(formula, family, data, weights, offset, maxit, run = run,
-                plaintext = FALSE, progress = progress, call = call)
+                plaintext = FALSE, progress = progress, call = call, dp = dp)
   })
   fit$call <- match.call()
   fit
@@ -145,11 +185,20 @@ ds.mheGLM <- function(formula, family = "gaussian", data = "D", datasources = NU
 mhe_glm_run <- function(formula, family = "gaussian", data = "D", weights = NULL,
                         offset = NULL, maxit = 25, datasources = NULL,
                         plaintext = FALSE, progress = FALSE, call = rlang::caller_env(),
-                        run = NULL) {
+                        run = NULL, dp = list()) {
   conns <- if (is.null(run)) mhe_conns(datasources, call = call) else run$conns
   spec <- mhe_glm_client_spec(formula, family, data, weights, offset, maxit, call)
   found <- mhe_aggregate(conns, call("mheGLMLevelsDS", spec$b64, spec$data), call = call)
   spec <- c(spec, mhe_glm_agree_levels(found, call))
+  if (!plaintext && any(vapply(found, function(f) isTRUE(f$dp), TRUE))) {
+    # a site has differential privacy on: the fixed plan of DP rounds
+    mhe_glm_check_levels(spec, call)
+    spec[c("columns", "intercept")] <- mhe_glm_client_columns(spec)
+    pool <- function(args) mhe_query(run %||% conns, "mheGLMDS", args, call = call)
+    if (progress) cli::cli_inform(c(i = "Differential privacy: a fixed plan of noisy rounds."))
+    fit <- mhe_glm_dp_fit(spec, pool, dp$bounds, dp$epsilon, dp$norm, call)
+    return(mhe_glm_dp_result(spec, fit, names(conns)))
+  }
   pool <- if (plaintext) {
     function(args) {
       values <- mhe_aggregate(conns, as.call(c(list(as.name("mhePlainGLMDS")), args)), call = call)
@@ -293,6 +342,12 @@ mhe_glm_print <- function(x, digits, signif.stars, ...) {
                   dimnames = list(names(x$aliased), colnames(x$coefficients)))
   coefs[!x$aliased, ] <- x$coefficients
   stats::printCoefmat(coefs, digits = digits, signif.stars = signif.stars, na.print = "NA", ...)
+  if (!is.null(x$dp)) {
+    cat("\n(Dispersion parameter for ", x$family, " family taken to be ", format(x$dispersion), ")\n\n",
+        "Deviance and AIC: not released under differential privacy.\n",
+        paste(mhe_glm_format_dp(x$dp, x$iter), collapse = "\n"), "\n\n", sep = "")
+    return(invisible(x))
+  }
   deviances <- format(c(x$null.deviance, x$deviance), digits = max(5L, digits + 1L))
   cat("\n(Dispersion parameter for ", x$family, " family taken to be ", format(x$dispersion), ")\n\n",
       paste0(format(c("Null", "Residual"), justify = "right"), " deviance: ", deviances, "  on ",

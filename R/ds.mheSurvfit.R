@@ -77,6 +77,20 @@
 #' @param time Numeric variable of follow-up times, e.g. `"D$time"`.
 #' @param event Event indicator, e.g. `"D$status"`: logical, or 0/1
 #'   (censored/event), or 1/2 as in [survival::lung].
+#' @section Differential privacy:
+#' With differential privacy on at a site (`mhe.dp.epsilon`, see
+#' [dsMHE-options]), every round is a query charged to the analyst's budget,
+#' and the counts go out with noise and without small-cell zeroing (one row
+#' is in one cell: sensitivity 1; `rust/mhe/DP.md`, section 11). The client
+#' computes the at-risk numbers from the noisy cells, clamps the events to
+#' `[0, n.risk]`, stops the curve where the at-risk number is below twice its
+#' noise sd, and adds the noise's variance (delta method over the cells) to
+#' Greenwood's in `std.err` and `std.chaz`, so the confidence limits include
+#' the noise; `dp.std.err` is the noise's part of `std.err`, and `dp` holds
+#' the sites' DP facts. Give `times`: the default grid costs two more rounds
+#' (and its mean time needs `bounds` for `time`). The counts are then not
+#' whole numbers.
+#'
 #' @param group Categorical variable for strata, e.g. `"D$sex"`, or `NULL`.
 #'   Strata are named as `survfit()` names them (`"sex=1"`); levels without
 #'   complete rows are dropped, and with a single stratum left the result
@@ -93,6 +107,12 @@
 #' @param conf.int Level of the pointwise confidence intervals.
 #' @param conf.type `"log-log"` (default), `"log"` or `"plain"`, as in
 #'   [survival::survfit.formula()].
+#' @param epsilon Differential privacy: each round's epsilon at each site,
+#'   at most (and by default) the site's `mhe.dp.query.epsilon`. Ignored with
+#'   DP off.
+#' @param bounds Differential privacy: `c(lower, upper)`, the clipping bounds
+#'   of `time` for the default grid's mean time (intersected with the
+#'   admin's `mhe.dp.bounds`). Ignored with DP off.
 #' @inheritParams ds.mheMean
 #' @returns An object of class `survfit` with the fields of
 #'   [survival::survfit.object]: `n`, `time`, `n.risk`, `n.event`,
@@ -112,7 +132,8 @@
 #' }
 ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times = NULL,
                           bins = 15, conf.int = 0.95,
-                          conf.type = c("log-log", "log", "plain")) {
+                          conf.type = c("log-log", "log", "plain"), epsilon = NULL,
+                          bounds = NULL) {
   rlang::check_installed("survival", reason = "for the methods of `survfit` objects.")
   fit_call <- match.call()
   conns <- mhe_conns(datasources)
@@ -122,10 +143,11 @@ ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times =
   times <- mhe_km_check_times(times)
   mhe_km_check_options(bins, conf.int)
   conf.type <- rlang::arg_match(conf.type)
+  dp_args <- mhe_dp_args(bounds, epsilon, time)
 
   # Every round of one curve runs over the same sites: a dropout restarts it.
   fit <- mhe_run(conns, function(run, call) {
-    mhe_km_run(run, time, event, group, times, bins)
+    mhe_km_run(run, time, event, group, times, bins, dp_args)
   })
   limits <- mhe_km_confint(fit$surv, fit$std.err, conf.int, conf.type)
   fit <- c(fit, list(
@@ -137,25 +159,38 @@ ds.mheSurvfit <- function(time, event, group = NULL, datasources = NULL, times =
 
 # The rounds of one curve: levels, then (default grid) the scale and a coarse
 # histogram, then the counts on the grid; returns the fitted counts.
-mhe_km_run <- function(run, time, event, group, times, bins) {
+mhe_km_run <- function(run, time, event, group, times, bins, dp_args = list()) {
   levels <- if (!is.null(group)) mhe_km_levels(run$conns, group)
   args <- list(time = time, event = event, group = group,
                levels = if (!is.null(group)) mhe_levels_encode(levels))
   n_strata <- max(1L, length(levels))
   mode <- if (is.null(times)) "scale" else "status"
-  first <- mhe_query(run, "mheSurvfitDS", c(args, list(mode = mode)))
+  # the analyst's epsilon goes with every round; the time's bounds with "scale"
+  round_args <- function(mode, ...) {
+    c(args, list(...), list(mode = mode), dp_args[names(dp_args) != "bounds" | mode == "scale"])
+  }
+  first <- mhe_query(run, "mheSurvfitDS", round_args(mode))
+  dp <- attr(first, "dp")
   tallies <- matrix(round(first[seq_len(3L * n_strata)]), nrow = 3L) # rows, codes 0, codes 2
-  coding <- mhe_km_coding(tallies)
+  coding <- if (is.null(dp)) mhe_km_coding(tallies) else mhe_km_dp_coding(tallies)
   grid <- times %||% mhe_km_default_grid(
     run, args, coding,
-    mean = first[3L * n_strata + 1L] / sum(tallies[1L, ]),
+    # under DP the sites sum time / max |bound| (server-survival.R)
+    mean = first[3L * n_strata + 1L] * (if (is.null(dp)) 1 else max(abs(mhe_km_bounds_of(dp_args)))) /
+      sum(tallies[1L, ]),
     bins = bins,
-    needed = (if (coding == "12") tallies[3L, ] else tallies[1L, ] - tallies[2L, ]) > 0
+    needed = (if (coding == "12") tallies[3L, ] else tallies[1L, ] - tallies[2L, ]) > 0,
+    round_args = round_args
   )
-  counts <- mhe_query(run, "mheSurvfitDS", c(args, list(
-    grid = mhe_dbl_encode(grid), coding = coding, mode = "counts"
-  )))
-  mhe_km_fit(counts, grid, levels, group)
+  counts <- mhe_query(run, "mheSurvfitDS", round_args(
+    "counts", grid = mhe_dbl_encode(grid), coding = coding
+  ))
+  mhe_km_fit(counts, grid, levels, group, dp = attr(counts, "dp"))
+}
+
+# The time's bounds c(lo, hi) back from the server argument "D$t:lo:hi".
+mhe_km_bounds_of <- function(dp_args) {
+  as.numeric(strsplit(dp_args$bounds, ":", fixed = TRUE)[[1]][2:3])
 }
 
 mhe_km_levels <- function(conns, group, call = rlang::caller_env()) {
@@ -212,20 +247,24 @@ mhe_km_coding <- function(tallies, call = rlang::caller_env()) {
 }
 
 mhe_km_default_grid <- function(run, args, coding, mean, bins, needed,
-                            call = rlang::caller_env()) {
+                            call = rlang::caller_env(),
+                            round_args = function(mode, ...) c(args, list(...), list(mode = mode))) {
   if (!(mean > 0)) {
     return(0)
   }
   upper <- 4 * mean
   for (i in 1:6) {
     points <- pretty(c(0, upper), n = bins)
-    binned <- mhe_query(run, "mheSurvfitDS", c(args, list(
-      grid = mhe_dbl_encode(points), coding = coding, mode = "bins"
-    )), call = call)
-    if (binned[length(binned)] == 0) break
+    binned <- mhe_query(run, "mheSurvfitDS", round_args(
+      "bins", grid = mhe_dbl_encode(points), coding = coding
+    ), call = call)
+    dp <- attr(binned, "dp")
+    # under DP the number of times beyond, with noise: few enough
+    beyond <- binned[length(binned)]
+    if (beyond == 0 || (!is.null(dp) && beyond < 3 * sqrt(mhe_dp_noise_variance(dp)))) break
     upper <- upper * 4
   }
-  events <- matrix(binned[-length(binned)], nrow = length(points))
+  events <- matrix(pmax(binned[-length(binned)], 0), nrow = length(points))
   threshold <- mhe_nfilter("nfilter.tab")
   grid <- mhe_km_merge_grid(points, events, needed, threshold)
   if (is.null(grid)) {
@@ -241,15 +280,21 @@ mhe_km_default_grid <- function(run, args, coding, mean, bins, needed,
 # The survfit fields from the pooled counts (one column of 3m + 1 counts per
 # stratum: events per interval, censored at its end point, censored strictly
 # inside it; beyond the last point).
-mhe_km_fit <- function(counts, grid, levels, group) {
+mhe_km_fit <- function(counts, grid, levels, group, dp = NULL) {
   m <- length(grid)
-  cells <- matrix(round(counts), nrow = 3L * m + 1L)
+  # under DP the noisy counts as they are (DP.md 11.2), else whole numbers
+  V <- mhe_dp_noise_variance(dp)
+  cells <- matrix(if (is.null(dp)) round(counts) else counts, nrow = 3L * m + 1L)
   strata <- lapply(seq_len(ncol(cells)), function(s) {
     col <- cells[, s]
     part <- function(k) col[(k - 1L) * m + seq_len(m)]
+    if (!is.null(dp)) {
+      return(mhe_km_dp_stratum(grid, part(1L), part(2L), part(3L), col[3L * m + 1L], V))
+    }
     mhe_km_stratum(grid, part(1L), part(2L), part(3L), col[3L * m + 1L])
   })
   beyond <- sum(cells[3L * m + 1L, ])
+  if (!is.null(dp)) beyond <- if (beyond > 3 * sqrt(V * ncol(cells))) round(beyond) else 0
   if (beyond > 0) {
     cli::cli_inform(c(
       "{beyond} time{?s} after the last grid point ({grid[m]}) {?counts/count} as at risk
@@ -265,6 +310,11 @@ mhe_km_fit <- function(counts, grid, levels, group) {
   field <- function(name) unlist(lapply(strata, `[[`, name), use.names = FALSE)
   fields <- c("time", "n.risk", "n.event", "n.censor", "surv", "std.err", "cumhaz", "std.chaz")
   fit <- c(list(n = mhe_count(field("n"))), stats::setNames(lapply(fields, field), fields))
+  if (!is.null(dp)) {
+    # the noise's part of std.err, and the sites' DP facts
+    fit$dp.std.err <- field("dp.std.err")
+    fit$dp <- dp
+  }
   if (length(strata) > 1L) {
     name <- sub("^.*\\$", "", group)
     fit$strata <- stats::setNames(lengths(lapply(strata, `[[`, "time")),

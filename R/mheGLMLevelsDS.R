@@ -16,8 +16,9 @@
 #' @param formula The formula's text, base64url (UTF-8) without padding.
 #' @param data Name of a data frame, e.g. `"D"`.
 #' @returns A list: `class` (named character: `"numeric"`, `"logical"`,
-#'   `"factor"` or `"character"`) and `levels` (a named list of the
-#'   categorical variables' levels).
+#'   `"factor"` or `"character"`), `levels` (a named list of the
+#'   categorical variables' levels) and `dp` (whether the site has
+#'   differential privacy on).
 #' @family server functions
 #' @export
 mheGLMLevelsDS <- function(formula, data) {

@@ -87,7 +87,9 @@ srv_glm_site_levels <- function(env, site, formula, data) {
   mhe_glm_count_columns(parsed, held, function(problem) mhe_refuse(site, problem))
   levels <- lapply(categorical, function(v) srv_var_levels(paste0(data, "$", v), env, site)$levels)
   names(levels) <- categorical
-  list(class = class, levels = levels)
+  # whether this site has differential privacy on: the client then fits by
+  # the DP rounds (rust/mhe/DP.md, section 10)
+  list(class = class, levels = levels, dp = !is.null(srv_dp_settings(site)))
 }
 
 srv_glm_vector <- function(name, df, data, site, arg) {
@@ -106,7 +108,8 @@ srv_glm_vector <- function(name, df, data, site, arg) {
 }
 
 # The site's model: list(X, y, w, o, n, mustart, family, intercept, counts).
-srv_glm_site_model <- function(env, site, parsed, family, data, weights, offset, levels) {
+srv_glm_site_model <- function(env, site, parsed, family, data, weights, offset, levels,
+                               clip = NULL) {
   df <- srv_glm_data(data, env, site)
   vars <- unique(c(parsed$bare, parsed$arith))
   class <- srv_glm_columns(vars, df, data, site)
@@ -121,6 +124,8 @@ srv_glm_site_model <- function(env, site, parsed, family, data, weights, offset,
   o <- srv_glm_vector(offset, df, data, site, "offset") %||% rep(0, nrow(df))
   sub <- df[vars]
   for (v in categorical) sub[[v]] <- as.character(sub[[v]])
+  # differential privacy: numeric variables clipped to their effective bounds
+  for (v in names(clip)) sub[[v]] <- srv_clip(sub[[v]], clip[[v]])
   mf <- srv_glm_try(site, "the model frame", suppressWarnings(
     stats::model.frame(parsed$formula, data = sub, na.action = stats::na.pass)
   ))
@@ -139,7 +144,8 @@ srv_glm_site_model <- function(env, site, parsed, family, data, weights, offset,
   }
   model <- list(X = X, w = w[keep], o = o[keep], family = srv_glm_family(family),
                 intercept = attr(attr(mf, "terms"), "intercept") > 0L,
-                counts = as.double(counts))
+                counts = as.double(counts), factors = attr(attr(mf, "terms"), "factors"),
+                class = class)
   srv_glm_check_values(model, mf, site)
   c(model, srv_glm_initialize(model$family, stats::model.response(mf), model$w, site))
 }
@@ -328,11 +334,16 @@ srv_glm_nulldev_part <- function(model, wtdmu) {
 # Validate a round's arguments, build the model, check disclosure, compute.
 # Returns list(values, variables) (every data column the round reads).
 srv_glm_site_values <- function(env, site, formula, family, data, weights, offset, levels,
-                            round, model, beta, start, wtdmu) {
+                            round, model, beta, start, wtdmu, dp = NULL) {
   parsed <- srv_glm_formula(formula, site)
   family <- srv_string(family, site, "family", "^(gaussian|binomial|poisson)$", 8L,
                        "\"gaussian\", \"binomial\" or \"poisson\"")
-  round <- srv_string(round, site, "round", "^(init|step)$", 4L, "\"init\" or \"step\"")
+  round <- srv_string(round, site, "round", "^(init|step|dp)$", 4L,
+                      "\"init\", \"step\" or \"dp\"")
+  if (round == "dp") {
+    return(srv_glm_dp_site_values(env, site, parsed, family, data, weights, offset, levels,
+                                  model, beta, dp))
+  }
   model_kind <- srv_string(model, site, "model", "^(full|null)$", 4L, "\"full\" or \"null\"")
   null <- model_kind == "null"
   if (!is.null(levels)) {
@@ -360,4 +371,159 @@ srv_glm_site_values <- function(env, site, formula, family, data, weights, offse
   values <- srv_glm_values(m, round, null, beta, start, wtdmu, site)
   columns <- unique(c(parsed$bare, parsed$arith, weights, offset))
   list(values = values, variables = paste0(data, "$", columns))
+}
+
+
+# Differential privacy (issue 14; rust/mhe/DP.md, section 10) -----------------
+#
+# A "dp" round releases, at the analyst's coefficients `beta` (on the scaled
+# columns), `scale` times the upper triangle of U'WU, the score U'R, for
+# gaussian the sum of the squared scaled responses, and (when `scale` > 0) the
+# number of rows, where U is the model matrix with every column clipped (its
+# variables clipped to their effective bounds) and mapped to [-1, 1] by the
+# analyst's bounds (`mhe_glm_dp_ranges()`), optionally with each row's
+# covariates scaled down to squared norm `norm` - 1. Its sensitivity is
+# DP.md 10.2's. The round's epsilon is the share `share` of the fit's zCDP
+# cost at the fit's epsilon (the analyst's `epsilon`, at most this site's
+# per-query epsilon): a fit costs one query's budget whatever its rounds.
+
+srv_glm_dp_number <- function(x, site, arg, lower, upper, lower_open = FALSE) {
+  ok <- is.numeric(x) && length(x) == 1L && !is.na(x) && is.finite(x) &&
+    (if (lower_open) x > lower else x >= lower) && x <= upper
+  if (!ok) {
+    mhe_server_abort(site, paste0(
+      "`", arg, "` must be a number in ", if (lower_open) "(" else "[", lower, ", ", upper, "]"
+    ))
+  }
+  as.double(x)
+}
+
+# The DP arguments of a "dp" round, checked: list(bounds (analyst's, named
+# "D$v"), epsilon, share, scale, norm).
+srv_glm_dp_args <- function(dp, site) {
+  list(
+    bounds = srv_dp_bounds_arg(dp$bounds, site),
+    epsilon = dp$epsilon,
+    share = srv_glm_dp_number(dp$share %||% 1, site, "share", 0, 1, lower_open = TRUE),
+    scale = srv_glm_dp_number(dp$scale %||% 1, site, "scale", 0, 1),
+    norm = if (!is.null(dp$norm)) srv_glm_dp_number(dp$norm, site, "norm", 1, 1e6, lower_open = TRUE)
+  )
+}
+
+srv_glm_dp_site_values <- function(env, site, parsed, family, data, weights, offset, levels,
+                                   model, beta, dp) {
+  args <- srv_glm_dp_args(dp, site)
+  settings <- srv_dp_settings(site)
+  unsupported <- function(rule) srv_dp_refuse(site, paste0("a GLM under differential privacy ", rule))
+  model <- srv_string(model, site, "model", "^(full|null)$", 4L, "\"full\" or \"null\"")
+  if (model != "full") unsupported("fits only the full model (no null deviance)")
+  if (!is.null(weights)) unsupported("takes no prior `weights` (they would be unbounded)")
+  if (length(parsed$arith)) {
+    unsupported(paste0(
+      "takes columns only, not transforms such as `", parsed$arith[1L], "`: build the ",
+      "variable and give its bounds"
+    ))
+  }
+  if (family == "gaussian" && !is.null(offset)) unsupported("of the gaussian family takes no offset")
+  if (!is.null(levels)) {
+    srv_string(levels, site, "levels", mhe_b64_pattern, 1e6, "base64url text without padding")
+    levels <- mhe_glm_levels_decode(levels, site)
+  }
+  df <- srv_glm_data(data, env, site)
+  vars <- unique(parsed$bare)
+  class <- srv_glm_columns(vars, df, data, site)
+  numeric <- vars[class == "numeric"]
+  if (family == "binomial") numeric <- setdiff(numeric, parsed$response)
+  # the analyst's bounds map the columns (every site the same map); the
+  # effective ones (the admin's win) clip
+  given <- args$bounds
+  keys <- paste0(data, "$", numeric)
+  missing <- keys[!keys %in% names(given)]
+  if (length(missing)) {
+    unsupported(paste0(
+      "needs `bounds` for every numeric variable of the model: `", missing[1L], "` has none"
+    ))
+  }
+  clip <- stats::setNames(lapply(keys, function(k) {
+    if (is.null(settings)) given[[k]] else srv_dp_bounds(k, given[[k]], site, settings)
+  }), numeric)
+  m <- srv_glm_site_model(env, site, parsed, family, data, weights, offset, levels %||% list(),
+                          clip = clip)
+  srv_glm_disclosure(m, site, weights, offset)
+  analyst <- stats::setNames(given[keys], numeric)
+  ranges <- mhe_glm_dp_ranges(m$X, m$factors, m$class, analyst, m$intercept,
+                              function(problem) unsupported(problem))
+  p <- ncol(m$X)
+  beta <- srv_doubles(beta %||% "", site, "beta", n = p)
+  values <- srv_glm_dp_values(m, family, ranges, beta, args$scale, args$norm,
+                              response = if (family != "binomial") analyst[[parsed$response]],
+                              intercept = m$intercept)
+  epsilon <- if (!is.null(settings)) {
+    total <- srv_dp_epsilon(args$epsilon, settings, site)
+    rho <- mhe_glm_dp_rho_for_epsilon(total, settings$delta)
+    # a hair below the share (1e-9), so that the rounds' costs, each
+    # calibrated by the core from its epsilon, never add up above the query's
+    mhe_glm_dp_epsilon_of_rho(args$share * rho * (1 - 1e-9), settings$delta)
+  }
+  columns <- unique(c(parsed$bare, parsed$arith, weights, offset))
+  list(values = values$values, variables = paste0(data, "$", columns),
+       sensitivity = values$sensitivity, epsilon = epsilon)
+}
+
+# The round's vector (layout mhe_glm_dp_layout()) and its sensitivity
+# list(l2, l1) (DP.md 10.2).
+srv_glm_dp_values <- function(m, family, ranges, beta, scale, norm, response, intercept) {
+  X <- m$X
+  U <- sweep(sweep(X, 2L, ranges$m), 2L, ranges$r, "/")
+  U <- pmin(pmax(U, -1), 1) # rounding only: the clipped columns are within their ranges
+  dim(U) <- dim(X)
+  cov <- if (intercept) -1L else seq_len(ncol(U))
+  if (intercept) U[, 1L] <- 1
+  p <- ncol(U)
+  C2 <- p
+  if (!is.null(norm) && norm < p) {
+    limit <- norm - as.numeric(intercept)
+    len2 <- rowSums(U[, cov, drop = FALSE]^2)
+    shrink <- ifelse(len2 > limit, sqrt(limit / pmax(len2, .Machine$double.xmin)), 1)
+    U[, cov] <- U[, cov] * shrink
+    C2 <- norm
+  }
+  eta <- drop(U %*% beta) + m$o
+  fam <- m$family
+  vv <- 0
+  if (family == "gaussian") {
+    # the response (clipped) on [-1, 1] by the analyst's bounds
+    ry <- mhe_glm_dp_range(response, intercept)
+    v <- pmin(pmax((m$y - ry$m) / ry$r, -1), 1)
+    W <- rep(1, length(v))
+    R <- v
+    vv <- sum(v^2)
+    w_max <- r_max <- 1
+  } else if (family == "binomial") {
+    mu <- fam$linkinv(eta)
+    W <- mu * (1 - mu)
+    R <- m$y - mu
+    w_max <- 1 / 4
+    r_max <- 1
+  } else {
+    M <- max(response[2L], 0)
+    mu <- pmin(fam$linkinv(eta), M)
+    W <- mu
+    R <- pmin(pmax(m$y, 0), M) - mu
+    w_max <- r_max <- M
+  }
+  k <- p * (p + 1L) / 2L
+  xwx <- if (scale > 0) {
+    a <- crossprod(U, U * W)
+    scale * a[upper.tri(a, diag = TRUE)]
+  } else {
+    numeric(k)
+  }
+  n <- if (scale > 0) nrow(U) else 0
+  values <- mhe_pack(mhe_glm_dp_layout(p), xwx = xwx, xr = drop(crossprod(U, R)), vv = vv, n = n)
+  gauss <- as.numeric(family == "gaussian")
+  counted <- as.numeric(scale > 0)
+  l2 <- sqrt(scale^2 * w_max^2 * (C2^2 + C2) / 2 + C2 * r_max^2 + gauss + counted)
+  l1 <- scale * w_max * (p + 1) * C2 / 2 + r_max * sqrt(p * C2) + gauss + counted
+  list(values = values, sensitivity = list(l2 = l2, l1 = max(l1, l2)))
 }

@@ -57,7 +57,7 @@ mhe_surv_max_cells <- 1e5
 # Nothing is refused on the strength of the data: the rows of a stratum with
 # fewer than nfilter.tab complete rows are left out (all of them when the
 # site has fewer than nfilter.tab complete rows), as a small cell is zeroed.
-srv_surv_data <- function(env, site, time, event, group, levels) {
+srv_surv_data <- function(env, site, time, event, group, levels, dp = FALSE) {
   n_strata <- if (is.null(group)) 1L else length(levels)
   if (n_strata > mhe_surv_max_strata) {
     mhe_refuse(site, paste0("a survival curve has at most ", mhe_surv_max_strata, " strata"))
@@ -82,7 +82,7 @@ srv_surv_data <- function(env, site, time, event, group, levels) {
   }
   ok <- !is.na(t) & !is.na(status) & !is.na(stratum)
   sizes <- tabulate(stratum[ok], nbins = n_strata)
-  ok <- ok & !is.na(stratum) & srv_zero_small(sizes)[stratum] > 0
+  ok <- ok & !is.na(stratum) & srv_surv_small(sizes, dp)[stratum] > 0
   list(time = t[ok], status = status[ok], stratum = stratum[ok], n_strata = n_strata)
 }
 
@@ -91,11 +91,12 @@ srv_surv_tabulate <- function(point, stratum, n_points, n_strata) {
   tabulate((stratum - 1L) * n_points + point, nbins = n_points * n_strata)
 }
 
-srv_surv_tallies <- function(data, scale) {
+srv_surv_tallies <- function(data, scale, dp = FALSE, time_bounds = NULL, time_scale = 1) {
   by <- function(keep) tabulate(data$stratum[keep], nbins = data$n_strata)
   rows <- rep(TRUE, length(data$time))
-  counts <- rbind(by(rows), srv_zero_small(by(data$status == 0)), srv_zero_small(by(data$status == 2)))
-  c(as.vector(counts), if (scale) sum(data$time))
+  counts <- rbind(by(rows), srv_surv_small(by(data$status == 0), dp),
+                  srv_surv_small(by(data$status == 2), dp))
+  c(as.vector(counts), if (scale) sum(srv_clip(data$time, time_bounds)) / (time_scale %||% 1))
 }
 
 # The grid: at most max(1, n / nfilter.tab) points for a site with n complete
@@ -122,19 +123,20 @@ srv_surv_is_event <- function(data, site, coding) {
 # beyond the last point).
 srv_surv_event_point <- function(t, grid) findInterval(t, grid, left.open = TRUE) + 1L
 
-srv_surv_bins <- function(data, site, grid, coding) {
+srv_surv_bins <- function(data, site, grid, coding, dp = FALSE) {
   event <- srv_surv_is_event(data, site, coding)
   m <- length(grid)
   point <- srv_surv_event_point(data$time[event], grid)
   inside <- point <= m
   counts <- srv_surv_tabulate(point[inside], data$stratum[event][inside], m, data$n_strata)
-  beyond <- srv_zero_small(sum(data$time > grid[m]))
-  c(srv_zero_small(counts), as.double(beyond > 0))
+  beyond <- srv_surv_small(sum(data$time > grid[m]), dp)
+  # under DP the number beyond (a row is in one cell or beyond: sensitivity 1)
+  c(srv_surv_small(counts, dp), if (dp) beyond else as.double(beyond > 0))
 }
 
 # Per stratum: events in each of the m intervals; censored times at each end
 # point; censored times strictly inside each interval; times beyond t_m.
-srv_surv_counts <- function(data, site, grid, coding) {
+srv_surv_counts <- function(data, site, grid, coding, dp = FALSE) {
   event <- srv_surv_is_event(data, site, coding)
   m <- length(grid)
   point <- srv_surv_event_point(data$time, grid)
@@ -147,5 +149,27 @@ srv_surv_counts <- function(data, site, grid, coding) {
     matrix(count(within & !at_point & !event), nrow = m),
     tabulate(data$stratum[!within], nbins = data$n_strata)
   )
-  as.double(srv_zero_small(cells))
+  as.double(srv_surv_small(cells, dp))
+}
+
+# Differential privacy (issue 14; rust/mhe/DP.md, section 11) -----------------
+
+# Small counts zeroed, except under DP: zeroing is a decision on the exact
+# local count that would void the sensitivity (R/server-dp.R); the noise
+# protects them instead.
+srv_surv_small <- function(counts, dp) {
+  if (dp) counts else srv_zero_small(counts)
+}
+
+# The sensitivity of a mode's vector under DP (one row added or removed):
+# "status" and "scale" count a row in its stratum and at most one event code
+# (2 cells), "scale" adds its clipped time divided by the analyst's largest
+# bound (at most 1); in "bins" and "counts" a row is in one cell (or beyond
+# the grid) at most.
+srv_surv_dp_sensitivity <- function(mode) {
+  switch(mode,
+    status = srv_dp_sensitivity(c(1, 1)),
+    scale = srv_dp_sensitivity(c(1, 1, 1)),
+    list(l2 = 1, l1 = 1)
+  )
 }

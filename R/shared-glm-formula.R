@@ -303,3 +303,80 @@ mhe_glm_design <- function(mf, site = NULL) {
   contrasts <- stats::setNames(rep(list("contr.treatment"), length(discrete)), discrete)
   srv_glm_try(site, "the model matrix", stats::model.matrix(tt, mf, contrasts.arg = contrasts))
 }
+
+# Differential privacy (issue 14; rust/mhe/DP.md, section 10) -----------------
+
+# The vector of a GLM "dp" round: the upper triangle of scale x U'WU
+# (column-major, `p` columns), the score U'R, the sum of the squared scaled
+# responses (gaussian; else 0) and the number of rows (0 when scale is 0).
+mhe_glm_dp_layout <- function(p) {
+  fields <- c(xwx = (p * (p + 1L)) %/% 2L, xr = p, vv = 1L, n = 1L)
+  structure(as.integer(fields), names = names(fields), kind = "glm-dp", class = "mhe_layout")
+}
+
+# The map of bounds c(lo, hi) to [-1, 1]: u = (x - m) / r; with an intercept
+# the midpoint and half width (the intercept absorbs m), without one m = 0
+# and r = max |bound| (a shift could not be absorbed).
+mhe_glm_dp_range <- function(bounds, intercept) {
+  if (intercept) {
+    list(m = (bounds[1L] + bounds[2L]) / 2, r = (bounds[2L] - bounds[1L]) / 2)
+  } else {
+    list(m = 0, r = max(abs(bounds)))
+  }
+}
+
+# The ranges of the model matrix's columns, list(m, r) (the intercept: 0, 1),
+# from the bounds of their variables: a numeric variable's bounds (named
+# list by variable), [0, 1] for a factor level's or a logical's dummy, the
+# product interval for an interaction. `fail(problem)` raises the error.
+mhe_glm_dp_ranges <- function(X, factors, class, bounds, intercept, fail) {
+  assign <- attr(X, "assign")
+  m <- numeric(ncol(X))
+  r <- rep(1, ncol(X))
+  for (j in seq_len(ncol(X))) {
+    a <- assign[j]
+    if (a == 0L) next
+    vars <- rownames(factors)[factors[, a] > 0]
+    interval <- c(1, 1)
+    for (v in vars) {
+      b <- if (class[[v]] == "numeric") bounds[[v]] else c(0, 1)
+      if (is.null(b)) fail(paste0("needs bounds for `", v, "`"))
+      ends <- c(interval[1L] * b, interval[2L] * b)
+      interval <- c(min(ends), max(ends))
+    }
+    map <- mhe_glm_dp_range(interval, intercept)
+    if (!(map$r > 0)) {
+      fail(paste0("needs bounds of nonzero width for the column `", colnames(X)[j], "`"))
+    }
+    m[j] <- map$m
+    r[j] <- map$r
+  }
+  list(m = m, r = r)
+}
+
+# zCDP <-> (epsilon, delta), as dp::accounting (DP.md section 5): the
+# CKS form minimised over alpha, never above the standard bound; the inverse
+# by bisection. A GLM splits one query's cost over its rounds with these.
+mhe_glm_dp_epsilon_of_rho <- function(rho, delta) {
+  if (rho <= 0) {
+    return(0)
+  }
+  f <- function(s) {
+    a <- 1 + exp(s)
+    a * rho + (log(1 / delta) - log(a)) / (a - 1) + log(1 - 1 / a)
+  }
+  tight <- stats::optimize(f, c(-30, 50), tol = 1e-12)$objective
+  max(0, min(tight, rho + 2 * sqrt(rho * log(1 / delta))))
+}
+
+mhe_glm_dp_rho_for_epsilon <- function(epsilon, delta) {
+  lo <- 0
+  hi <- max(1, epsilon)
+  while (mhe_glm_dp_epsilon_of_rho(hi, delta) <= epsilon) hi <- hi * 2
+  for (i in 1:200) {
+    mid <- (lo + hi) / 2
+    if (mhe_glm_dp_epsilon_of_rho(mid, delta) <= epsilon) lo <- mid else hi <- mid
+    if (hi - lo <= 1e-15 * hi) break
+  }
+  lo
+}

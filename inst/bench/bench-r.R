@@ -41,6 +41,12 @@ options(mhe.allow.unpinned = TRUE, mhe.audit.file = tempfile("dsMHE-bench-audit-
 args <- commandArgs(TRUE)
 runs <- if (length(args)) as.integer(args[1]) else 5L
 part <- if (length(args) > 1L) args[2] else "all"
+if (part == "dp") {
+  # the utility of differential privacy lives in its own script beside this one
+  this_file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])
+  source(sub("bench-r\\.R$", "bench-dp.R", this_file))
+  quit(save = "no")
+}
 stopifnot(part %in% c("all", "stats", "summary", "glm", "survival", "setup"))
 rows <- if (length(args) > 2L && part != "setup") as.numeric(args[3]) else 1e5
 setup_sites <- if (length(args) > 2L && part == "setup") {
