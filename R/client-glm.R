@@ -96,16 +96,7 @@ mhe_glm_agree_levels <- function(found, call) {
 # The model matrix's column names, from the same design code as the sites run,
 # on a one-row frame of stand-in values.
 mhe_glm_client_columns <- function(spec) {
-  vars <- names(spec$classes)
-  fake <- lapply(vars, function(v) {
-    switch(spec$classes[[v]],
-      numeric = 1,
-      logical = TRUE,
-      factor(spec$levels[[v]][1L], levels = spec$levels[[v]])
-    )
-  })
-  fake <- structure(fake, names = vars, class = "data.frame", row.names = 1L)
-  mf <- suppressWarnings(stats::model.frame(spec$parsed$formula, data = fake, na.action = stats::na.pass))
+  mf <- mhe_glm_fake_frame(spec)
   list(
     columns = colnames(mhe_glm_design(mf)),
     intercept = attr(attr(mf, "terms"), "intercept") > 0L
@@ -302,7 +293,7 @@ mhe_glm_dp_check <- function(spec, weights, norm, call) {
 mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call) {
   mhe_glm_dp_check(spec, spec$weights, norm, call)
   b <- mhe_glm_dp_bounds(spec, bounds, call)
-  fake <- mhe_glm_dp_fake(spec)
+  fake <- mhe_glm_fake_frame(spec)
   X <- mhe_glm_design(fake)
   factors <- attr(attr(fake, "terms"), "factors")
   ranges <- mhe_glm_dp_ranges(X, factors, spec$classes, b$by_var, spec$intercept,
@@ -368,9 +359,9 @@ mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call) {
        dp = do.call(mhe_dp_bind, facts))
 }
 
-# A one-row frame of stand-in values with the model's terms (as
-# mhe_glm_client_columns()).
-mhe_glm_dp_fake <- function(spec) {
+# A one-row model frame of stand-in values with the model's terms: the
+# client runs the sites' design code on it to learn the columns.
+mhe_glm_fake_frame <- function(spec) {
   vars <- names(spec$classes)
   fake <- lapply(vars, function(v) {
     switch(spec$classes[[v]],
