@@ -38,6 +38,14 @@ pub struct QuerySpec<'a> {
     pub sites: &'a [String],
 }
 
+/// What the policy admitted for one contribution (see `Site::admit`).
+struct Admitted {
+    set: Vec<u16>,
+    variables: Vec<String>,
+    set_ids: Vec<String>,
+    audit_file: Option<std::path::PathBuf>,
+}
+
 impl Site {
     /// Encrypts `values` (reals, fixed point with 40 fractional bits) for `query`, with
     /// this site's zero-sum mask over the query's sites, signs the result, writes it to
@@ -116,54 +124,23 @@ impl Site {
         layout: &Layout,
         dp: Option<&DpQuery>,
     ) -> Result<Vec<u8>> {
-        let (_, joined, _) = ready_of(&self.stage)?;
         check_query_input(spec, values)?;
-        if self.queries.contains_key(&query) {
-            return Err(refused(
-                RefusalKind::Replay,
-                "this query id was already used; every query needs a fresh id",
-            ));
-        }
-        let indices = spec
-            .sites
-            .iter()
-            .map(|s| {
-                joined.roster.index_of(s).ok_or_else(|| {
-                    refused(RefusalKind::BadSet, format!("'{s}' is not in the roster"))
-                })
-            })
-            .collect::<Result<Vec<u16>>>()?;
-        let set = policy::check_set(&joined.facts(), &indices)?;
-        policy::check_set_size(set.len(), self.params.max_parties())?;
-        let variables = policy::check_variables(spec.variables)?;
-        let set_ids = joined.ids_of(&set);
-        let audit_file = joined.policy.audit_file.clone();
-        let earlier = self.refresh_releases(audit_file.as_deref())?;
-        policy::check_ledger(earlier, &variables, &set_ids)?;
         if dp.is_some() && !layout.is_full() {
             return Err(Error::InvalidArgument(
                 "noisy values are reals: with differential privacy the layout is the full width"
                     .into(),
             ));
         }
+        let Admitted {
+            set,
+            variables,
+            set_ids,
+            audit_file,
+        } = self.admit(query, spec)?;
         let layout = &layout.clone().with_parties(set.len())?;
         let fixed = layout.to_fixed(values)?;
         let noised = match dp {
-            Some(q) => {
-                let (_, joined, _) = ready_of(&self.stage)?;
-                let threshold = joined.threshold;
-                let budget = self.releases.budgets.get(&self.analyst).cloned();
-                let analyst = self.analyst.clone();
-                Some(dp::noise(
-                    q,
-                    &fixed,
-                    set.len(),
-                    threshold,
-                    budget,
-                    &analyst,
-                    &mut self.rng,
-                )?)
-            }
+            Some(q) => Some(self.noise(q, &fixed, set.len())?),
             None => None,
         };
         let c0s = match &noised {
@@ -218,6 +195,59 @@ impl Site {
         self.log(audit_file.as_deref(), line)?;
         self.queries.insert(query, record);
         Ok(blob)
+    }
+
+    /// The policy's admission of a contribution to `query`: a fresh query id, a set
+    /// of roster members the policy accepts, variables that were never released over
+    /// another set (the durable ledger, read again from the audit file).
+    fn admit(&mut self, query: Id, spec: &QuerySpec<'_>) -> Result<Admitted> {
+        let (_, joined, _) = ready_of(&self.stage)?;
+        if self.queries.contains_key(&query) {
+            return Err(refused(
+                RefusalKind::Replay,
+                "this query id was already used; every query needs a fresh id",
+            ));
+        }
+        let indices = spec
+            .sites
+            .iter()
+            .map(|s| {
+                joined.roster.index_of(s).ok_or_else(|| {
+                    refused(RefusalKind::BadSet, format!("'{s}' is not in the roster"))
+                })
+            })
+            .collect::<Result<Vec<u16>>>()?;
+        let set = policy::check_set(&joined.facts(), &indices)?;
+        policy::check_set_size(set.len(), self.params.max_parties())?;
+        let variables = policy::check_variables(spec.variables)?;
+        let set_ids = joined.ids_of(&set);
+        let audit_file = joined.policy.audit_file.clone();
+        let earlier = self.refresh_releases(audit_file.as_deref())?;
+        policy::check_ledger(earlier, &variables, &set_ids)?;
+        Ok(Admitted {
+            set,
+            variables,
+            set_ids,
+            audit_file,
+        })
+    }
+
+    /// This site's noise shares for `fixed`, charged to the analyst's budget (the
+    /// charge is written with the contribution's audit line).
+    fn noise(&mut self, q: &DpQuery, fixed: &[i128], parties: usize) -> Result<dp::Noised> {
+        let (_, joined, _) = ready_of(&self.stage)?;
+        let threshold = joined.threshold;
+        let budget = self.releases.budgets.get(&self.analyst).cloned();
+        let analyst = self.analyst.clone();
+        dp::noise(
+            q,
+            fixed,
+            parties,
+            threshold,
+            budget,
+            &analyst,
+            &mut self.rng,
+        )
     }
 
     /// The `c0`s of this site's contribution: the encoded values plus its zero-sum

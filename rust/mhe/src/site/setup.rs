@@ -50,14 +50,7 @@ impl Site {
         };
         let roster = Roster::parse(roster_blob)?;
         check_context(&roster.header, &self.params, &self.session)?;
-        let members: Vec<Member> = roster
-            .members
-            .iter()
-            .map(|m| Member {
-                name: m.name.clone(),
-                fingerprint: fingerprint(&m.vk),
-            })
-            .collect();
+        let members = members_of(&roster);
         let own_fp = fingerprint(&keys.signing.verifying_key());
         let own_idx = policy::check_roster(policy, &members, &self.name, &own_fp)?;
         let own =
@@ -488,6 +481,18 @@ pub(super) fn seal_aad(session: &Id, from: u16, to: u16, roster: &Digest32) -> V
     v
 }
 
+/// The roster's members as the policy sees them: names and key fingerprints.
+fn members_of(roster: &Roster) -> Vec<Member> {
+    roster
+        .members
+        .iter()
+        .map(|m| Member {
+            name: m.name.clone(),
+            fingerprint: fingerprint(&m.vk),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,3 +513,4 @@ mod tests {
         assert_eq!(plain.as_ptr(), before);
     }
 }
+
