@@ -178,7 +178,7 @@ impl Writer {
     /// only coefficient `j` of each `c0` and of each share.
     pub fn switched(&mut self, p: &Switched, params: &Params) -> &mut Self {
         self.count(p.len());
-        pack_wide(&mut self.buf, p.coeffs(), switch_bits(params));
+        pack_bits(&mut self.buf, p.coeffs().iter().copied(), switch_bits(params));
         self
     }
     /// Appends a layout: the number of sites it is pooled over (u16), the number of
@@ -209,24 +209,7 @@ impl Writer {
 /// such as a pre-sized `Zeroizing` buffer of secret material ([`poly_bytes`] long).
 pub fn write_poly(out: &mut Vec<u8>, p: &Poly, params: &Params) {
     for (i, row) in p.rows().enumerate() {
-        pack_row(out, row, params.limb_bits(i));
-    }
-}
-
-fn pack_row(out: &mut Vec<u8>, row: &[u64], bits: u32) {
-    let mut acc: u128 = 0;
-    let mut have = 0u32;
-    for &c in row {
-        acc |= u128::from(c) << have;
-        have += bits;
-        while have >= 8 {
-            out.push((acc & 0xFF) as u8);
-            acc >>= 8;
-            have -= 8;
-        }
-    }
-    if have > 0 {
-        out.push((acc & 0xFF) as u8);
+        pack_bits(out, row.iter().map(|&c| u128::from(c)), params.limb_bits(i));
     }
 }
 
@@ -522,11 +505,12 @@ pub fn switched_bytes(params: &Params, used: usize) -> usize {
     (used * switch_bits(params) as usize).div_ceil(8)
 }
 
-/// Packs `values` (each below `2^bits`, `bits <= 120`) least significant bit first.
-fn pack_wide(out: &mut Vec<u8>, values: &[u128], bits: u32) {
+/// Packs `values` (each below `2^bits`, `bits <= 120`) least significant bit first:
+/// residues of a polynomial's rows and modulus-switched coefficients alike.
+fn pack_bits(out: &mut Vec<u8>, values: impl IntoIterator<Item = u128>, bits: u32) {
     let mut acc: u128 = 0;
     let mut have = 0u32;
-    for &c in values {
+    for c in values {
         acc |= c << have; // have < 8, c < 2^120
         have += bits;
         while have >= 8 {
