@@ -14,9 +14,10 @@
 //! Reading is bounded: a file over [`MAX_FILE_BYTES`] or a line that does not parse is
 //! an error naming the file (and the line), never a crash.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, RefusalKind, Result};
 use crate::policy::Release;
@@ -229,6 +230,15 @@ fn audit_error(path: &Path, what: impl std::fmt::Display) -> Error {
 /// # Errors
 /// [`Error::Refused`] of kind `Audit` when the file cannot be written.
 pub fn append(path: &Path, record: &AuditRecord) -> Result<()> {
+    let mut f = open_for_append(path)?;
+    f.write_all(record.to_line().as_bytes())
+        .and_then(|()| f.flush())
+        .map_err(|e| audit_error(path, e))
+}
+
+/// Opens the audit file at `path` for appending, creating it (mode 0600) and its
+/// directory (mode 0700) when missing.
+fn open_for_append(path: &Path) -> Result<File> {
     if let Some(dir) = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty() && !d.exists())
@@ -243,10 +253,53 @@ pub fn append(path: &Path, record: &AuditRecord) -> Result<()> {
     o.append(true).create(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    let mut f = o.open(path).map_err(|e| audit_error(path, e))?;
-    f.write_all(record.to_line().as_bytes())
-        .and_then(|()| f.flush())
-        .map_err(|e| audit_error(path, e))
+    o.open(path).map_err(|e| audit_error(path, e))
+}
+
+/// How long [`lock`] waits for another session's lock before it refuses.
+pub const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// An exclusive lock on a site's audit file, held from the moment a contribution
+/// reads its ledger (earlier releases, the analyst's budget) until its line is
+/// appended; released when dropped.
+///
+/// Why: every R session of a site is its own process (Rock), and an analyst can log
+/// in twice. Without the lock, two sessions could both read a budget that fits one
+/// more query, both charge it and both release: the ledger would record a spending
+/// above the total. The lock is advisory (`flock`): every dsMHE session takes it;
+/// readers that only read ([`read`]) need not.
+#[derive(Debug)]
+pub struct LedgerLock {
+    _file: File,
+}
+
+/// Takes the exclusive lock on the audit file at `path` (creating the file as
+/// [`append`] does), waiting up to [`LOCK_WAIT`] for another session to release it.
+///
+/// # Errors
+/// [`Error::Refused`] of kind `Audit` when the file cannot be opened or locked, or the
+/// lock is still held by another session after [`LOCK_WAIT`].
+pub fn lock(path: &Path) -> Result<LedgerLock> {
+    let file = open_for_append(path)?;
+    let start = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(LedgerLock { _file: file }),
+            Err(TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(audit_error(
+                    path,
+                    format!(
+                        "locked by another session for more than {} s",
+                        LOCK_WAIT.as_secs()
+                    ),
+                ));
+            }
+            Err(TryLockError::Error(e)) => return Err(audit_error(path, e)),
+        }
+    }
 }
 
 /// Reads every record of the audit file at `path` (none when it does not exist).

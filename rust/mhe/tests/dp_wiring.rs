@@ -412,3 +412,56 @@ fn a_dp_block_out_of_range_or_of_an_unknown_version_is_malformed() {
     );
     assert!(Contribution::parse(&blob).is_ok());
 }
+
+#[test]
+fn two_sessions_of_one_site_racing_for_the_last_of_the_budget_release_once() {
+    // An analyst logs in several times and sends the same expensive query in every
+    // session at once: each session is a separate Site over the same audit file (as
+    // separate R processes on a server). Each query spends epsilon 0.8 of a total of
+    // 1, so the budget fits one: exactly one session may release.
+    let dir = std::env::temp_dir().join(format!("mhe-dp-race-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let audit = dir.join("audit.log");
+    const SESSIONS: usize = 4;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(SESSIONS));
+    let handles: Vec<_> = (0..SESSIONS)
+        .map(|_| {
+            let mut sites = dp_federation(2, 0, Some(&audit));
+            let barrier = std::sync::Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                let n = names(&sites);
+                let values = vec![0.0; 64];
+                barrier.wait();
+                sites[0].contribute_dp(
+                    qid(1),
+                    &spec("sum", "x", &n),
+                    &values,
+                    Some(&dp_query(1.0, 0.8)),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let released = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(released, 1, "{results:?}");
+    for r in results.into_iter().filter(std::result::Result::is_err) {
+        assert_eq!(refusal(r).1, RefusalKind::Budget);
+    }
+    // The ledger holds one charge, and a new session still finds the budget spent.
+    let text = std::fs::read_to_string(&audit).unwrap();
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("v2\t")).count(),
+        1,
+        "{text}"
+    );
+    let mut again = dp_federation(2, 0, Some(&audit));
+    let n = names(&again);
+    let (_, kind) = refusal(again[0].contribute_dp(
+        qid(2),
+        &spec("sum", "x", &n),
+        &[0.0],
+        Some(&dp_query(1.0, 0.8)),
+    ));
+    assert_eq!(kind, RefusalKind::Budget);
+    let _ = std::fs::remove_dir_all(&dir);
+}

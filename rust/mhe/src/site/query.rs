@@ -5,7 +5,7 @@ use sha2::Digest;
 
 use super::dp::{self, DpQuery};
 use super::{Joined, QueryRecord, Ready, Site, now, ready_of, refused};
-use crate::audit::{AuditRecord, Event};
+use crate::audit::{self, AuditRecord, Event};
 use crate::ciphertext::{Ciphertext, Switched, encrypt_with_shared, modulus_switch};
 use crate::encoding::{Layout, encode_layout};
 use crate::error::{Error, RefusalKind, Result};
@@ -131,6 +131,9 @@ impl Site {
                     .into(),
             ));
         }
+        // Held until the contribution's line is appended: the ledger read by
+        // `admit` and the budget charged by `noise` stay true for this release.
+        let _ledger = self.lock_ledger()?;
         let Admitted {
             set,
             variables,
@@ -195,6 +198,17 @@ impl Site {
         self.log(audit_file.as_deref(), line)?;
         self.queries.insert(query, record);
         Ok(blob)
+    }
+
+    /// The exclusive lock on the site's audit file, if the policy names one.
+    fn lock_ledger(&self) -> Result<Option<audit::LedgerLock>> {
+        let (_, joined, _) = ready_of(&self.stage)?;
+        joined
+            .policy
+            .audit_file
+            .as_deref()
+            .map(audit::lock)
+            .transpose()
     }
 
     /// The policy's admission of a contribution to `query`: a fresh query id, a set
