@@ -77,8 +77,8 @@ mhe_unpack <- function(layout, v, call = rlang::caller_env()) {
 # sites the pooled count fits 32 + ceil(log2 K) bits, signed, and the site's
 # own count fits 32 bits, as the core checks (`srv_contribute(widths = )`).
 # Every site of a query derives the same width from the same site list. A
-# count that carries noise (differential privacy) needs a wider width: the
-# core's `Width::widened()` adds the noise's bits.
+# count that carries noise (differential privacy) travels at the full width
+# instead: the noise's range is not bounded in advance.
 mhe_count_width <- function(k) {
   32L + as.integer(ceiling(log2(max(1L, as.integer(k)))))
 }

@@ -340,26 +340,6 @@ impl Width {
         1 + over.div_ceil(d) as usize
     }
 
-    /// The hook for noise added before encoding (differential privacy): the width of
-    /// the same value once noise of magnitude at most `2^noise_bits` (in units of
-    /// `2^-frac`, e.g. 12 standard deviations of the sampler, rounded up to a power of
-    /// two) is added at every site. The site's range becomes `2^(noise_bits + 1)`
-    /// wider at most, so one bit more than the larger of the two ranges, plus
-    /// `ceil(log2 MAX_PARTIES)` for the noise's own sum, suffices. The full width stays
-    /// full (its rule does not depend on the set).
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] when the widened value needs more than 128 bits.
-    pub fn widened(self, noise_bits: u32) -> Result<Width> {
-        if self.is_full() {
-            return Ok(self);
-        }
-        let noise = noise_bits
-            .saturating_add(2)
-            .saturating_add(ceil_log2(crate::params::MAX_PARTIES));
-        Width::new(self.bits().max(noise).saturating_add(1), self.frac())
-    }
-
     /// Checks that one site's fixed-point value fits this width at `parties` sites
     /// (index from 1 for the error).
     fn check(self, v: i128, parties: usize, index: usize) -> Result<()> {
@@ -928,15 +908,5 @@ mod tests {
         assert!(layout.to_fixed(&[f64::NAN, 0.5]).is_err());
         assert!(layout.to_fixed(&[1.0]).is_err());
         assert_eq!(layout.to_reals(&[36, 1 << 41]), vec![36.0, 2.0]);
-    }
-
-    #[test]
-    fn widening_for_noise_covers_the_noise_and_keeps_the_full_width() {
-        let w = Width::integer(35).unwrap();
-        assert_eq!(w.widened(3).unwrap().bits(), 36);
-        // Noise larger than the value's range: the width follows the noise.
-        assert_eq!(w.widened(60).unwrap().bits(), 60 + 2 + 10 + 1);
-        assert_eq!(Width::FULL.widened(60).unwrap(), Width::FULL);
-        assert!(w.widened(126).is_err());
     }
 }
