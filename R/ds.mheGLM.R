@@ -127,10 +127,9 @@
 #' so that few rows are weighted (e.g. 1.25 with \eqn{\kappa = 0.25} and 10
 #' such covariates: about 4% of rows). The cost: the estimate is that of
 #' `glm(..., weights = omega)`, which differs from glm()'s by sampling error
-#' (in DP.md 10.6's study, 3e5 rows with 4% weighted: at most 0.07 of a
-#' standard error; more when more rows are weighted), and the reported
-#' standard errors, from the weighted information, are then slightly
-#' conservative. The result has `dp` (the sites' DP
+#' (on two samples of 3e5 rows with 4% weighted: at most 0.07 and 0.12 of
+#' a standard error), and the reported standard errors, from the weighted
+#' information, are conservative for it (DP.md 10.1). The result has `dp` (the sites' DP
 #' facts per round) and `dp.noise` (the noise's standard deviation of each
 #' coefficient); [print()] shows the mechanism, each site's epsilon for the
 #' fit and its budget left.
