@@ -206,6 +206,13 @@ test_that("norm weights the rows: the DP fit is glm(weights = omega), intercept_
   fit <- ds.mheGLM(y ~ x1 + x2 + g, family = "binomial", datasources = conns,
                    bounds = dp_glm_bounds, norm = 1.6, intercept_scale = 0.5, progress = FALSE)
   expect_equal(stats::coef(fit), stats::coef(ref_b), tolerance = 1e-6)
+  # any number travels (as the 15 digits the sites parse)
+  omega_pi <- dp_glm_omega(all, kappa = 1 / 3, norm = 1 + pi / 10)
+  ref_pi <- suppressWarnings(stats::glm(y ~ x1 + x2 + g, stats::binomial(), all, weights = omega_pi))
+  fit_pi <- ds.mheGLM(y ~ x1 + x2 + g, family = "binomial", datasources = conns,
+                      bounds = dp_glm_bounds, norm = 1 + pi / 10, intercept_scale = 1 / 3,
+                      progress = FALSE)
+  expect_equal(stats::coef(fit_pi), stats::coef(ref_pi), tolerance = 1e-6)
   # the unweighted fit is measurably different: the test can tell them apart
   plain <- stats::coef(stats::glm(y ~ x1 + x2 + g, stats::binomial(), all))
   expect_gt(max(abs(stats::coef(fit) - plain)), 100 * 1e-6 * max(abs(plain)))
@@ -228,7 +235,8 @@ test_that("intercept_scale alone reparametrises exactly: the DP fit is glm()'s",
   on.exit(DSI::datashield.logout(conns))
   all <- pooled(conns)
   ref <- stats::glm(y ~ x1 + x2 + g, stats::binomial(), all)
-  for (kappa in c(0.25, 1)) {
+  # 1/3 travels as the 15 digits the sites parse, and maps back with them
+  for (kappa in c(0.25, 1 / 3, 1)) {
     fit <- ds.mheGLM(y ~ x1 + x2 + g, family = "binomial", datasources = conns,
                      bounds = dp_glm_bounds, intercept_scale = kappa, progress = FALSE)
     expect_equal(stats::coef(fit), stats::coef(ref), tolerance = 1e-6)
