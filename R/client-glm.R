@@ -272,7 +272,7 @@ mhe_glm_dp_bounds <- function(spec, bounds, call) {
   list(by_var = stats::setNames(given[keys], vars), text = text)
 }
 
-mhe_glm_dp_check <- function(spec, weights, norm, call) {
+mhe_glm_dp_check <- function(spec, weights, norm, kappa, call) {
   fail <- function(problem) {
     mhe_abort(c("A site has differential privacy on.", x = problem), class = "input", call = call)
   }
@@ -284,14 +284,33 @@ mhe_glm_dp_check <- function(spec, weights, norm, call) {
   if (spec$family == "gaussian" && !is.null(spec$offset)) {
     fail("Under differential privacy a gaussian GLM takes no offset.")
   }
-  ok <- is.null(norm) || (is.numeric(norm) && length(norm) == 1L && !is.na(norm) && norm > 1)
-  if (!ok) fail("`norm` must be NULL or a number above 1.")
+  ok <- is.numeric(kappa) && length(kappa) == 1L && !is.na(kappa) && kappa > 0 && kappa <= 1
+  if (!ok) fail("`intercept_scale` must be a number in (0, 1].")
+  # every row has the intercept coordinate, so a norm at or below its square
+  # would weight every row
+  kappa2 <- if (isTRUE(spec$intercept)) kappa^2 else 0
+  ok <- is.null(norm) || (is.numeric(norm) && length(norm) == 1L && !is.na(norm) &&
+                            is.finite(norm) && norm > kappa2 && norm <= 1e6)
+  if (!ok) {
+    fail(paste0("`norm` must be NULL or a number above intercept_scale^2 (", kappa2,
+                ") and at most 1e6."))
+  }
+}
+
+# A number as the sites parse it from the call's text (deparse() keeps 15
+# significant digits, so 1/3 would arrive changed, and Opal's rules refuse a
+# number that does not survive the trip): the client then maps back with the
+# intercept scale the sites used. Anything else is left to the checks.
+mhe_glm_dp_wire <- function(x) {
+  if (is.numeric(x) && length(x) == 1L && is.finite(x)) as.numeric(deparse(x)) else x
 }
 
 # The fit under DP: the plan's rounds, then the coefficients mapped back to
 # the columns' units with their covariance (sampling plus noise, DP.md 10.5).
-mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call) {
-  mhe_glm_dp_check(spec, spec$weights, norm, call)
+mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call, kappa = 1) {
+  kappa <- mhe_glm_dp_wire(kappa)
+  norm <- mhe_glm_dp_wire(norm)
+  mhe_glm_dp_check(spec, spec$weights, norm, kappa, call)
   b <- mhe_glm_dp_bounds(spec, bounds, call)
   fake <- mhe_glm_fake_frame(spec)
   X <- mhe_glm_design(fake)
@@ -313,7 +332,8 @@ mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call) {
       formula = spec$b64, family = spec$family, data = spec$data, offset = spec$offset,
       levels = mhe_glm_levels_encode(spec$levels), round = "dp", model = "full",
       beta = mhe_dbl_encode(g), bounds = b$text, epsilon = epsilon,
-      share = plan$fractions[k], scale = scale, norm = norm
+      share = plan$fractions[k], scale = scale, norm = norm,
+      intercept_scale = if (kappa != 1) kappa
     )
     args <- args[!vapply(args, is.null, TRUE)]
     v <- pool(args)
@@ -344,9 +364,13 @@ mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call) {
     rss <- max(last$vv - 2 * sum(g * last$xr) + drop(t(g) %*% A %*% g), 0)
     dispersion <- rss / max(n_rows - p, 1)
   }
-  # back to the columns' units: b = J g (and the response's units, gaussian)
+  # back to the columns' units: b = J g (and the response's units, gaussian);
+  # the intercept column is kappa, so b_0 = kappa g_0 - sum_c g_c m_c / r_c
   J <- diag(1 / ranges$r, p)
-  if (spec$intercept) J[1L, -1L] <- -ranges$m[-1L] / ranges$r[-1L]
+  if (spec$intercept) {
+    J[1L, 1L] <- kappa
+    J[1L, -1L] <- -ranges$m[-1L] / ranges$r[-1L]
+  }
   ry <- list(m = 0, r = 1)
   if (spec$family == "gaussian") {
     ry <- mhe_glm_dp_range(b$by_var[[spec$parsed$response]], spec$intercept)

@@ -46,21 +46,26 @@
 #'   cost, in (0, 1].
 #' @param scale With `round = "dp"`: the factor of \eqn{U'WU}, from 0 to 1
 #'   (0: the score only).
-#' @param norm With `round = "dp"`: `NULL` or the largest squared norm of a
-#'   scaled row (above 1).
+#' @param norm With `round = "dp"`: `NULL` or a number above
+#'   `intercept_scale^2` (with an intercept; else above 0): each row's terms
+#'   are weighted by \eqn{\min(1, norm / \|u\|^2)}, \eqn{u} the scaled row
+#'   intercept included.
+#' @param intercept_scale With `round = "dp"`: `NULL` (1) or a number in
+#'   (0, 1], the value of the scaled model matrix's intercept column.
 #' @returns A raw vector (signed contribution).
 #' @family server functions
 #' @export
 mheGLMDS <- function(formula, family, data, weights = NULL, offset = NULL, levels = NULL,
                      round = "init", model = "full", beta = NULL, start = NULL,
                      wtdmu = NULL, query, sites, bounds = NULL, epsilon = NULL, share = NULL,
-                     scale = NULL, norm = NULL) {
+                     scale = NULL, norm = NULL, intercept_scale = NULL) {
   env <- parent.frame()
   party <- srv_party(env)
   site <- srv_site(party)
   query <- srv_query(query, site)
   sites <- srv_sites(sites, site)
-  dp <- list(bounds = bounds, epsilon = epsilon, share = share, scale = scale, norm = norm)
+  dp <- list(bounds = bounds, epsilon = epsilon, share = share, scale = scale, norm = norm,
+             intercept_scale = intercept_scale)
   local <- srv_glm_site_values(env, site, formula, family, data, weights, offset, levels,
                            round, model, beta, start, wtdmu, dp = dp)
   srv_contribute(party, site, query, paste0("glm-", model, "-", round), local$variables, sites,

@@ -381,11 +381,14 @@ srv_glm_site_values <- function(env, site, formula, family, data, weights, offse
 # gaussian the sum of the squared scaled responses, and (when `scale` > 0) the
 # number of rows, where U is the model matrix with every column clipped (its
 # variables clipped to their effective bounds) and mapped to [-1, 1] by the
-# analyst's bounds (`mhe_glm_dp_ranges()`), optionally with each row's
-# covariates scaled down to squared norm `norm` - 1. Its sensitivity is
-# DP.md 10.2's. The round's epsilon is the share `share` of the fit's zCDP
-# cost at the fit's epsilon (the analyst's `epsilon`, at most this site's
-# per-query epsilon): a fit costs one query's budget whatever its rounds.
+# analyst's bounds (`mhe_glm_dp_ranges()`), its intercept column set to
+# `intercept_scale`. With `norm`, every row's terms carry the weight
+# min(1, norm / ||u||^2) (a Mallows-type bounded-influence fit: the rows stay
+# as they are, so the weighted score's root is still consistent). Its
+# sensitivity is DP.md 10.2's. The round's epsilon is the share `share` of
+# the fit's zCDP cost at the fit's epsilon (the analyst's `epsilon`, at most
+# this site's per-query epsilon): a fit costs one query's budget whatever its
+# rounds.
 
 srv_glm_dp_number <- function(x, site, arg, lower, upper, lower_open = FALSE) {
   ok <- is.numeric(x) && length(x) == 1L && !is.na(x) && is.finite(x) &&
@@ -399,14 +402,17 @@ srv_glm_dp_number <- function(x, site, arg, lower, upper, lower_open = FALSE) {
 }
 
 # The DP arguments of a "dp" round, checked: list(bounds (analyst's, named
-# "D$v"), epsilon, share, scale, norm).
+# "D$v"), epsilon, share, scale, norm, intercept_scale). `norm` is checked
+# against the intercept's scale once the model is known.
 srv_glm_dp_args <- function(dp, site) {
   list(
     bounds = srv_dp_bounds_arg(dp$bounds, site),
     epsilon = dp$epsilon,
     share = srv_glm_dp_number(dp$share %||% 1, site, "share", 0, 1, lower_open = TRUE),
     scale = srv_glm_dp_number(dp$scale %||% 1, site, "scale", 0, 1),
-    norm = if (!is.null(dp$norm)) srv_glm_dp_number(dp$norm, site, "norm", 1, 1e6, lower_open = TRUE)
+    norm = if (!is.null(dp$norm)) srv_glm_dp_number(dp$norm, site, "norm", 0, 1e6, lower_open = TRUE),
+    intercept_scale = srv_glm_dp_number(dp$intercept_scale %||% 1, site, "intercept_scale", 0, 1,
+                                        lower_open = TRUE)
   )
 }
 
@@ -455,9 +461,15 @@ srv_glm_dp_site_values <- function(env, site, parsed, family, data, weights, off
                               function(problem) unsupported(problem))
   p <- ncol(m$X)
   beta <- srv_doubles(beta %||% "", site, "beta", n = p)
+  # every row has the intercept coordinate: a norm below its square would
+  # weight every row, the intercept-only model included
+  kappa2 <- if (m$intercept) args$intercept_scale^2 else 0
+  if (!is.null(args$norm) && !(args$norm > kappa2)) {
+    mhe_server_abort(site, paste0("`norm` must be above intercept_scale^2 (", kappa2, ")"))
+  }
   values <- srv_glm_dp_values(m, family, ranges, beta, args$scale, args$norm,
                               response = if (family != "binomial") analyst[[parsed$response]],
-                              intercept = m$intercept)
+                              intercept = m$intercept, kappa = args$intercept_scale)
   epsilon <- if (!is.null(settings)) {
     total <- srv_dp_epsilon(args$epsilon, settings, site)
     rho <- mhe_glm_dp_rho_for_epsilon(total, settings$delta)
@@ -471,59 +483,65 @@ srv_glm_dp_site_values <- function(env, site, parsed, family, data, weights, off
 }
 
 # The round's vector (layout mhe_glm_dp_layout()) and its sensitivity
-# list(l2, l1) (DP.md 10.2).
-srv_glm_dp_values <- function(m, family, ranges, beta, scale, norm, response, intercept) {
-  X <- m$X
-  U <- sweep(sweep(X, 2L, ranges$m), 2L, ranges$r, "/")
-  U <- pmin(pmax(U, -1), 1) # rounding only: the clipped columns are within their ranges
-  dim(U) <- dim(X)
-  cov <- if (intercept) -1L else seq_len(ncol(U))
-  if (intercept) U[, 1L] <- 1
+# list(l2, l1) (DP.md 10.2). `kappa`: the intercept column's value.
+srv_glm_dp_values <- function(m, family, ranges, beta, scale, norm, response, intercept,
+                              kappa = 1) {
+  U <- srv_glm_dp_unit(m$X, ranges, intercept, kappa)
   p <- ncol(U)
-  C2 <- p
-  if (!is.null(norm) && norm < p) {
-    limit <- norm - as.numeric(intercept)
-    len2 <- rowSums(U[, cov, drop = FALSE]^2)
-    shrink <- ifelse(len2 > limit, sqrt(limit / pmax(len2, .Machine$double.xmin)), 1)
-    U[, cov] <- U[, cov] * shrink
-    C2 <- norm
+  # the largest squared norm of a row; with `norm`, of a weighted row
+  # (omega ||u||^2 = min(||u||^2, norm))
+  C2 <- if (intercept) kappa^2 + (p - 1) else p
+  omega <- rep(1, nrow(U))
+  if (!is.null(norm)) {
+    omega <- pmin(1, norm / rowSums(U^2))
+    C2 <- min(norm, C2)
   }
-  eta <- drop(U %*% beta) + m$o
-  fam <- m$family
-  vv <- 0
-  if (family == "gaussian") {
-    # the response (clipped) on [-1, 1] by the analyst's bounds
-    ry <- mhe_glm_dp_range(response, intercept)
-    v <- pmin(pmax((m$y - ry$m) / ry$r, -1), 1)
-    W <- rep(1, length(v))
-    R <- v
-    vv <- sum(v^2)
-    w_max <- r_max <- 1
-  } else if (family == "binomial") {
-    mu <- fam$linkinv(eta)
-    W <- mu * (1 - mu)
-    R <- m$y - mu
-    w_max <- 1 / 4
-    r_max <- 1
-  } else {
-    M <- max(response[2L], 0)
-    mu <- pmin(fam$linkinv(eta), M)
-    W <- mu
-    R <- pmin(pmax(m$y, 0), M) - mu
-    w_max <- r_max <- M
-  }
+  terms <- srv_glm_dp_terms(m, family, U %*% beta, response, intercept)
   k <- p * (p + 1L) / 2L
   xwx <- if (scale > 0) {
-    a <- crossprod(U, U * W)
+    a <- crossprod(U, U * (omega * terms$W))
     scale * a[upper.tri(a, diag = TRUE)]
   } else {
     numeric(k)
   }
   n <- if (scale > 0) nrow(U) else 0
-  values <- mhe_pack(mhe_glm_dp_layout(p), xwx = xwx, xr = drop(crossprod(U, R)), vv = vv, n = n)
+  values <- mhe_pack(mhe_glm_dp_layout(p), xwx = xwx, xr = drop(crossprod(U, omega * terms$R)),
+                     vv = sum(omega * terms$v2), n = n)
   gauss <- as.numeric(family == "gaussian")
   counted <- as.numeric(scale > 0)
+  w_max <- terms$w_max
+  r_max <- terms$r_max
   l2 <- sqrt(scale^2 * w_max^2 * (C2^2 + C2) / 2 + C2 * r_max^2 + gauss + counted)
   l1 <- scale * w_max * (p + 1) * C2 / 2 + r_max * sqrt(p * C2) + gauss + counted
   list(values = values, sensitivity = list(l2 = l2, l1 = max(l1, l2)))
+}
+
+# The model matrix mapped to [-1, 1] by `ranges`, the intercept column `kappa`.
+srv_glm_dp_unit <- function(X, ranges, intercept, kappa) {
+  U <- sweep(sweep(X, 2L, ranges$m), 2L, ranges$r, "/")
+  U <- pmin(pmax(U, -1), 1) # rounding only: the clipped columns are within their ranges
+  dim(U) <- dim(X)
+  if (intercept) U[, 1L] <- kappa
+  U
+}
+
+# Each row's working weight W, residual R and (gaussian) squared scaled
+# response v2 at the linear predictor `eta` (offset added here), with their
+# bounds w_max and r_max (DP.md 10.1).
+srv_glm_dp_terms <- function(m, family, eta, response, intercept) {
+  eta <- drop(eta) + m$o
+  fam <- m$family
+  if (family == "gaussian") {
+    # the response (clipped) on [-1, 1] by the analyst's bounds
+    ry <- mhe_glm_dp_range(response, intercept)
+    v <- pmin(pmax((m$y - ry$m) / ry$r, -1), 1)
+    return(list(W = rep(1, length(v)), R = v, v2 = v^2, w_max = 1, r_max = 1))
+  }
+  if (family == "binomial") {
+    mu <- fam$linkinv(eta)
+    return(list(W = mu * (1 - mu), R = m$y - mu, v2 = 0, w_max = 1 / 4, r_max = 1))
+  }
+  M <- max(response[2L], 0)
+  mu <- pmin(fam$linkinv(eta), M)
+  list(W = mu, R = pmin(pmax(m$y, 0), M) - mu, v2 = 0, w_max = M, r_max = M)
 }

@@ -181,3 +181,167 @@ test_that("a poisson GLM under DP clips the response to its bounds and lands wit
   expect_true(all(se > fit$dp.noise))
   expect_identical(nrow(fit$dp), 12L)
 })
+
+# A federation with a budget so large that the noise is negligible: the
+# fit's arithmetic, not its privacy, is under test.
+# (epsilon 1e12: the coefficients' noise sd is about 3e-8)
+dp_glm_exact_federation <- function() dp_glm_federation(epsilon = "1e13", query = "1e12")
+
+# The weights of DP.md 10.2, from the public map only: u = (kappa, x1 / 3,
+# x2 / 3, (gb - 0.5) / 0.5) for the bounds [-3, 3] and the dummy's [0, 1].
+dp_glm_omega <- function(data, kappa, norm) {
+  u2 <- kappa^2 + (data$x1 / 3)^2 + (data$x2 / 3)^2 + 1
+  pmin(1, norm / u2)
+}
+
+test_that("norm weights the rows: the DP fit is glm(weights = omega), intercept_scale mapped back", {
+  conns <- dp_glm_exact_federation()
+  on.exit(DSI::datashield.logout(conns))
+  all <- pooled(conns)
+  omega <- dp_glm_omega(all, kappa = 0.5, norm = 1.6)
+  # a real weighting: a fifth of the rows, with weights down to 0.6
+  expect_gt(mean(omega < 1), 0.15)
+  expect_lt(min(omega), 0.7)
+  ref_b <- suppressWarnings(stats::glm(y ~ x1 + x2 + g, stats::binomial(), all, weights = omega))
+  fit <- ds.mheGLM(y ~ x1 + x2 + g, family = "binomial", datasources = conns,
+                   bounds = dp_glm_bounds, norm = 1.6, intercept_scale = 0.5, progress = FALSE)
+  expect_equal(stats::coef(fit), stats::coef(ref_b), tolerance = 1e-6)
+  # any number travels (as the 15 digits the sites parse)
+  omega_pi <- dp_glm_omega(all, kappa = 1 / 3, norm = 1 + pi / 10)
+  ref_pi <- suppressWarnings(stats::glm(y ~ x1 + x2 + g, stats::binomial(), all, weights = omega_pi))
+  fit_pi <- ds.mheGLM(y ~ x1 + x2 + g, family = "binomial", datasources = conns,
+                      bounds = dp_glm_bounds, norm = 1 + pi / 10, intercept_scale = 1 / 3,
+                      progress = FALSE)
+  expect_equal(stats::coef(fit_pi), stats::coef(ref_pi), tolerance = 1e-6)
+  # the unweighted fit is measurably different: the test can tell them apart
+  plain <- stats::coef(stats::glm(y ~ x1 + x2 + g, stats::binomial(), all))
+  expect_gt(max(abs(stats::coef(fit) - plain)), 100 * 1e-6 * max(abs(plain)))
+  # standard errors from the weighted information (glm's with these weights),
+  # taken at the third round's coefficients (the last round releases the
+  # score only): close, not equal
+  expect_equal(unname(fit$coefficients[, "Std. Error"]),
+               unname(sqrt(diag(stats::vcov(ref_b)))), tolerance = 1e-2)
+  # gaussian: one exact round, the weighted least squares and their dispersion
+  ref_g <- stats::glm(z ~ x1 + x2 + g, stats::gaussian(), all, weights = omega)
+  fit_g <- ds.mheGLM(z ~ x1 + x2 + g, datasources = conns, bounds = dp_glm_bounds,
+                     norm = 1.6, intercept_scale = 0.5, progress = FALSE)
+  expect_equal(stats::coef(fit_g), stats::coef(ref_g), tolerance = 1e-6)
+  expect_equal(unname(fit_g$coefficients[, "Std. Error"]),
+               unname(sqrt(diag(stats::vcov(ref_g)))), tolerance = 1e-5)
+})
+
+test_that("intercept_scale alone reparametrises exactly: the DP fit is glm()'s", {
+  conns <- dp_glm_exact_federation()
+  on.exit(DSI::datashield.logout(conns))
+  all <- pooled(conns)
+  ref <- stats::glm(y ~ x1 + x2 + g, stats::binomial(), all)
+  # 1/3 travels as the 15 digits the sites parse, and maps back with them
+  for (kappa in c(0.25, 1 / 3, 1)) {
+    fit <- ds.mheGLM(y ~ x1 + x2 + g, family = "binomial", datasources = conns,
+                     bounds = dp_glm_bounds, intercept_scale = kappa, progress = FALSE)
+    expect_equal(stats::coef(fit), stats::coef(ref), tolerance = 1e-6)
+    expect_equal(unname(fit$coefficients[, "Std. Error"]),
+                 unname(sqrt(diag(stats::vcov(ref)))), tolerance = 1e-2)
+  }
+  ref_g <- stats::glm(z ~ x1 + x2 + g, stats::gaussian(), all)
+  fit_g <- ds.mheGLM(z ~ x1 + x2 + g, datasources = conns, bounds = dp_glm_bounds,
+                     intercept_scale = 0.25, progress = FALSE)
+  expect_equal(stats::coef(fit_g), stats::coef(ref_g), tolerance = 1e-6)
+})
+
+# The arguments of one "dp" round of y ~ x1 + x2, as the client sends them.
+dp_glm_round_args <- function(...) {
+  c(list(
+    formula = dsMHE:::rs_call(dsMHE:::rs_b64_encode(charToRaw("y ~ x1 + x2"))),
+    family = "binomial", data = "D", round = "dp", model = "full",
+    beta = dsMHE:::mhe_dbl_encode(numeric(3)), bounds = "D$x1:-3:3;D$x2:-3:3",
+    epsilon = 1, share = 0.05, scale = 1
+  ), list(...))
+}
+
+test_that("bad intercept_scale and norm values are refused by the client and by the sites", {
+  conns <- dp_glm_federation()
+  on.exit(DSI::datashield.logout(conns))
+  fit <- function(...) {
+    ds.mheGLM(y ~ x1 + x2, family = "binomial", datasources = conns,
+              bounds = dp_glm_bounds, progress = FALSE, ...)
+  }
+  for (bad in list(0, -0.5, 1.5, NA_real_, "0.5", c(0.5, 0.5), Inf)) {
+    expect_error(fit(intercept_scale = bad), "`intercept_scale` must be a number in (0, 1]",
+                 fixed = TRUE, class = "dsMHE_error_input")
+  }
+  expect_error(fit(norm = 1), "above intercept_scale^2 (1)", fixed = TRUE,
+               class = "dsMHE_error_input")
+  expect_error(fit(norm = 0.0625, intercept_scale = 0.25), "above intercept_scale^2 (0.0625)",
+               fixed = TRUE, class = "dsMHE_error_input")
+  for (bad in list(-1, NA_real_, "2", Inf, 1e7)) {
+    expect_error(fit(norm = bad), "`norm` must be NULL or a number", class = "dsMHE_error_input")
+  }
+  # a site checks them whatever the client sent, before anything leaves
+  query <- function(...) dsMHE:::mhe_query(conns, "mheGLMDS", dp_glm_round_args(...))
+  # (Opal's parser takes no negative numbers: they are calls)
+  for (bad in list(0, 1.5, 2)) {
+    expect_error(query(intercept_scale = bad), "`intercept_scale` must be a number in (0, 1]",
+                 fixed = TRUE, class = "dsMHE_error")
+  }
+  expect_error(query(norm = 0.2, intercept_scale = 0.5), "`norm` must be above intercept_scale^2",
+               fixed = TRUE, class = "dsMHE_error")
+  expect_error(query(norm = 0), "`norm` must be a number in (0, ", fixed = TRUE,
+               class = "dsMHE_error")
+  # the same round with good values goes through
+  expect_length(query(norm = 0.3, intercept_scale = 0.5), 3 * 4 / 2 + 3 + 2)
+})
+
+test_that("a weighted round's sensitivity is DP.md 10.2's and bounds every row's change", {
+  old <- .Random.seed_save()
+  on.exit(.Random.seed_restore(old))
+  set.seed(8)
+  n <- 60L
+  d <- data.frame(x1 = stats::runif(n, -3, 3), x2 = stats::runif(n, -3, 3))
+  # the corners: the longest rows the bounds allow
+  d[1:4, ] <- cbind(c(-3, 3, 3, -3), c(3, 3, -3, -3))
+  d$y <- stats::rbinom(n, 1L, 0.5)
+  d$z <- stats::runif(n, -10, 10)
+  X <- stats::model.matrix(~ x1 + x2, d)
+  ranges <- list(m = c(0, 0, 0), r = c(1, 3, 3))
+  beta <- c(0.1, -0.4, 0.3)
+  cases <- list(list(kappa = 1, norm = NULL), list(kappa = 0.5, norm = 1.2),
+                list(kappa = 0.25, norm = 5), list(kappa = 0.25, norm = 0.1))
+  for (family in c("binomial", "gaussian")) for (cs in cases) for (scale in c(1, 0)) {
+    round <- function(rows) {
+      m <- list(X = X[rows, , drop = FALSE], o = numeric(length(rows)),
+                y = if (family == "binomial") d$y[rows] else d$z[rows],
+                family = get(family, asNamespace("stats"))())
+      dsMHE:::srv_glm_dp_values(m, family, ranges, beta, scale, cs$norm,
+                                response = if (family == "gaussian") c(-10, 10),
+                                intercept = TRUE, kappa = cs$kappa)
+    }
+    full <- round(seq_len(n))
+    C2 <- min(if (is.null(cs$norm)) Inf else cs$norm, cs$kappa^2 + 2)
+    w_max <- if (family == "binomial") 1 / 4 else 1
+    gauss <- as.numeric(family == "gaussian")
+    expect_equal(full$sensitivity$l2,
+                 sqrt(scale^2 * w_max^2 * (C2^2 + C2) / 2 + C2 + gauss + (scale > 0)))
+    # removing a row changes the release by at most the sensitivity
+    change <- vapply(seq_len(n), function(i) {
+      diff <- as.numeric(full$values) - as.numeric(round(seq_len(n)[-i])$values)
+      c(sqrt(sum(diff^2)), sum(abs(diff)))
+    }, numeric(2))
+    expect_true(all(change[1, ] <= full$sensitivity$l2 * (1 + 1e-12)))
+    expect_true(all(change[2, ] <= full$sensitivity$l1 * (1 + 1e-12)))
+  }
+})
+
+test_that("the sites calibrate each round's noise to the weighted sensitivity", {
+  conns <- dp_glm_federation()
+  on.exit(DSI::datashield.logout(conns))
+  fit <- ds.mheGLM(y ~ x1 + x2 + g, family = "binomial", datasources = conns,
+                   bounds = dp_glm_bounds, norm = 1.6, intercept_scale = 0.5, progress = FALSE)
+  dp <- fit$dp
+  expect_identical(nrow(dp), 12L)
+  # C^2 = min(1.6, 0.5^2 + 3) = 1.6; rounds 1-3 release the matrix and n,
+  # the last the score only; rho = Delta^2 / (2 h sigma^2) (DP.md 4.3)
+  C2 <- 1.6
+  delta2 <- c(rep((C2^2 + C2) / 2 / 16 + C2 + 1, 3), C2)
+  expect_equal(2 * dp$honest * dp$sigma^2 * dp$rho, rep(delta2, each = 3), tolerance = 1e-6)
+})
