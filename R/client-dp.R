@@ -96,6 +96,14 @@ mhe_dp_bounds_arg <- function(bounds, variables, arg = "bounds",
   }, ""), collapse = ";")
 }
 
+# A number as the sites parse it from the call's text: deparse() keeps 15
+# significant digits, so 1/3 would arrive changed (and the Opal-rule check of
+# the tests refuses a number that does not survive the trip). The client
+# rounds first, so that what it computes with is what the sites use.
+mhe_wire_number <- function(x) {
+  if (is.numeric(x) && length(x) == 1L && is.finite(x)) as.numeric(deparse(x)) else x
+}
+
 # The analyst's epsilon for a query (NULL: each site's default).
 mhe_dp_epsilon_arg <- function(epsilon, call = rlang::caller_env()) {
   if (is.null(epsilon)) {
@@ -106,7 +114,7 @@ mhe_dp_epsilon_arg <- function(epsilon, call = rlang::caller_env()) {
   if (!ok) {
     mhe_abort("{.arg epsilon} must be a positive number.", class = "input", call = call)
   }
-  as.double(epsilon)
+  mhe_wire_number(as.double(epsilon))
 }
 
 # The server call's extra arguments for DP (none when both are NULL, so the

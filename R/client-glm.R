@@ -297,19 +297,11 @@ mhe_glm_dp_check <- function(spec, weights, norm, kappa, call) {
   }
 }
 
-# A number as the sites parse it from the call's text (deparse() keeps 15
-# significant digits, so 1/3 would arrive changed, and Opal's rules refuse a
-# number that does not survive the trip): the client then maps back with the
-# intercept scale the sites used. Anything else is left to the checks.
-mhe_glm_dp_wire <- function(x) {
-  if (is.numeric(x) && length(x) == 1L && is.finite(x)) as.numeric(deparse(x)) else x
-}
-
 # The fit under DP: the plan's rounds, then the coefficients mapped back to
 # the columns' units with their covariance (sampling plus noise, DP.md 10.5).
 mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call, kappa = 1) {
-  kappa <- mhe_glm_dp_wire(kappa)
-  norm <- mhe_glm_dp_wire(norm)
+  kappa <- mhe_wire_number(kappa)
+  norm <- mhe_wire_number(norm)
   mhe_glm_dp_check(spec, spec$weights, norm, kappa, call)
   b <- mhe_glm_dp_bounds(spec, bounds, call)
   fake <- mhe_glm_fake_frame(spec)

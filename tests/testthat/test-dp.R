@@ -270,3 +270,13 @@ test_that("tables, histograms, variances, correlations and summaries carry noise
   expect_identical(nrow(attr(s, "dp")), 6L)
   expect_match(format(s), "Differential privacy", fixed = TRUE, all = FALSE)
 })
+
+test_that("an epsilon with more digits than a call carries is rounded before it is sent", {
+  conns <- dp_federation()
+  # 1/3 deparses to 15 significant digits: the sites charge that number, and the
+  # call still survives deparse and parse (helper-opal-rules.R)
+  res <- ds.mheMean("D$LAB_TSC", datasources = conns, epsilon = 1 / 3)
+  expect_s3_class(res, "mhe_mean")
+  expect_equal(unique(res$dp$epsilon), as.numeric(deparse(1 / 3)), tolerance = 0)
+  expect_false(isTRUE(all.equal(as.numeric(deparse(1 / 3)), 1 / 3, tolerance = 0)))
+})
