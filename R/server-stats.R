@@ -44,28 +44,34 @@ srv_spread <- function(v, med = stats::median(v)) {
 # TRUE when the valid values of `v` (NAs ignored; `n` of them) surely spread
 # over at least `nfilter` effective rows, from reductions that allocate nothing
 # (sum, min, max; at 1e5 rows the rule's median and copies dominated a
-# summary's time); FALSE when unsure. `d` is `v - c` as R computed it, for any
-# centre c (`v` itself for c = 0), `q` the sum of d^2 and `s` the sum of d over
-# the valid rows (sum() or a dot product). With e = v - m (m the median),
-# sum e^2 <= max|e| sum|e|, so the spread (sum|e|)^2 / sum e^2 >= sum e^2 /
-# max|e|^2 >= SS / r^2, where SS = sum (v - mean)^2 (the mean minimises it)
-# and r = max(v) - min(v) >= max|e|. SS = sum d^2 - (sum d)^2 / n loses digits
-# when the centre is far from the values, so the rounding error of q and of
-# the sum (at most 3 (n + 1) u sum d^2, u = 2^-53, in any order of summation)
-# and that of d itself (2 u sum d^2) are subtracted with room to spare; an
-# overflow makes a sum infinite (FALSE), and r >= 1e-100 keeps the squares
-# that matter out of the subnormals. Heavy tails, values far from c or a
-# concentrated column fall to the other bounds.
-srv_spread_by_moments <- function(v, nfilter, n = length(v), d = v, q = drop(crossprod(d)),
-                                  s = sum(d, na.rm = TRUE)) {
-  if (n < 2L) {
+# summary's time); FALSE when unsure. `q` is the sum of (v - centre)^2 and `s`
+# the sum of v over the valid rows, as R computed them (sum() or a dot
+# product). With e = v - m (m the median), sum e^2 <= max|e| sum|e|, so the
+# spread (sum|e|)^2 / sum e^2 >= sum e^2 / max|e|^2 >= SS / r^2, where SS =
+# sum (v - mean)^2 (the mean minimises it) and r = max(v) - min(v) >= max|e|.
+# SS = sum (v - centre)^2 - n (mean - centre)^2 loses digits when the centre
+# or the mean is far from the values, so the rounding errors are accounted
+# for with room to spare: `a` bounds |mean - centre| from above (the sum's
+# error is at most (n + 1) u sum|v| <= (n + 1) u n max|v|, u = 2^-53, in any
+# order of summation), and q's at most (n + 4) u q (each v - centre and its
+# square rounded, then summed). An overflow makes a sum infinite (FALSE), and
+# r >= 1e-100 keeps the squares that matter out of the subnormals. Heavy
+# tails, values far from the centre or a concentrated column fall to the
+# other bounds.
+srv_spread_by_moments <- function(v, nfilter, n = length(v), q = drop(crossprod(v)),
+                                  s = sum(v, na.rm = TRUE), centre = 0) {
+  if (n < 2L || !is.finite(centre)) {
     return(FALSE)
   }
-  r <- max(v, na.rm = TRUE) - min(v, na.rm = TRUE)
+  lo <- min(v, na.rm = TRUE)
+  hi <- max(v, na.rm = TRUE)
+  r <- hi - lo
   if (!is.finite(r) || r < 1e-100 || r > 1e100) {
     return(FALSE)
   }
-  lower <- q - s * s / n - 4 * (n + 4) * 2^-53 * q
+  u <- 2^-53
+  a <- abs(s / n - centre) * (1 + 1e-12) + 2 * (n + 3) * u * max(abs(lo), abs(hi))
+  lower <- q - n * a * a - 4 * (n + 4) * u * q
   is.finite(lower) && lower > 0 && lower / r / r >= nfilter * (1 + 1e-6)
 }
 
@@ -133,10 +139,11 @@ srv_usable_sums <- function(v, centre = NULL) {
   na <- anyNA(v)
   n <- if (na) length(v) - sum(is.na(v)) else length(v)
   if (n >= nfilter && n >= 2L) {
-    d <- if (is.null(centre)) v else v - centre
-    q <- if (!is.null(centre) || na) sum(d * d, na.rm = TRUE) else drop(crossprod(v))
-    s <- sum(d, na.rm = TRUE)
-    if (srv_spread_by_moments(v, nfilter, n, d, q, s)) {
+    # (v - centre)^2 squares in place the vector v - centre made: one copy
+    q <- if (!is.null(centre)) sum((v - centre)^2, na.rm = TRUE) else
+      if (na) sum(v^2, na.rm = TRUE) else drop(crossprod(v))
+    s <- sum(v, na.rm = TRUE)
+    if (srv_spread_by_moments(v, nfilter, n, q, s, if (is.null(centre)) 0 else centre)) {
       return(if (is.null(centre)) list(n = n, sum = s) else list(n = n, ss = q))
     }
   }

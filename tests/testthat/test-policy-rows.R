@@ -138,8 +138,8 @@ test_that("the sums a mean or variance releases are those of the exact rule, bit
   # the bound decides a spread column, with missing values and with a centre...
   v <- columns$normal_na
   n <- sum(!is.na(v))
-  d <- v - 0.3
-  expect_true(dsMHE:::srv_spread_by_moments(v, nfilter, n, d, sum(d * d, na.rm = TRUE)))
+  q <- sum((v - 0.3)^2, na.rm = TRUE)
+  expect_true(dsMHE:::srv_spread_by_moments(v, nfilter, n, q, sum(v, na.rm = TRUE), 0.3))
   expect_true(dsMHE:::srv_spread_by_moments(columns$normal, nfilter))
   # ...and never a column that spreads over fewer than nfilter.tab rows, even
   # with no rounding to spare: k ones among zeros spread over exactly k rows
@@ -147,6 +147,10 @@ test_that("the sums a mean or variance releases are those of the exact rule, bit
     ones <- as.numeric(id <= k)
     expect_identical(dsMHE:::srv_spread(ones), as.double(k))
     expect_identical(dsMHE:::srv_spread_by_moments(ones, k), FALSE, label = paste(k, "ones"))
+    for (centre in c(-1e8, 0.5, 1e8)) {
+      q <- sum((ones - centre)^2)
+      expect_false(dsMHE:::srv_spread_by_moments(ones, k, q = q, centre = centre))
+    }
   }
   # nor one whose sums lost their digits (the values far from the centre)
   expect_false(dsMHE:::srv_spread_by_moments(columns$big_mean, nfilter))
