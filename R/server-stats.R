@@ -41,6 +41,40 @@ srv_spread <- function(v, med = stats::median(v)) {
   sum(d)^2 / sum(d^2)
 }
 
+# TRUE when the valid values of `v` (NAs ignored; `n` of them) surely spread
+# over at least `nfilter` effective rows, from reductions that allocate nothing
+# (sum, min, max; at 1e5 rows the rule's median and copies dominated a
+# summary's time); FALSE when unsure. `q` is the sum of (v - centre)^2 and `s`
+# the sum of v over the valid rows, as R computed them (sum() or a dot
+# product). With e = v - m (m the median), sum e^2 <= max|e| sum|e|, so the
+# spread (sum|e|)^2 / sum e^2 >= sum e^2 / max|e|^2 >= SS / r^2, where SS =
+# sum (v - mean)^2 (the mean minimises it) and r = max(v) - min(v) >= max|e|.
+# SS = sum (v - centre)^2 - n (mean - centre)^2 loses digits when the centre
+# or the mean is far from the values, so the rounding errors are accounted
+# for with room to spare: `a` bounds |mean - centre| from above (the sum's
+# error is at most (n + 1) u sum|v| <= (n + 1) u n max|v|, u = 2^-53, in any
+# order of summation), and q's at most (n + 4) u q (each v - centre and its
+# square rounded, then summed). An overflow makes a sum infinite (FALSE), and
+# r >= 1e-100 keeps the squares that matter out of the subnormals. Heavy
+# tails, values far from the centre or a concentrated column fall to the
+# other bounds.
+srv_spread_by_moments <- function(v, nfilter, n = length(v), q = drop(crossprod(v)),
+                                  s = sum(v, na.rm = TRUE), centre = 0) {
+  if (n < 2L || !is.finite(centre)) {
+    return(FALSE)
+  }
+  lo <- min(v, na.rm = TRUE)
+  hi <- max(v, na.rm = TRUE)
+  r <- hi - lo
+  if (!is.finite(r) || r < 1e-100 || r > 1e100) {
+    return(FALSE)
+  }
+  u <- 2^-53
+  a <- abs(s / n - centre) * (1 + 1e-12) + 2 * (n + 3) * u * max(abs(lo), abs(hi))
+  lower <- q - n * a * a - 4 * (n + 4) * u * q
+  is.finite(lower) && lower > 0 && lower / r / r >= nfilter * (1 + 1e-6)
+}
+
 # TRUE when `v` (valid values, at least one) surely spreads over at least
 # `nfilter` effective rows, decided without its median (a partial sort, the
 # most expensive step of the rule at 1e5 rows); FALSE when unsure, and then the
@@ -80,7 +114,7 @@ srv_usable <- function(v) {
   if (length(v) < nfilter) {
     return(numeric())
   }
-  if (srv_surely_spread(v, nfilter)) {
+  if (srv_spread_by_moments(v, nfilter) || srv_surely_spread(v, nfilter)) {
     return(v)
   }
   med <- stats::median(v)
@@ -93,11 +127,41 @@ srv_usable <- function(v) {
 # The valid values of a numeric vector.
 srv_valid <- function(v) if (anyNA(v)) v[!is.na(v)] else v
 
-# The values a statistic uses: `srv_usable()`'s rules with DP off (`bounds`
-# NULL); clipped to `bounds` with DP on, every row kept (the rules on the
-# exact data are off under DP: see R/server-dp.R).
-srv_kept <- function(v, bounds) {
-  if (is.null(bounds)) srv_usable(srv_valid(v)) else srv_clip(srv_valid(v), bounds)
+# The sums over the usable values u of column `v` (`srv_usable()`'s rules)
+# that the layouts "mean" and "ss" release: n = length(u) and, without a
+# `centre`, sum = sum(u) or, with one, ss = sum((u - centre)^2), each the very
+# number sum() gives over u. When the moments bound decides that u is every
+# valid value (the common case), the valid values are not copied (fresh large
+# vectors cost more than the arithmetic here): sum(na.rm = TRUE) adds the same
+# terms in the same order. Otherwise u is built and the full rule applies.
+srv_usable_sums <- function(v, centre = NULL) {
+  nfilter <- mhe_nfilter("nfilter.tab")
+  na <- anyNA(v)
+  n <- if (na) length(v) - sum(is.na(v)) else length(v)
+  if (n >= nfilter && n >= 2L) {
+    # (v - centre)^2 squares in place the vector v - centre made: one copy
+    q <- if (!is.null(centre)) sum((v - centre)^2, na.rm = TRUE) else
+      if (na) sum(v^2, na.rm = TRUE) else drop(crossprod(v))
+    s <- sum(v, na.rm = TRUE)
+    if (srv_spread_by_moments(v, nfilter, n, q, s, if (is.null(centre)) 0 else centre)) {
+      return(if (is.null(centre)) list(n = n, sum = s) else list(n = n, ss = q))
+    }
+  }
+  srv_sums(srv_usable(srv_valid(v)), centre)
+}
+
+# n, and sum or ss (given a `centre`), of the values `u`.
+srv_sums <- function(u, centre = NULL) {
+  if (is.null(centre)) {
+    return(list(n = length(u), sum = sum(u)))
+  }
+  list(n = length(u), ss = sum((u - centre)^2))
+}
+
+# The values a statistic uses with DP on: clipped to `bounds`, every row kept
+# (the rules on the exact data are off under DP: see R/server-dp.R).
+srv_clipped_sums <- function(v, bounds, centre = NULL) {
+  srv_sums(srv_clip(srv_valid(v), bounds), centre)
 }
 
 # The layout "mean": sum of the usable values, their number, the other rows.
@@ -105,9 +169,8 @@ srv_kept <- function(v, bounds) {
 # max|bounds| and n or missing by 1.
 srv_mean <- function(x, env, site, bounds = NULL) {
   v <- srv_numeric(x, env, site)
-  usable <- srv_kept(v, bounds)
-  mhe_pack(mhe_layout("mean"), sum = sum(usable), n = length(usable),
-           missing = length(v) - length(usable))
+  s <- if (is.null(bounds)) srv_usable_sums(v) else srv_clipped_sums(v, bounds)
+  mhe_pack(mhe_layout("mean"), sum = s$sum, n = s$n, missing = length(v) - s$n)
 }
 
 # The layout "ss": sum of squared deviations of the usable values from
@@ -115,8 +178,8 @@ srv_mean <- function(x, env, site, bounds = NULL) {
 # With DP on, one row changes ss by at most max((bounds - mean)^2), n by 1.
 srv_ss <- function(x, env, site, mean, bounds = NULL) {
   v <- srv_numeric(x, env, site)
-  usable <- srv_kept(v, bounds)
-  mhe_pack(mhe_layout("ss"), ss = sum((usable - mean)^2), n = length(usable))
+  s <- if (is.null(bounds)) srv_usable_sums(v, mean) else srv_clipped_sums(v, bounds, mean)
+  mhe_pack(mhe_layout("ss"), ss = s$ss, n = s$n)
 }
 
 # Set each count `0 < count < nfilter.tab` to 0.

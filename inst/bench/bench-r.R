@@ -18,7 +18,8 @@
 # on a public grid of 8192 points over 3 sites x 1e5 rows, against the same
 # curve from each site's counts in the clear through mhePlainSurvDS()) or "all"
 # (default). Reports the median wall time of `runs`
-# runs (default 5), the ratio to plaintext, the bytes the analyst sends to the
+# runs (default 5), the ratio to plaintext, the same for the process's CPU
+# time (user + system; steadier than wall time on a shared machine), the bytes the analyst sends to the
 # sites per query (the calls' text, as DSLite/Opal receive it), the number of
 # calls and, for the GLM, the IRLS iterations. `rows` (default 1e5) is the
 # number of rows per site.
@@ -174,8 +175,14 @@ measure <- function(f) {
   f()
   bytes <- sent$bytes
   calls <- sent$calls
-  times <- vapply(seq_len(runs), function(i) system.time(f())[["elapsed"]], 0)
-  c(seconds = stats::median(times), bytes = bytes, calls = calls)
+  # wall time, and the process's CPU time (user + system, every thread): on a
+  # shared machine the wall time also counts the other processes' turns
+  times <- vapply(seq_len(runs), function(i) {
+    t <- system.time(f())
+    c(t[["elapsed"]], t[["user.self"]] + t[["sys.self"]])
+  }, c(0, 0))
+  c(seconds = stats::median(times[1L, ]), cpu = stats::median(times[2L, ]), bytes = bytes,
+    calls = calls)
 }
 
 plain <- function(conns, x, kind) {
@@ -187,6 +194,8 @@ compare <- function(sites, statistic, m, p) {
     sites = sites, statistic = statistic,
     mhe_s = round(m[["seconds"]], 4), plain_s = round(p[["seconds"]], 4),
     ratio = round(m[["seconds"]] / p[["seconds"]], 2),
+    mhe_cpu_s = round(m[["cpu"]], 4), plain_cpu_s = round(p[["cpu"]], 4),
+    cpu_ratio = round(m[["cpu"]] / p[["cpu"]], 2),
     mhe_bytes_sent = m[["bytes"]], mhe_calls = m[["calls"]],
     plain_bytes_sent = p[["bytes"]], plain_calls = p[["calls"]]
   )

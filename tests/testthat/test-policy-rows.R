@@ -90,6 +90,73 @@ test_that("the fast bound of the concentration rule decides as the exact rule on
   expect_false(dsMHE:::srv_surely_spread(columns$probe, 3))
 })
 
+test_that("the sums a mean or variance releases are those of the exact rule, bit for bit", {
+  # srv_usable_sums() reads the column in place when the moments bound decides;
+  # it must release the very numbers the exact rule's usable values give
+  nfilter <- dsMHE:::mhe_nfilter("nfilter.tab")
+  exact <- function(v) {
+    if (length(v) < nfilter) return(numeric())
+    med <- stats::median(v)
+    if (dsMHE:::srv_spread(v, med) < nfilter) rep(med, length(v)) else v
+  }
+  reference <- function(v, centre) {
+    u <- exact(v[!is.na(v)])
+    if (is.null(centre)) list(n = length(u), sum = sum(u)) else
+      list(n = length(u), ss = sum((u - centre)^2))
+  }
+  id <- as.double(1:5000)
+  normal <- stats::qnorm(ppoints(5000))
+  columns <- list(
+    normal = normal[order(sin(id))],
+    big_mean = 1e12 + normal * 1e-3,
+    huge = 1e300 * normal,
+    tiny = 1e-200 * normal,
+    heavy = sign(normal) * exp(abs(normal) * 4),
+    with_inf = c(normal[-1], Inf),
+    with_nan = c(normal[-1], NaN),
+    constant = rep(7, 5000),
+    two = c(1, 2),
+    three = c(1, 5, 9),
+    all_na = rep(NA_real_, 10),
+    probe = 50 + 123 * (id == 7),
+    blocks = rep(c(0, 1e6), c(4990, 10))
+  )
+  for (k in 1:5) columns[[paste0("ones_", k)]] <- as.numeric(id <= k)
+  for (name in names(columns)) {
+    v <- columns[[name]]
+    v[seq_along(v) %% 7L == 3L] <- NA
+    columns[[paste0(name, "_na")]] <- v
+  }
+  for (name in names(columns)) {
+    v <- columns[[name]]
+    centres <- list(NULL, 0, mean(v, na.rm = TRUE), 1e8, NaN, Inf)
+    for (centre in centres) {
+      expect_identical(dsMHE:::srv_usable_sums(v, centre), reference(v, centre),
+                       label = paste(name, format(centre)))
+    }
+  }
+  # the bound decides a spread column, with missing values and with a centre...
+  v <- columns$normal_na
+  n <- sum(!is.na(v))
+  q <- sum((v - 0.3)^2, na.rm = TRUE)
+  expect_true(dsMHE:::srv_spread_by_moments(v, nfilter, n, q, sum(v, na.rm = TRUE), 0.3))
+  expect_true(dsMHE:::srv_spread_by_moments(columns$normal, nfilter))
+  # ...and never a column that spreads over fewer than nfilter.tab rows, even
+  # with no rounding to spare: k ones among zeros spread over exactly k rows
+  for (k in 1:6) {
+    ones <- as.numeric(id <= k)
+    expect_identical(dsMHE:::srv_spread(ones), as.double(k))
+    expect_identical(dsMHE:::srv_spread_by_moments(ones, k), FALSE, label = paste(k, "ones"))
+    for (centre in c(-1e8, 0.5, 1e8)) {
+      q <- sum((ones - centre)^2)
+      expect_false(dsMHE:::srv_spread_by_moments(ones, k, q = q, centre = centre))
+    }
+  }
+  # nor one whose sums lost their digits (the values far from the centre)
+  expect_false(dsMHE:::srv_spread_by_moments(columns$big_mean, nfilter))
+  expect_false(dsMHE:::srv_spread_by_moments(columns$with_inf, nfilter))
+})
+
 test_that("a value outside the analyst's levels is counted as other, so no answer says whether a row holds it", {
   conns <- rows_federation()
   outcome <- function(expr) {
