@@ -22,10 +22,10 @@ use std::sync::Arc;
 use fhe::bfv::{self, BfvParametersBuilder, Encoding};
 use fhe::mbfv::{AggregateIter, CommonRandomPoly, DecryptionShare, PublicKeyShare};
 use fhe_traits::{FheDecoder, FheEncoder, FheEncrypter};
-use mhe::encoding::{Layout, Width};
+use mhe::encoding::{Layout, Width, decode_layout, encode_layout};
 
 use common::Parties;
-use mhe::ciphertext::{Ciphertext, encrypt};
+use mhe::ciphertext::{Ciphertext, encrypt, scale_and_round};
 use mhe::encoding::{Plaintext, encode};
 use mhe::params::Params;
 use mhe::protocols::key_switch::poly_digest;
@@ -111,6 +111,30 @@ fn run_set(set: &str, scale: usize) {
     let combine = per_op(8000 / scale, || {
         black_box(ks.decrypt(&pooled, &ks.aggregate_shares(shares.iter())));
     });
+    let aggregate = per_op(8000 / scale, || {
+        black_box(ks.aggregate_shares(shares.iter()));
+    });
+    let agg = ks.aggregate_shares(shares.iter());
+    let finish = per_op(8000 / scale, || {
+        black_box(ks.decrypt(&pooled, &agg));
+    });
+    println!("  decrypt with the aggregate {finish:.1} us");
+    let layout = Layout::from_widths(&vec![Width::integer(15).unwrap(); params.n()])
+        .with_parties(PARTIES)
+        .unwrap();
+    let values: Vec<i128> = (0..params.n() as i128).map(|i| i % 1000).collect();
+    let encode_one = per_op(4000 / scale, || {
+        black_box(encode_layout(&params, &layout, &values).unwrap());
+    });
+    let pts = encode_layout(&params, &layout, &values).unwrap();
+    let decode_one = per_op(4000 / scale, || {
+        black_box(decode_layout(&params, &pts, &layout).unwrap());
+    });
+    println!(
+        "  aggregate 10 shares {aggregate:.1} us; {} values at 15 bits: encode {encode_one:.1} us, \
+         decode {decode_one:.1} us",
+        params.n()
+    );
     println!(
         "{set}: keygen share {keygen:.1} us, encrypt {enc:.1} us, add 10 {add:.1} us, \
          decryption share {share:.1} us, combine 10 {combine:.1} us"
@@ -144,8 +168,11 @@ fn steps(params: &Params, pooled: &Ciphertext, rng: &mut SecretRng, scale: usize
     let tern = per_op(8000 / scale, || {
         black_box(sampling::ternary(rng, n));
     });
+    let round = per_op(8000 / scale, || {
+        black_box(scale_and_round(params, pooled.polys().0));
+    });
     println!(
-        "  steps: SHA-256 of c1 {digest:.1} us, flooding draw {flood:.1} us, its reduction \
+        "  steps: scale and round {round:.1} us, SHA-256 of c1 {digest:.1} us, flooding draw {flood:.1} us, its reduction \
          {reduce:.1} us, NTT forward + inverse {ntt:.1} us, Gaussian draw {gauss:.1} us, \
          ternary draw {tern:.1} us"
     );
