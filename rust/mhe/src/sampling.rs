@@ -194,14 +194,29 @@ fn gaussian_cdt() -> &'static [u64; CDT_LEN] {
 /// block (vectorised) rather than one sample's after another.
 const GAUSS_BLOCK: usize = 32;
 
+/// The table's entries as signed integers, for comparisons that vector units make in
+/// one instruction. Every entry but the last is below `2^63` (the cumulative
+/// probability of `|x| <= 18` is below 1); the last, `u64::MAX`, exceeds every 63-bit
+/// word, so it never counts and is left out.
+fn signed_cdt(cdt: &[u64; CDT_LEN]) -> [i64; CDT_LEN - 1] {
+    std::array::from_fn(|i| {
+        cdt.get(i)
+            .map_or(i64::MAX, |&c| i64::try_from(c).unwrap_or(i64::MAX))
+    })
+}
+
 /// Rounded Gaussian samples from the uniform words `r` (one per sample), in place, in
-/// constant time: each word's top 63 bits are compared with every entry of `cdt`
+/// constant time: each word's top 63 bits are compared with every entry of the table
 /// (the count is `|x|`), its low bit gives the sign.
-fn gaussian_block(r: &mut [u64; GAUSS_BLOCK], cdt: &[u64; CDT_LEN], out: &mut [i64; GAUSS_BLOCK]) {
+fn gaussian_block(
+    r: &mut [u64; GAUSS_BLOCK],
+    table: &[i64; CDT_LEN - 1],
+    out: &mut [i64; GAUSS_BLOCK],
+) {
     out.fill(0);
-    for &c in cdt {
+    for &c in table {
         for (k, &w) in out.iter_mut().zip(r.iter()) {
-            *k += i64::from((w >> 1) >= c);
+            *k += i64::from((w >> 1).cast_signed() >= c);
         }
     }
     for (k, w) in out.iter_mut().zip(r.iter_mut()) {
@@ -234,7 +249,7 @@ pub fn ternary(rng: &mut SecretRng, n: usize) -> Zeroizing<Vec<i64>> {
 /// [`GAUSSIAN_BOUND`].
 pub fn gaussian(rng: &mut SecretRng, n: usize) -> Zeroizing<Vec<i64>> {
     let mut out = Zeroizing::new(Vec::with_capacity(n));
-    let cdt = gaussian_cdt();
+    let table = signed_cdt(gaussian_cdt());
     let mut words = Zeroizing::new([0u64; GAUSS_BLOCK]);
     let mut block = Zeroizing::new([0i64; GAUSS_BLOCK]);
     let mut bytes = Zeroizing::new([0u8; 8 * GAUSS_BLOCK]);
@@ -250,7 +265,7 @@ pub fn gaussian(rng: &mut SecretRng, n: usize) -> Zeroizing<Vec<i64>> {
             for (w, b) in words.iter_mut().zip(bytes.chunks_exact(8)) {
                 *w = u64::from_le_bytes(<[u8; 8]>::try_from(b).unwrap_or([0; 8]));
             }
-            gaussian_block(&mut words, cdt, &mut block);
+            gaussian_block(&mut words, &table, &mut block);
             out.extend(block.iter().take(count));
         }
     });
@@ -412,6 +427,8 @@ mod tests {
     #[test]
     fn gaussian_blocks_give_the_samples_of_one_word_at_a_time() {
         let cdt = gaussian_cdt();
+        assert!(cdt.iter().take(CDT_LEN - 1).all(|&c| c < 1 << 63));
+        assert!(signed_cdt(cdt).iter().zip(cdt).all(|(&s, &c)| s.cast_unsigned() == c));
         for n in [1, 31, 32, 33, 1000] {
             let got = gaussian(&mut SecretRng::from_seed_insecure([6; 32]), n);
             let mut r = ChaCha20Rng::from_seed([6; 32]);
