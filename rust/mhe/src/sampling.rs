@@ -190,14 +190,16 @@ fn gaussian_cdt() -> &'static [u64; CDT_LEN] {
     })
 }
 
-/// Gaussian samples drawn at a time: the table's comparisons then run across the
-/// block (vectorised) rather than one sample's after another.
+/// Gaussian samples drawn at a time: their words come from one call to the generator,
+/// and the table's comparisons run across the block, which a target with 64-bit
+/// vector comparisons (SSE4.2, AVX2) can vectorise. On the default x86-64 target it
+/// measured the same as one sample at a time (BENCHMARKS.md, the 10-party round).
 const GAUSS_BLOCK: usize = 32;
 
-/// The table's entries as signed integers, for comparisons that vector units make in
-/// one instruction. Every entry but the last is below `2^63` (the cumulative
-/// probability of `|x| <= 18` is below 1); the last, `u64::MAX`, exceeds every 63-bit
-/// word, so it never counts and is left out.
+/// The table's entries as signed integers: vector units compare signed 64-bit words
+/// only. Every entry but the last is below `2^63` (the cumulative probability of
+/// `|x| <= 18` is below 1, tested); the last, `u64::MAX`, exceeds every 63-bit word,
+/// so it never counts and is left out.
 fn signed_cdt(cdt: &[u64; CDT_LEN]) -> [i64; CDT_LEN - 1] {
     std::array::from_fn(|i| {
         cdt.get(i)
