@@ -111,35 +111,46 @@ fn run_set(set: &str, scale: usize) {
     let combine = per_op(8000 / scale, || {
         black_box(ks.decrypt(&pooled, &ks.aggregate_shares(shares.iter())));
     });
-    let aggregate = per_op(8000 / scale, || {
-        black_box(ks.aggregate_shares(shares.iter()));
-    });
-    let agg = ks.aggregate_shares(shares.iter());
-    let finish = per_op(8000 / scale, || {
-        black_box(ks.decrypt(&pooled, &agg));
-    });
-    println!("  decrypt with the aggregate {finish:.1} us");
-    let layout = Layout::from_widths(&vec![Width::integer(15).unwrap(); params.n()])
-        .with_parties(PARTIES)
-        .unwrap();
-    let values: Vec<i128> = (0..params.n() as i128).map(|i| i % 1000).collect();
-    let encode_one = per_op(4000 / scale, || {
-        black_box(encode_layout(&params, &layout, &values).unwrap());
-    });
-    let pts = encode_layout(&params, &layout, &values).unwrap();
-    let decode_one = per_op(4000 / scale, || {
-        black_box(decode_layout(&params, &pts, &layout).unwrap());
-    });
-    println!(
-        "  aggregate 10 shares {aggregate:.1} us; {} values at 15 bits: encode {encode_one:.1} us, \
-         decode {decode_one:.1} us",
-        params.n()
-    );
     println!(
         "{set}: keygen share {keygen:.1} us, encrypt {enc:.1} us, add 10 {add:.1} us, \
          decryption share {share:.1} us, combine 10 {combine:.1} us"
     );
     steps(&params, &pooled, &mut o.rng, scale);
+    combine_steps(&params, &ks, &pooled, &shares, scale);
+}
+
+/// The parts of combining (summing the shares, decrypting with the sum) and of the
+/// encoding at a declared width, each alone.
+fn combine_steps(
+    params: &Params,
+    ks: &KeySwitchProtocol,
+    pooled: &Ciphertext,
+    shares: &[KeySwitchShare],
+    scale: usize,
+) {
+    let aggregate = per_op(8000 / scale, || {
+        black_box(ks.aggregate_shares(shares.iter()));
+    });
+    let agg = ks.aggregate_shares(shares.iter());
+    let finish = per_op(8000 / scale, || {
+        black_box(ks.decrypt(pooled, &agg));
+    });
+    let layout = Layout::from_widths(&vec![Width::integer(15).unwrap(); params.n()])
+        .with_parties(PARTIES)
+        .unwrap();
+    let values: Vec<i128> = (0..params.n() as i128).map(|i| i % 1000).collect();
+    let encode_one = per_op(4000 / scale, || {
+        black_box(encode_layout(params, &layout, &values).unwrap());
+    });
+    let pts = encode_layout(params, &layout, &values).unwrap();
+    let decode_one = per_op(4000 / scale, || {
+        black_box(decode_layout(params, &pts, &layout).unwrap());
+    });
+    println!(
+        "  aggregate 10 shares {aggregate:.1} us, decrypt with the sum {finish:.1} us; {} values \
+         at 15 bits: encode {encode_one:.1} us, decode {decode_one:.1} us",
+        params.n()
+    );
 }
 
 /// The steps inside an encryption and a decryption share, each alone: where the
@@ -218,6 +229,27 @@ fn round_vs_fhe(set: &str, iters: usize) {
         });
         ours.push((width.bits(), layout.num_plaintexts(&params), us));
     }
+    let (theirs_us, theirs_cts) = fhe_round(&params, &small, &expected, iters);
+    for (bits, cts, us) in ours {
+        println!(
+            "{set}: round of {PARTIES} parties over {VALUES} values at {bits} bits: ours {:.1} ms \
+             ({cts} ct/party), fhe.rs {:.1} ms ({} ct/party), fhe.rs / ours = {:.2}",
+            us / 1000.0,
+            theirs_us / 1000.0,
+            theirs_cts,
+            theirs_us / us
+        );
+    }
+}
+
+/// fhe.rs's side of the round (same N and moduli, t = 2^20, one value per
+/// coefficient): its CPU time per round in microseconds and its ciphertexts per party.
+fn fhe_round(
+    params: &Params,
+    small: &[Vec<i128>],
+    expected: &[i128],
+    iters: usize,
+) -> (f64, usize) {
     let moduli: Vec<u64> = params.moduli().collect();
     let par = BfvParametersBuilder::new()
         .set_degree(params.n())
@@ -268,20 +300,11 @@ fn round_vs_fhe(set: &str, iters: usize) {
             .collect::<Vec<u64>>()
     };
     let got = theirs();
-    assert!(got.iter().zip(&expected).all(|(&a, &b)| a as i128 == b));
+    assert!(got.iter().zip(expected).all(|(&a, &b)| a as i128 == b));
     let theirs_us = per_op(iters, || {
         black_box(theirs());
     });
-    for (bits, cts, us) in ours {
-        println!(
-            "{set}: round of {PARTIES} parties over {VALUES} values at {bits} bits: ours {:.1} ms \
-             ({cts} ct/party), fhe.rs {:.1} ms ({} ct/party), fhe.rs / ours = {:.2}",
-            us / 1000.0,
-            theirs_us / 1000.0,
-            VALUES.div_ceil(par.degree()),
-            theirs_us / us
-        );
-    }
+    (theirs_us, small[0].len().div_ceil(par.degree()))
 }
 
 fn main() {
