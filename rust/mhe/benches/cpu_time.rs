@@ -25,11 +25,13 @@ use fhe_traits::{FheDecoder, FheEncoder, FheEncrypter};
 use mhe::encoding::{Layout, Width, decode_layout, encode_layout};
 
 use common::Parties;
-use mhe::ciphertext::{Ciphertext, encrypt};
+use mhe::ciphertext::{Ciphertext, encrypt, scale_and_round};
 use mhe::encoding::{Plaintext, encode};
 use mhe::params::Params;
+use mhe::protocols::key_switch::poly_digest;
 use mhe::protocols::{DecryptionLedger, KeySwitchProtocol, KeySwitchShare, PublicKeyGenProtocol};
-use mhe::sampling::Crs;
+use mhe::ring::Poly;
+use mhe::sampling::{self, Crs, SecretRng};
 
 const PARTIES: usize = 10;
 
@@ -113,21 +115,92 @@ fn run_set(set: &str, scale: usize) {
         "{set}: keygen share {keygen:.1} us, encrypt {enc:.1} us, add 10 {add:.1} us, \
          decryption share {share:.1} us, combine 10 {combine:.1} us"
     );
+    steps(&params, &pooled, &mut o.rng, scale);
+    combine_steps(&params, &ks, &pooled, &shares, scale);
+}
+
+/// The parts of combining (summing the shares, decrypting with the sum) and of the
+/// encoding at a declared width, each alone.
+fn combine_steps(
+    params: &Params,
+    ks: &KeySwitchProtocol,
+    pooled: &Ciphertext,
+    shares: &[KeySwitchShare],
+    scale: usize,
+) {
+    let aggregate = per_op(8000 / scale, || {
+        black_box(ks.aggregate_shares(shares.iter()));
+    });
+    let agg = ks.aggregate_shares(shares.iter());
+    let finish = per_op(8000 / scale, || {
+        black_box(ks.decrypt(pooled, &agg));
+    });
+    let layout = Layout::from_widths(&vec![Width::integer(15).unwrap(); params.n()])
+        .with_parties(PARTIES)
+        .unwrap();
+    let values: Vec<i128> = (0..params.n() as i128).map(|i| i % 1000).collect();
+    let encode_one = per_op(4000 / scale, || {
+        black_box(encode_layout(params, &layout, &values).unwrap());
+    });
+    let pts = encode_layout(params, &layout, &values).unwrap();
+    let decode_one = per_op(4000 / scale, || {
+        black_box(decode_layout(params, &pts, &layout).unwrap());
+    });
+    println!(
+        "  aggregate 10 shares {aggregate:.1} us, decrypt with the sum {finish:.1} us; {} values \
+         at 15 bits: encode {encode_one:.1} us, decode {decode_one:.1} us",
+        params.n()
+    );
+}
+
+/// The steps inside an encryption and a decryption share, each alone: where the
+/// round's time goes.
+fn steps(params: &Params, pooled: &Ciphertext, rng: &mut SecretRng, scale: usize) {
+    let n = params.n();
+    let bits = params.flooding_bits();
+    let digest = per_op(8000 / scale, || {
+        black_box(poly_digest(pooled.polys().1));
+    });
+    let flood = per_op(8000 / scale, || {
+        black_box(sampling::flooding(rng, n, bits));
+    });
+    let wide: Vec<i128> = sampling::flooding(rng, n, bits).to_vec();
+    let reduce = per_op(8000 / scale, || {
+        black_box(Poly::from_signed_wide(params, &wide));
+    });
+    let mut p = pooled.polys().1.clone();
+    let ntt = per_op(8000 / scale, || {
+        p.to_ntt(params);
+        p.to_coeff(params);
+    });
+    let gauss = per_op(8000 / scale, || {
+        black_box(sampling::gaussian(rng, n));
+    });
+    let tern = per_op(8000 / scale, || {
+        black_box(sampling::ternary(rng, n));
+    });
+    let round = per_op(8000 / scale, || {
+        black_box(scale_and_round(params, pooled.polys().0));
+    });
+    println!(
+        "  steps: scale and round {round:.1} us, SHA-256 of c1 {digest:.1} us, flooding draw {flood:.1} us, its reduction \
+         {reduce:.1} us, NTT forward + inverse {ntt:.1} us, Gaussian draw {gauss:.1} us, \
+         ternary draw {tern:.1} us"
+    );
 }
 
 /// The round of the criterion bench (`benches/mhe.rs`), in CPU time: 10 parties
 /// encrypt 8192 values each, the ciphertexts are added, every party gives a
 /// decryption share of each pooled ciphertext, the shares are combined and decoded.
-/// Ours declares the values at fhe.rs's width (pooled values of 20 bits); fhe.rs
-/// packs one value below t = 2^20 per coefficient. Same N and moduli.
+/// Ours twice: with the values declared at fhe.rs's width (pooled values of 20 bits)
+/// and at their own width (what [`Width::for_bound`] gives for each party's values,
+/// below 1000, pooled over 10 parties); fhe.rs packs one value below t = 2^20 per
+/// coefficient. Same N and moduli.
 fn round_vs_fhe(set: &str, iters: usize) {
     const VALUES: usize = 8192;
     let params = Params::by_name(set).unwrap();
     let mut o = Parties::new(&params, PARTIES, [1; 32], [2; 32]);
     let ks = KeySwitchProtocol::with_default_flooding(params.clone());
-    let layout = Layout::from_widths(&vec![Width::integer(20).unwrap(); VALUES])
-        .with_parties(PARTIES)
-        .unwrap();
     let small: Vec<Vec<i128>> = (0..PARTIES)
         .map(|p| {
             (0..VALUES as i128)
@@ -138,43 +211,45 @@ fn round_vs_fhe(set: &str, iters: usize) {
     let expected: Vec<i128> = (0..VALUES)
         .map(|i| small.iter().map(|v| v[i]).sum())
         .collect();
-    let mut ours = || {
-        let mut pooled: Option<Vec<Ciphertext>> = None;
-        for v in &small {
-            let cts: Vec<Ciphertext> = encode_layout(&params, &layout, v)
-                .unwrap()
-                .iter()
-                .map(|pt| encrypt(&params, &o.pk, pt, &mut o.rng))
-                .collect();
-            match pooled.as_mut() {
-                None => pooled = Some(cts),
-                Some(acc) => acc
-                    .iter_mut()
-                    .zip(&cts)
-                    .for_each(|(a, c)| a.add_assign(c, &params)),
-            }
-        }
-        let pts: Vec<Plaintext> = pooled
-            .unwrap()
-            .iter()
-            .map(|ct| {
-                let shares: Vec<KeySwitchShare> = o
-                    .sks
-                    .iter()
-                    .map(|sk| {
-                        ks.gen_share(sk, None, ct, &mut DecryptionLedger::new(), &mut o.rng)
-                            .unwrap()
-                    })
-                    .collect();
-                ks.decrypt(ct, &ks.aggregate_shares(shares.iter()))
-            })
-            .collect();
-        decode_layout(&params, &pts, &layout).unwrap()
-    };
-    assert_eq!(ours(), expected);
-    let ours_us = per_op(iters, || {
-        black_box(ours());
-    });
+    let bound = small
+        .iter()
+        .flatten()
+        .map(|v| v.unsigned_abs())
+        .max()
+        .unwrap();
+    let own = Width::for_bound(bound, PARTIES).unwrap();
+    let mut ours = Vec::new();
+    for width in [Width::integer(20).unwrap(), own] {
+        let layout = Layout::from_widths(&vec![width; VALUES])
+            .with_parties(PARTIES)
+            .unwrap();
+        assert_eq!(o.round_at(&ks, &layout, &small), expected);
+        let us = per_op(iters, || {
+            black_box(o.round_at(&ks, &layout, &small));
+        });
+        ours.push((width.bits(), layout.num_plaintexts(&params), us));
+    }
+    let (theirs_us, theirs_cts) = fhe_round(&params, &small, &expected, iters);
+    for (bits, cts, us) in ours {
+        println!(
+            "{set}: round of {PARTIES} parties over {VALUES} values at {bits} bits: ours {:.1} ms \
+             ({cts} ct/party), fhe.rs {:.1} ms ({} ct/party), fhe.rs / ours = {:.2}",
+            us / 1000.0,
+            theirs_us / 1000.0,
+            theirs_cts,
+            theirs_us / us
+        );
+    }
+}
+
+/// fhe.rs's side of the round (same N and moduli, t = 2^20, one value per
+/// coefficient): its CPU time per round in microseconds and its ciphertexts per party.
+fn fhe_round(
+    params: &Params,
+    small: &[Vec<i128>],
+    expected: &[i128],
+    iters: usize,
+) -> (f64, usize) {
     let moduli: Vec<u64> = params.moduli().collect();
     let par = BfvParametersBuilder::new()
         .set_degree(params.n())
@@ -225,19 +300,11 @@ fn round_vs_fhe(set: &str, iters: usize) {
             .collect::<Vec<u64>>()
     };
     let got = theirs();
-    assert!(got.iter().zip(&expected).all(|(&a, &b)| a as i128 == b));
+    assert!(got.iter().zip(expected).all(|(&a, &b)| a as i128 == b));
     let theirs_us = per_op(iters, || {
         black_box(theirs());
     });
-    println!(
-        "{set}: round of {PARTIES} parties over {VALUES} values: ours {:.1} ms ({} ct/party), \
-         fhe.rs {:.1} ms ({} ct/party), fhe.rs / ours = {:.2}",
-        ours_us / 1000.0,
-        layout.num_plaintexts(&params),
-        theirs_us / 1000.0,
-        VALUES.div_ceil(par.degree()),
-        theirs_us / ours_us
-    );
+    (theirs_us, small[0].len().div_ceil(par.degree()))
 }
 
 fn main() {

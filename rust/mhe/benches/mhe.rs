@@ -25,7 +25,7 @@ use fhe::bfv::{self, BfvParametersBuilder, Encoding};
 use fhe::mbfv::{AggregateIter, CommonRandomPoly, DecryptionShare, PublicKeyShare};
 use fhe_traits::{FheDecoder, FheEncoder, FheEncrypter, Serialize};
 use mhe::ciphertext::{Ciphertext, encrypt};
-use mhe::encoding::{Layout, Plaintext, Width, decode_layout, encode, encode_layout};
+use mhe::encoding::{Layout, Plaintext, Width, encode};
 use mhe::params::Params;
 use mhe::protocols::{DecryptionLedger, KeySwitchProtocol, KeySwitchShare, PublicKeyGenProtocol};
 use mhe::sampling::Crs;
@@ -225,10 +225,9 @@ fn bench_set(c: &mut Criterion, set: &str) {
     });
     // The same round with the values declared at fhe.rs's width: pooled values of
     // 20 bits (each party's below 1000, as fhe.rs's), so one coefficient per value
-    // under `large` and two under `default` (t = 2^19 < 2^20).
-    let layout = Layout::from_widths(&vec![Width::integer(20).unwrap(); ROUND_VALUES])
-        .with_parties(PARTIES)
-        .unwrap();
+    // under `large` and two under `default` (t = 2^19 < 2^20); and at the values' own
+    // width, what `Width::for_bound` gives for them over 10 parties (one coefficient
+    // per value under both sets).
     let small: Vec<Vec<i128>> = (0..PARTIES)
         .map(|p| {
             (0..ROUND_VALUES as i128)
@@ -239,51 +238,37 @@ fn bench_set(c: &mut Criterion, set: &str) {
     let expected: Vec<i128> = (0..ROUND_VALUES)
         .map(|i| small.iter().map(|v| v[i]).sum())
         .collect();
-    let mut round_at_width = || {
-        let mut pooled: Option<Vec<Ciphertext>> = None;
-        for v in &small {
-            let cts: Vec<Ciphertext> = encode_layout(&params, &layout, v)
-                .unwrap()
-                .iter()
-                .map(|pt| encrypt(&params, &o.pk, pt, &mut o.rng))
-                .collect();
-            match pooled.as_mut() {
-                None => pooled = Some(cts),
-                Some(acc) => acc
-                    .iter_mut()
-                    .zip(&cts)
-                    .for_each(|(a, c)| a.add_assign(c, &params)),
-            }
-        }
-        let pts: Vec<Plaintext> = pooled
-            .unwrap()
-            .iter()
-            .map(|ct| {
-                let shares: Vec<KeySwitchShare> = o
-                    .sks
-                    .iter()
-                    .map(|sk| {
-                        ks.gen_share(sk, None, ct, &mut DecryptionLedger::new(), &mut o.rng)
-                            .unwrap()
-                    })
-                    .collect();
-                ks.decrypt(ct, &ks.aggregate_shares(shares.iter()))
-            })
-            .collect();
-        decode_layout(&params, &pts, &layout).unwrap()
-    };
-    assert_eq!(round_at_width(), expected);
-    println!(
-        "{set}: 8192 values at 20 bits take {} ciphertexts per party (full width: {})",
-        layout.num_plaintexts(&params),
-        Layout::full(ROUND_VALUES)
+    let bound = small
+        .iter()
+        .flatten()
+        .map(|v| v.unsigned_abs())
+        .max()
+        .unwrap();
+    let own = Width::for_bound(bound, PARTIES).unwrap();
+    for (width, name) in [
+        (
+            Width::integer(20).unwrap(),
+            "ours/round 10 parties 8192 values",
+        ),
+        (own, "ours/round 10 parties 8192 values, own width"),
+    ] {
+        let layout = Layout::from_widths(&vec![width; ROUND_VALUES])
             .with_parties(PARTIES)
-            .unwrap()
-            .num_plaintexts(&params)
-    );
-    g.bench_function("ours/round 10 parties 8192 values", |b| {
-        b.iter(|| black_box(round_at_width()));
-    });
+            .unwrap();
+        assert_eq!(o.round_at(&ks, &layout, &small), expected);
+        println!(
+            "{set}: 8192 values at {} bits take {} ciphertexts per party (full width: {})",
+            width.bits(),
+            layout.num_plaintexts(&params),
+            Layout::full(ROUND_VALUES)
+                .with_parties(PARTIES)
+                .unwrap()
+                .num_plaintexts(&params)
+        );
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(o.round_at(&ks, &layout, &small)));
+        });
+    }
 
     // fhe.rs, same N and moduli.
     let t = theirs(&params);

@@ -7,8 +7,7 @@
 //! public constant with its precomputed `floor(c*2^64/q)`). The others (`mul_mod`,
 //! `pow_mod`, `inv_mod`, `from_i64`) use a 128-bit `%`, whose time depends on its
 //! operands on common CPUs: they serve public data only (parameter derivation,
-//! Lagrange coefficients of public points, plaintext scalars, the rounding of a
-//! decrypted pooled result).
+//! Lagrange coefficients of public points, plaintext scalars).
 
 /// `a + b mod q` for `a, b < q`.
 #[inline]
@@ -118,9 +117,10 @@ impl Reducer {
     #[expect(clippy::cast_possible_truncation, reason = "the two halves of a u128")]
     pub(crate) fn reduce_u128(&self, a: u128) -> u64 {
         let q = self.q;
-        let hi = ct_reduce((a >> 64) as u64, q, self.barrett);
+        // A Shoup product takes any 64-bit factor: the high half needs no reduction
+        // of its own before it is multiplied by 2^64 mod q.
+        let hi = ct_mul_shoup((a >> 64) as u64, self.two64, self.two64_shoup, q);
         let lo = ct_reduce(a as u64, q, self.barrett);
-        let hi = ct_mul_shoup(hi, self.two64, self.two64_shoup, q);
         ct_reduce_once(hi + lo, q)
     }
 

@@ -2,11 +2,13 @@
 
 use rayon::prelude::*;
 
-use crate::arith::{ct_mul_shoup, from_i64, mul_mod};
+use crate::arith::{ct_mul_shoup, ct_reduce_once, from_i64};
 use crate::encoding::Plaintext;
 use crate::keys::{PublicKey, SecretKey};
 use crate::params::Params;
-use crate::ring::{Cost, Form, Poly, SecretPoly, worth_parallel};
+#[cfg(test)]
+use crate::ring::Form;
+use crate::ring::{Cost, Poly, SecretPoly, worth_parallel};
 use crate::sampling::{self, SecretRng};
 
 /// A BFV-style ciphertext `(c0, c1)` with `c0 + c1*s = Δm + e`, coefficient form.
@@ -79,45 +81,51 @@ pub(crate) fn c1_with_shared(params: &Params, pk: &PublicKey, u: &[i64], e1: &[i
 }
 
 /// `p0*u + e0 + Δm` for `u` in NTT form, fresh `e0`. Every intermediate (`p0*u`,
-/// `e0`, `Δm`) is secret and zeroized; only the finished `c0` is returned.
+/// `e0`) is secret and zeroized; `e0` and `Δm` are reduced and added residue by
+/// residue, never held as polynomials of their own; only the finished `c0` is
+/// returned.
 fn c0_with(params: &Params, pk: &PublicKey, pt: &Plaintext, u: &Poly, rng: &mut SecretRng) -> Poly {
-    let e0 = sampling::small_poly(params, &sampling::gaussian(rng, params.n()));
+    let e0 = sampling::gaussian(rng, params.n());
     let mut c0 = SecretPoly::new(pk.p0.clone());
-    c0.mul_assign_ntt(u, params);
-    c0.to_coeff(params);
-    c0.add_assign(&e0, params);
-    c0.add_assign(&scaled_plaintext(params, pt), params);
+    c0.mul_ntt_to_coeff(u, params);
+    c0.add_signed(params, &e0);
+    add_scaled_plaintext(params, &mut c0, pt);
     c0.into_public()
 }
 
 /// `p1*u + e1` for `u` in NTT form; `p1*u` is zeroized once `e1` is added.
 fn c1_with(params: &Params, pk: &PublicKey, u: &Poly, e1: &[i64]) -> Poly {
     let mut c1 = SecretPoly::new(pk.p1.clone());
-    c1.mul_assign_ntt(u, params);
-    c1.to_coeff(params);
-    c1.add_assign(&sampling::small_poly(params, e1), params);
+    c1.mul_ntt_to_coeff(u, params);
+    c1.add_signed(params, e1);
     c1.into_public()
 }
 
 /// `Δ*m` with `Δ = floor(Q/t)`, as an RNS polynomial (secret: zeroized on drop).
+#[cfg(test)]
 pub(crate) fn scaled_plaintext(params: &Params, pt: &Plaintext) -> SecretPoly {
     let mut p = SecretPoly::zero(params, Form::Coeff);
-    p.map_rows(params, Cost::Division, |row, limb| {
+    add_scaled_plaintext(params, &mut p, pt);
+    p
+}
+
+/// `x += Δ*m` (coefficient form), residue by residue.
+fn add_scaled_plaintext(params: &Params, x: &mut Poly, pt: &Plaintext) {
+    x.map_rows(params, Cost::Division, |row, limb| {
         // m is secret: constant-time reduction and product (see `crate::arith`).
         row.iter_mut().zip(pt.coeffs()).for_each(|(c, &m)| {
             let m_mod_q = limb.reducer.reduce_u128(m);
-            *c = ct_mul_shoup(m_mod_q, limb.delta, limb.delta_shoup, limb.q);
+            let dm = ct_mul_shoup(m_mod_q, limb.delta, limb.delta_shoup, limb.q);
+            *c = ct_reduce_once(*c + dm, limb.q);
         });
     });
-    p
 }
 
 /// Decrypts with a full secret: `round(t/Q * (c0 + c1*s)) mod t`.
 pub fn decrypt(params: &Params, sk: &SecretKey, ct: &Ciphertext) -> Plaintext {
     let mut x = SecretPoly::new(ct.c1.clone());
     x.to_ntt(params);
-    x.mul_assign_ntt(&sk.s, params);
-    x.to_coeff(params);
+    x.mul_ntt_to_coeff(&sk.s, params);
     x.add_assign(&ct.c0, params);
     scale_and_round(params, &x)
 }
@@ -134,7 +142,7 @@ pub fn scale_and_round(params: &Params, x: &Poly) -> Plaintext {
         let mut frac = 0u128; // units of 2^-64
         for (row, limb) in rows.iter().zip(&params.limbs) {
             let xj = row.get(j).copied().unwrap_or(0);
-            let y = mul_mod(xj, limb.qhat_inv, limb.q);
+            let y = ct_mul_shoup(xj, limb.qhat_inv, limb.qhat_inv_shoup, limb.q);
             int = int.wrapping_add(u128::from(y).wrapping_mul(limb.t_over_q_int));
             frac += u128::from(y) * u128::from(limb.t_over_q_frac_hi)
                 + ((u128::from(y) * u128::from(limb.t_over_q_frac_lo)) >> 64);
@@ -263,7 +271,7 @@ pub fn modulus_switch(params: &Params, x: &Poly, used: usize) -> Switched {
             let mut frac = 0u128; // units of 2^-64
             for ((row, limb), &(ti, hi, lo)) in rows.iter().zip(&params.limbs).zip(&consts) {
                 let xj = row.get(j).copied().unwrap_or(0);
-                let y = u128::from(mul_mod(xj, limb.qhat_inv, limb.q));
+                let y = u128::from(ct_mul_shoup(xj, limb.qhat_inv, limb.qhat_inv_shoup, limb.q));
                 int = int.wrapping_add(y.wrapping_mul(ti));
                 frac += y * u128::from(hi) + ((y * u128::from(lo)) >> 64);
             }

@@ -107,6 +107,9 @@ pub(crate) struct Limb {
     pub(crate) delta: u64,
     /// (Q / q)^-1 mod q, for CRT reconstruction.
     pub(crate) qhat_inv: u64,
+    /// Shoup constant of `qhat_inv`: the reconstruction's products by it need no
+    /// division.
+    pub(crate) qhat_inv_shoup: u64,
     /// floor(t / q).
     pub(crate) t_over_q_int: u128,
     /// Fractional part of t / q, high 64 bits.
@@ -209,6 +212,7 @@ impl Params {
                     ntt,
                     delta,
                     qhat_inv,
+                    qhat_inv_shoup: crate::arith::shoup_constant(qhat_inv, q),
                     t_over_q_int: int,
                     t_over_q_frac_hi: hi,
                     t_over_q_frac_lo: lo,

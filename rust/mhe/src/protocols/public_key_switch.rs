@@ -87,11 +87,10 @@ impl PublicKeySwitchProtocol {
         up0.mul_assign_ntt(&u, p);
         h0.add_assign(&up0, p);
         h0.to_coeff(p);
-        h0.add_assign(&sampling::flooding_poly(p, rng, self.flooding_bits), p);
+        sampling::add_flooding(p, &mut h0, rng, self.flooding_bits);
         let mut h1 = SecretPoly::new(target.p1.clone());
-        h1.mul_assign_ntt(&u, p);
-        h1.to_coeff(p);
-        h1.add_assign(&sampling::small_poly(p, &sampling::gaussian(rng, p.n())), p);
+        h1.mul_ntt_to_coeff(&u, p);
+        h1.add_signed(p, &sampling::gaussian(rng, p.n()));
         Ok(PublicKeySwitchShare {
             h0: h0.into_public(),
             h1: h1.into_public(),

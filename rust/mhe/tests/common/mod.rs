@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use mhe::analyst;
 use mhe::ciphertext::{Ciphertext, encrypt};
-use mhe::encoding::{MAX_ABS_INTEGER, MAX_ABS_REAL, Plaintext, decode, encode};
+use mhe::encoding::{
+    Layout, MAX_ABS_INTEGER, MAX_ABS_REAL, Plaintext, decode, decode_layout, encode, encode_layout,
+};
 use mhe::keys::{PublicKey, SecretKey};
 use mhe::params::Params;
 use mhe::policy::SitePolicy;
@@ -135,6 +137,42 @@ impl Parties {
             .map(|ct| ks.decrypt(ct, &self.decryption_shares(ks, ct, &mut ledgers)))
             .collect();
         decode(&self.params, &pts, len).unwrap()
+    }
+
+    /// A whole round at declared widths: every party encodes its `values` at `layout`
+    /// and encrypts them, the ciphertexts are pooled, every party gives a decryption
+    /// share of each pooled ciphertext (one ledger per party for the round), and the
+    /// combined shares are decoded. The benches' round, timed against fhe.rs.
+    pub fn round_at(
+        &mut self,
+        ks: &KeySwitchProtocol,
+        layout: &Layout,
+        values: &[Vec<i128>],
+    ) -> Vec<i128> {
+        let p = self.params.clone();
+        let mut pooled: Option<Vec<Ciphertext>> = None;
+        for v in values {
+            let cts: Vec<Ciphertext> = encode_layout(&p, layout, v)
+                .unwrap()
+                .iter()
+                .map(|pt| encrypt(&p, &self.pk, pt, &mut self.rng))
+                .collect();
+            match pooled.as_mut() {
+                None => pooled = Some(cts),
+                Some(acc) => acc
+                    .iter_mut()
+                    .zip(&cts)
+                    .for_each(|(a, c)| a.add_assign(c, &p)),
+            }
+        }
+        let mut ledgers: Vec<DecryptionLedger> =
+            self.sks.iter().map(|_| DecryptionLedger::new()).collect();
+        let pts: Vec<Plaintext> = pooled
+            .unwrap()
+            .iter()
+            .map(|ct| ks.decrypt(ct, &self.decryption_shares(ks, ct, &mut ledgers)))
+            .collect();
+        decode_layout(&p, &pts, layout).unwrap()
     }
 }
 
