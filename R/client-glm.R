@@ -253,7 +253,7 @@ mhe_glm_dp_matrix <- function(xwx, p, sd) {
 # on u. Its log-linear tangent at the mean row ubar (A's first column over
 # A[1, 1], times kappa) is the start: slopes c / mu, mu = ubar'c, intercept
 # from log(mu) = ubar'g. The Newton step from g = 0 scales the slopes by mu
-# instead (about 1.7 times too steep on the test's data), a start so far off
+# instead (1.77 times too steep on the test's data), a start so far off
 # that the fourth round's quasi-Newton step, on a matrix from round 3,
 # misses by more than the reported error (DP.md 10.7). NULL
 # (take the Newton step) when the noisy line's mean rate is not positive.
@@ -270,6 +270,17 @@ mhe_glm_dp_start <- function(A, s, kappa, m0) {
   g <- c / mu
   g[1L] <- (log(mu) - sum(ubar[-1L] * g[-1L])) / kappa
   g
+}
+
+# The rate m0 every row has at g = 0 when round 1 can start log-linear
+# (poisson with an intercept and no offset: min(1, M), M the response's upper
+# bound), else NULL.
+mhe_glm_dp_start_rate <- function(spec, bounds) {
+  if (spec$family != "poisson" || !isTRUE(spec$intercept) || !is.null(spec$offset)) {
+    return(NULL)
+  }
+  m0 <- min(1, max(bounds[[spec$parsed$response]][2L], 0))
+  if (m0 > 0) m0
 }
 
 # The numeric variables that need bounds (the binomial response does not),
@@ -339,13 +350,7 @@ mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call, kappa = 1) {
                               ), class = "input", call = call))
   p <- ncol(X)
   plan <- mhe_glm_dp_plan(spec$family)
-  # poisson with an intercept and no offset: every row's rate at g = 0 is
-  # min(1, M), so round 1 is a least-squares system and starts log-linear
-  start <- NULL
-  if (spec$family == "poisson" && isTRUE(spec$intercept) && is.null(spec$offset)) {
-    start <- min(1, max(b$by_var[[spec$parsed$response]][2L], 0))
-    if (!(start > 0)) start <- NULL
-  }
+  start <- mhe_glm_dp_start_rate(spec, b$by_var)
   g <- numeric(p)
   A <- NULL
   facts <- list()
@@ -371,10 +376,8 @@ mhe_glm_dp_fit <- function(spec, pool, bounds, epsilon, norm, call, kappa = 1) {
       n <- f$n
     }
     step <- solve(A, f$xr)
-    if (k == 1L && !is.null(start)) {
-      g1 <- mhe_glm_dp_start(A, f$xr, kappa, start)
-      if (!is.null(g1)) step <- g1 - g
-    }
+    g1 <- if (k == 1L && !is.null(start)) mhe_glm_dp_start(A, f$xr, kappa, start)
+    if (!is.null(g1)) step <- g1 - g
     g <- if (spec$family == "gaussian") step else g + step
     last <- f
   }

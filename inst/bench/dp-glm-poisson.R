@@ -15,7 +15,8 @@
 # Variants: "newton" (the plan from g = 0, the package before 10.7), "oracle"
 # (as newton, but the last step and its SE use the exact matrix at the
 # third iterate: isolates the last step's matrix), "loglin" (the package:
-# round 1 starts log-linear, mhe_glm_dp_start()).
+# round 1 starts log-linear, mhe_glm_dp_start()); with that start, "early"
+# (shares 0.1/0.1/0.1/0.7) and "five" (five rounds, 0.04 x 4 / 0.84).
 
 args <- commandArgs(TRUE)
 draws <- if (length(args)) as.integer(args[1]) else 1000L
@@ -48,7 +49,7 @@ J <- diag(c(1, 1 / 3, 1 / 3))
 ghat <- solve(J, coef(ref))
 rho <- dsMHE:::mhe_glm_dp_rho_for_epsilon(10, 1e-6)
 C2 <- p
-plan <- dsMHE:::mhe_glm_dp_plan("poisson")
+package_plan <- dsMHE:::mhe_glm_dp_plan("poisson")
 
 at <- function(g) {
   mu <- pmin(exp(drop(U %*% g)), M)
@@ -58,7 +59,7 @@ noisy_upper <- function(A, sd) {
   A[upper.tri(A, diag = TRUE)] + rnorm(p * (p + 1) / 2, 0, sd)
 }
 
-fit <- function(variant) {
+fit <- function(variant, plan = package_plan) {
   g <- numeric(p)
   iterates <- list()
   for (k in seq_along(plan$fractions)) {
@@ -76,7 +77,7 @@ fit <- function(variant) {
     }
     s <- t$s + rnorm(p, 0, sqrt(V))
     step <- solve(A, s)
-    if (k == 1L && variant == "loglin") {
+    if (k == 1L && variant != "newton" && variant != "oracle") {
       g1 <- start_fn(A, s, 1, 1)
       if (!is.null(g1)) step <- g1 - g
     }
@@ -95,9 +96,26 @@ fit <- function(variant) {
 
 fmt <- function(x, d = 2) paste(formatC(x, digits = d, format = "f"), collapse = "/")
 cat("draws:", draws, " rho:", signif(rho, 5), "\n")
-for (variant in c("newton", "oracle", "loglin")) {
+# without noise: the matrix rounds' noise sd per value, A's diagonal at 0 and
+# at glm()'s estimate, the Newton iterates' errors from 0, the slopes' ratio
+d2 <- M^2 * (C2^2 + C2) / 2 + C2 * M^2 + 1
+cat("matrix noise sd per round:", fmt(sqrt(3 * d2 / (2 * package_plan$fractions[1:3] * rho)), 0),
+    "| diag A at 0:", fmt(diag(at(numeric(p))$A), 0), "at the estimate:", fmt(diag(at(ghat)$A), 0), "\n")
+g <- numeric(p)
+for (k in 1:3) {
+  t0 <- at(g)
+  g <- g + solve(t0$A, t0$s)
+  if (k == 1L) cat("Newton step 1 slopes / glm's:", fmt(g[-1L] / ghat[-1L]), "\n")
+  cat("exact Newton from 0, error after round", k, ":", fmt(g - ghat, 3), "\n")
+}
+plans <- list(
+  newton = package_plan, oracle = package_plan, loglin = package_plan,
+  early = list(fractions = c(0.1, 0.1, 0.1, 0.7), scales = c(1, 1, 1, 0)),
+  five = list(fractions = c(0.04, 0.04, 0.04, 0.04, 0.84), scales = c(1, 1, 1, 1, 0))
+)
+for (variant in names(plans)) {
   set.seed(11)
-  r <- t(replicate(draws, fit(variant)))
+  r <- t(replicate(draws, fit(variant, plans[[variant]])))
   z <- r[, 1:3]
   m <- apply(abs(z), 1L, max)
   cat(sprintf(
