@@ -182,6 +182,36 @@ test_that("a poisson GLM under DP clips the response to its bounds and lands wit
   expect_identical(nrow(fit$dp), 12L)
 })
 
+# Round 1 of a poisson fit without offset, computed exactly: at g = 0 every
+# rate is m0, A = m0 U'WU and s = U'W(y - m0).
+dp_glm_round1 <- function(U, y, m0, w = rep(1, nrow(U))) {
+  list(A = m0 * crossprod(U, U * w), s = drop(crossprod(U, w * (y - m0))))
+}
+
+test_that("the poisson start is log-linear: a constant rate exactly, glm()'s slopes closely", {
+  set.seed(3)
+  x <- runif(400, -1, 1)
+  kappa <- 0.5
+  U <- cbind(kappa, x, runif(400, -1, 1))
+  # a constant response: the start is the exact fit, log(2.5) / kappa, slopes 0
+  r <- dp_glm_round1(U, rep(2.5, 400), m0 = 1)
+  expect_equal(unname(dsMHE:::mhe_glm_dp_start(r$A, r$s, kappa, 1)), c(log(2.5) / kappa, 0, 0))
+  # with row weights and a rate bound M below 1 (m0 = M): the same
+  r <- dp_glm_round1(U, rep(0.3, 400), m0 = 0.5, w = runif(400, 0.2, 1))
+  expect_equal(unname(dsMHE:::mhe_glm_dp_start(r$A, r$s, kappa, 0.5)), c(log(0.3) / kappa, 0, 0))
+  # poisson data: the start is near glm()'s coefficients, the Newton step from
+  # 0 (what the plan took before) is not
+  y <- rpois(400, exp(0.5 + 0.6 * x))
+  ref <- stats::glm.fit(U, y, family = stats::poisson())$coefficients
+  r <- dp_glm_round1(U, y, m0 = 1)
+  start <- dsMHE:::mhe_glm_dp_start(r$A, r$s, kappa, 1)
+  # (in the coefficients' units: the intercept column is kappa)
+  expect_lt(max(abs((start - ref) * c(kappa, 1, 1))), 0.06)
+  expect_gt(max(abs((solve(r$A, r$s) - ref) * c(kappa, 1, 1))), 0.3)
+  # a noisy round whose line has no positive mean rate: no start (Newton)
+  expect_null(dsMHE:::mhe_glm_dp_start(r$A, -2 * r$A[, 1L] / kappa, kappa, 1))
+})
+
 # A federation with a budget so large that the noise is negligible: the
 # fit's arithmetic, not its privacy, is under test.
 # (epsilon 1e12: the coefficients' noise sd is about 3e-8)
