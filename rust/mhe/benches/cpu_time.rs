@@ -201,23 +201,7 @@ fn round_vs_fhe(set: &str, iters: usize) {
     let params = Params::by_name(set).unwrap();
     let mut o = Parties::new(&params, PARTIES, [1; 32], [2; 32]);
     let ks = KeySwitchProtocol::with_default_flooding(params.clone());
-    let small: Vec<Vec<i128>> = (0..PARTIES)
-        .map(|p| {
-            (0..VALUES as i128)
-                .map(|i| (i * 31 + p as i128) % 1000)
-                .collect()
-        })
-        .collect();
-    let expected: Vec<i128> = (0..VALUES)
-        .map(|i| small.iter().map(|v| v[i]).sum())
-        .collect();
-    let bound = small
-        .iter()
-        .flatten()
-        .map(|v| v.unsigned_abs())
-        .max()
-        .unwrap();
-    let own = Width::for_bound(bound, PARTIES).unwrap();
+    let (small, expected, own) = common::round_values(PARTIES, VALUES);
     let mut ours = Vec::new();
     for width in [Width::integer(20).unwrap(), own] {
         let layout = Layout::from_widths(&vec![width; VALUES])

@@ -228,23 +228,7 @@ fn bench_set(c: &mut Criterion, set: &str) {
     // under `large` and two under `default` (t = 2^19 < 2^20); and at the values' own
     // width, what `Width::for_bound` gives for them over 10 parties (one coefficient
     // per value under both sets).
-    let small: Vec<Vec<i128>> = (0..PARTIES)
-        .map(|p| {
-            (0..ROUND_VALUES as i128)
-                .map(|i| (i * 31 + p as i128) % 1000)
-                .collect()
-        })
-        .collect();
-    let expected: Vec<i128> = (0..ROUND_VALUES)
-        .map(|i| small.iter().map(|v| v[i]).sum())
-        .collect();
-    let bound = small
-        .iter()
-        .flatten()
-        .map(|v| v.unsigned_abs())
-        .max()
-        .unwrap();
-    let own = Width::for_bound(bound, PARTIES).unwrap();
+    let (small, expected, own) = common::round_values(PARTIES, ROUND_VALUES);
     for (width, name) in [
         (
             Width::integer(20).unwrap(),

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use mhe::analyst;
 use mhe::ciphertext::{Ciphertext, encrypt};
 use mhe::encoding::{
-    Layout, MAX_ABS_INTEGER, MAX_ABS_REAL, Plaintext, decode, decode_layout, encode, encode_layout,
+    Layout, MAX_ABS_INTEGER, MAX_ABS_REAL, Plaintext, Width, decode, decode_layout, encode,
+    encode_layout,
 };
 use mhe::keys::{PublicKey, SecretKey};
 use mhe::params::Params;
@@ -78,20 +79,29 @@ impl Parties {
     /// Every party encrypts its vector of `values` under the collective key, and the
     /// ciphertexts are summed position by position (one per plaintext).
     pub fn encrypt_and_pool(&mut self, values: &[Vec<i128>]) -> Vec<Ciphertext> {
-        let p = &self.params;
+        let p = self.params.clone();
+        self.pool_encodings(values, |v| encode(&p, v).unwrap())
+    }
+
+    /// Each party encrypts its `encoded` values; the ciphertexts are added.
+    fn pool_encodings(
+        &mut self,
+        values: &[Vec<i128>],
+        encoded: impl Fn(&[i128]) -> Vec<Plaintext>,
+    ) -> Vec<Ciphertext> {
+        let p = self.params.clone();
         let mut pooled: Option<Vec<Ciphertext>> = None;
         for v in values {
-            let cts: Vec<Ciphertext> = encode(p, v)
-                .unwrap()
+            let cts: Vec<Ciphertext> = encoded(v)
                 .iter()
-                .map(|pt| encrypt(p, &self.pk, pt, &mut self.rng))
+                .map(|pt| encrypt(&p, &self.pk, pt, &mut self.rng))
                 .collect();
             match pooled.as_mut() {
                 None => pooled = Some(cts),
                 Some(acc) => acc
                     .iter_mut()
                     .zip(&cts)
-                    .for_each(|(a, c)| a.add_assign(c, p)),
+                    .for_each(|(a, c)| a.add_assign(c, &p)),
             }
         }
         pooled.unwrap()
@@ -150,25 +160,10 @@ impl Parties {
         values: &[Vec<i128>],
     ) -> Vec<i128> {
         let p = self.params.clone();
-        let mut pooled: Option<Vec<Ciphertext>> = None;
-        for v in values {
-            let cts: Vec<Ciphertext> = encode_layout(&p, layout, v)
-                .unwrap()
-                .iter()
-                .map(|pt| encrypt(&p, &self.pk, pt, &mut self.rng))
-                .collect();
-            match pooled.as_mut() {
-                None => pooled = Some(cts),
-                Some(acc) => acc
-                    .iter_mut()
-                    .zip(&cts)
-                    .for_each(|(a, c)| a.add_assign(c, &p)),
-            }
-        }
+        let pooled = self.pool_encodings(values, |v| encode_layout(&p, layout, v).unwrap());
         let mut ledgers: Vec<DecryptionLedger> =
             self.sks.iter().map(|_| DecryptionLedger::new()).collect();
         let pts: Vec<Plaintext> = pooled
-            .unwrap()
             .iter()
             .map(|ct| ks.decrypt(ct, &self.decryption_shares(ks, ct, &mut ledgers)))
             .collect();
@@ -501,4 +496,26 @@ pub fn sub_centred(params: &Params, a: &[i128], b: &[i128]) -> Vec<i128> {
 /// The zero polynomial in coefficient form.
 pub fn zero(params: &Params) -> Poly {
     Poly::zero(params, Form::Coeff)
+}
+
+/// The benches' round data: `values` values per party, each below 1000 (as fhe.rs's
+/// benchmark), their column sums, and the width [`Width::for_bound`] gives them over
+/// `parties` parties.
+pub fn round_values(parties: usize, values: usize) -> (Vec<Vec<i128>>, Vec<i128>, Width) {
+    let small: Vec<Vec<i128>> = (0..parties)
+        .map(|p| {
+            (0..values as i128)
+                .map(|i| (i * 31 + p as i128) % 1000)
+                .collect()
+        })
+        .collect();
+    let bound = small
+        .iter()
+        .flatten()
+        .map(|v| v.unsigned_abs())
+        .max()
+        .unwrap();
+    let own = Width::for_bound(bound, parties).unwrap();
+    let sums = column_sums(&small);
+    (small, sums, own)
 }
