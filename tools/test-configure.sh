@@ -34,9 +34,14 @@ done
 
 fail() { echo "test-configure: FAIL: $*" >&2; exit 1; }
 
+# The libraries R sees now (the personal one under HOME included, where the
+# dependencies may have been installed): the empty HOME below must not hide them,
+# or the installation would stop at a missing dependency before configure runs.
+libs="$("$r_bin/Rscript" -e 'cat(.libPaths(), sep = ":")')"
+
 # install_with PATH: runs R CMD INSTALL with an empty HOME, no CARGO_HOME; prints the log
 install_with() {
-  env -u CARGO_HOME -u RUSTUP_HOME HOME="$work/home" PATH="$1" \
+  env -u CARGO_HOME -u RUSTUP_HOME HOME="$work/home" PATH="$1" R_LIBS="$libs" \
     "$r_bin/R" CMD INSTALL --no-test-load -l "$work/lib" "$tarball" >"$work/log" 2>&1 &&
     return 0
   return 1
