@@ -111,9 +111,12 @@ fn run_set(set: &str, scale: usize) {
     let combine = per_op(8000 / scale, || {
         black_box(ks.decrypt(&pooled, &ks.aggregate_shares(shares.iter())));
     });
+    let fused = per_op(8000 / scale, || {
+        black_box(ks.decrypt_shares(&pooled, shares.iter()));
+    });
     println!(
         "{set}: keygen share {keygen:.1} us, encrypt {enc:.1} us, add 10 {add:.1} us, \
-         decryption share {share:.1} us, combine 10 {combine:.1} us"
+         decryption share {share:.1} us, combine 10 {combine:.1} us (fused {fused:.1} us)"
     );
     steps(&params, &pooled, &mut o.rng, scale);
     combine_steps(&params, &ks, &pooled, &shares, scale);

@@ -108,6 +108,25 @@ fn every_protocol_share_round_trips_and_still_decrypts() {
         )
         .unwrap();
         assert_eq!(got, values, "{name}");
+        // The fused combine gives the same plaintext as summing then decrypting, and
+        // so the same values; short of one share it decodes to something else.
+        let fused = ks.decrypt_shares(&ct2, dec.iter());
+        assert_eq!(
+            fused,
+            ks.decrypt(&ct2, &ks.aggregate_shares(dec.iter())),
+            "{name}"
+        );
+        assert_eq!(
+            decode(&params, &[fused], values.len()).unwrap(),
+            values,
+            "{name}"
+        );
+        let short = ks.decrypt_shares(&ct2, dec[1..].iter());
+        assert_ne!(
+            decode(&params, &[short], values.len()).unwrap(),
+            values,
+            "{name}"
+        );
         // Public-key switch shares: both polynomials.
         let (sk_r, pk_r) = PublicKey::generate_pair(&params, &mut rng).unwrap();
         let pks = PublicKeySwitchProtocol::for_parties(params.clone(), 3).unwrap();

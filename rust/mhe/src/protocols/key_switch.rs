@@ -263,6 +263,22 @@ impl KeySwitchProtocol {
         x.add_assign(&aggregate.0, &self.params);
         scale_and_round(&self.params, &x)
     }
+
+    /// `decrypt_shares` is [`KeySwitchProtocol::aggregate_shares`] followed by
+    /// [`KeySwitchProtocol::decrypt`], summing the shares straight into a copy of `c0`:
+    /// one ring-sized buffer instead of two, which keeps glibc's allocator from
+    /// trimming and re-faulting its heap on every combine (see `BENCHMARKS.md`).
+    pub fn decrypt_shares<'a>(
+        &self,
+        ct: &Ciphertext,
+        shares: impl IntoIterator<Item = &'a KeySwitchShare>,
+    ) -> Plaintext {
+        let mut x = ct.c0.clone();
+        for s in shares {
+            x.add_assign(&s.0, &self.params);
+        }
+        scale_and_round(&self.params, &x)
+    }
 }
 
 #[cfg(test)]

@@ -122,14 +122,22 @@ impl Parties {
         ct: &Ciphertext,
         ledgers: &mut [DecryptionLedger],
     ) -> KeySwitchShare {
+        ks.aggregate_shares(self.party_shares(ks, ct, ledgers).iter())
+    }
+
+    /// Every party's decryption share of `ct`, recorded in the party's ledger.
+    pub fn party_shares(
+        &mut self,
+        ks: &KeySwitchProtocol,
+        ct: &Ciphertext,
+        ledgers: &mut [DecryptionLedger],
+    ) -> Vec<KeySwitchShare> {
         assert_eq!(ledgers.len(), self.sks.len(), "one ledger per party");
-        let shares: Vec<KeySwitchShare> = self
-            .sks
+        self.sks
             .iter()
             .zip(ledgers.iter_mut())
             .map(|(sk, ledger)| ks.gen_share(sk, None, ct, ledger, &mut self.rng).unwrap())
-            .collect();
-        ks.aggregate_shares(shares.iter())
+            .collect()
     }
 
     /// All parties decrypt the pooled ciphertexts together (each with one ledger for
@@ -165,7 +173,7 @@ impl Parties {
             self.sks.iter().map(|_| DecryptionLedger::new()).collect();
         let pts: Vec<Plaintext> = pooled
             .iter()
-            .map(|ct| ks.decrypt(ct, &self.decryption_shares(ks, ct, &mut ledgers)))
+            .map(|ct| ks.decrypt_shares(ct, self.party_shares(ks, ct, &mut ledgers).iter()))
             .collect();
         decode_layout(&p, &pts, layout).unwrap()
     }
