@@ -2,12 +2,14 @@
 //! and combine decryption shares. The analyst holds no secret; everything here checks
 //! its inputs so that a wrong blob fails early with a message naming the site.
 
+use std::sync::Arc;
+
 use crate::ciphertext::{Switched, decrypt_switched};
 use crate::encoding::decode_layout;
 use crate::error::{Error, RefusalKind, Result};
 use crate::identity::fingerprint;
 use crate::messages::{
-    Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, DpFacts, Identity,
+    Attestation, Confirmation, Contribution, DecryptRequest, DecryptShare, DpFacts, Id, Identity,
     KeyEvaluation, KeygenBundle, KeygenShare, Pooled, Roster, hex, key_check_seed,
 };
 use crate::params::Params;
@@ -50,12 +52,7 @@ pub fn roster_info(roster: &[u8]) -> Result<Vec<(String, String)>> {
 /// # Errors
 /// A malformed share, a repeated or missing site, a share from another session.
 pub fn keygen_bundles(shares: &[&[u8]]) -> Result<Vec<(String, Vec<u8>)>> {
-    let parsed = parse_shares(shares)?;
-    let first = parsed
-        .first()
-        .ok_or_else(|| Error::InvalidArgument("no key shares".into()))?;
-    let params = Params::by_id(first.header.params_id)?;
-    let session = first.header.session;
+    let (parsed, params, session) = parse_shares(shares)?;
     let ckg = PublicKeyGenProtocol::new(params.clone());
     let pk: Vec<PublicKeyGenShare> = parsed
         .iter()
@@ -80,8 +77,9 @@ pub fn keygen_bundles(shares: &[&[u8]]) -> Result<Vec<(String, Vec<u8>)>> {
         .collect())
 }
 
-/// The shares parsed and sorted by site, checked to come from one session, one each.
-fn parse_shares(shares: &[&[u8]]) -> Result<Vec<KeygenShare>> {
+/// The shares parsed and sorted by site, checked to come from one session, one each,
+/// with that session's parameters and id.
+fn parse_shares(shares: &[&[u8]]) -> Result<(Vec<KeygenShare>, Arc<Params>, Id)> {
     let mut parsed = shares
         .iter()
         .map(|b| KeygenShare::parse(b))
@@ -101,7 +99,7 @@ fn parse_shares(shares: &[&[u8]]) -> Result<Vec<KeygenShare>> {
             )));
         }
     }
-    Ok(parsed)
+    Ok((parsed, params, session))
 }
 
 /// Checks each site's key evaluations against the share it published (which the
@@ -113,12 +111,7 @@ fn parse_shares(shares: &[&[u8]]) -> Result<Vec<KeygenShare>> {
 /// [`Error::Refused`] naming the site whose evaluation is missing, not of its share,
 /// or of another aggregate; malformed blobs.
 pub fn keygen_evaluations(shares: &[&[u8]], evaluations: &[&[u8]]) -> Result<Vec<u8>> {
-    let parsed = parse_shares(shares)?;
-    let first = parsed
-        .first()
-        .ok_or_else(|| Error::InvalidArgument("no key shares".into()))?;
-    let params = Params::by_id(first.header.params_id)?;
-    let session = first.header.session;
+    let (parsed, params, session) = parse_shares(shares)?;
     let mut evals = evaluations
         .iter()
         .map(|b| Ok((KeyEvaluation::parse(b)?, *b)))
