@@ -15,14 +15,10 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod fhe_rs;
 
-use std::hint::black_box;
-use std::sync::Arc;
-
-use fhe::bfv::{self, BfvParametersBuilder, Encoding};
-use fhe::mbfv::{AggregateIter, CommonRandomPoly, DecryptionShare, PublicKeyShare};
-use fhe_traits::{FheDecoder, FheEncoder, FheEncrypter};
 use mhe::encoding::{Layout, Width, decode_layout, encode_layout};
+use std::hint::black_box;
 
 use common::Parties;
 use mhe::ciphertext::{Ciphertext, encrypt, scale_and_round};
@@ -237,61 +233,19 @@ fn fhe_round(
     expected: &[i128],
     iters: usize,
 ) -> (f64, usize) {
-    let moduli: Vec<u64> = params.moduli().collect();
-    let par = BfvParametersBuilder::new()
-        .set_degree(params.n())
-        .set_plaintext_modulus(1 << 20)
-        .set_moduli(&moduli)
-        .build_arc()
-        .unwrap();
+    let t = fhe_rs::theirs(params, PARTIES);
     let mut rng = rand09::rng();
-    let crp = CommonRandomPoly::new(&par, &mut rng).unwrap();
-    let sks: Vec<bfv::SecretKey> = (0..PARTIES)
-        .map(|_| bfv::SecretKey::random(&par, &mut rng))
-        .collect();
-    let pk: bfv::PublicKey = sks
-        .iter()
-        .map(|sk| PublicKeyShare::new(sk, crp.clone(), &mut rng).unwrap())
-        .aggregate()
-        .unwrap();
     let fvalues: Vec<Vec<u64>> = small
         .iter()
         .map(|v| v.iter().map(|&x| x as u64).collect())
         .collect();
-    let mut theirs = || {
-        let mut acc: Option<Vec<bfv::Ciphertext>> = None;
-        for v in &fvalues {
-            let cts: Vec<bfv::Ciphertext> = v
-                .chunks(par.degree())
-                .map(|chunk| {
-                    let pt = bfv::Plaintext::try_encode(chunk, Encoding::poly(), &par).unwrap();
-                    pk.try_encrypt(&pt, &mut rng).unwrap()
-                })
-                .collect();
-            match acc.as_mut() {
-                None => acc = Some(cts),
-                Some(a) => a.iter_mut().zip(&cts).for_each(|(x, y)| *x += y),
-            }
-        }
-        acc.unwrap()
-            .into_iter()
-            .flat_map(|ct| {
-                let ct = Arc::new(ct);
-                let pt: bfv::Plaintext = sks
-                    .iter()
-                    .map(|sk| DecryptionShare::new(sk, &ct, &mut rng).unwrap())
-                    .aggregate()
-                    .unwrap();
-                Vec::<u64>::try_decode(&pt, Encoding::poly()).unwrap()
-            })
-            .collect::<Vec<u64>>()
-    };
+    let mut theirs = || t.round(&fvalues, &mut rng);
     let got = theirs();
     assert!(got.iter().zip(expected).all(|(&a, &b)| a as i128 == b));
     let theirs_us = per_op(iters, || {
         black_box(theirs());
     });
-    (theirs_us, small[0].len().div_ceil(par.degree()))
+    (theirs_us, small[0].len().div_ceil(t.par.degree()))
 }
 
 fn main() {

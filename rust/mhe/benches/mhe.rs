@@ -14,6 +14,7 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod fhe_rs;
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -21,9 +22,10 @@ use std::time::Duration;
 
 use common::Parties;
 use criterion::{BatchSize, Criterion};
-use fhe::bfv::{self, BfvParametersBuilder, Encoding};
-use fhe::mbfv::{AggregateIter, CommonRandomPoly, DecryptionShare, PublicKeyShare};
-use fhe_traits::{FheDecoder, FheEncoder, FheEncrypter, Serialize};
+use fhe::bfv::{self, Encoding};
+use fhe::mbfv::{AggregateIter, DecryptionShare, PublicKeyShare};
+use fhe_rs::Theirs;
+use fhe_traits::{FheEncoder, FheEncrypter, Serialize};
 use mhe::ciphertext::{Ciphertext, encrypt};
 use mhe::encoding::{Layout, Plaintext, Width, encode};
 use mhe::params::Params;
@@ -32,8 +34,6 @@ use mhe::sampling::Crs;
 
 const PARTIES: usize = 10;
 const ROUND_VALUES: usize = 8192;
-/// fhe.rs plaintext modulus: one value per coefficient, below t.
-const FHE_T: u64 = 1 << 20;
 
 /// Seed of the CRS our key generation draws its CRP from.
 const CRS_SEED: [u8; 32] = [2; 32];
@@ -50,32 +50,8 @@ fn full_plaintext(params: &Params) -> Plaintext {
     encode(params, &values).unwrap().remove(0)
 }
 
-struct Theirs {
-    par: Arc<bfv::BfvParameters>,
-    sks: Vec<bfv::SecretKey>,
-    pk: bfv::PublicKey,
-    crp: CommonRandomPoly,
-}
-
 fn theirs(params: &Params) -> Theirs {
-    let moduli: Vec<u64> = params.moduli().collect();
-    let par = BfvParametersBuilder::new()
-        .set_degree(params.n())
-        .set_plaintext_modulus(FHE_T)
-        .set_moduli(&moduli)
-        .build_arc()
-        .unwrap();
-    let mut rng = rand09::rng();
-    let crp = CommonRandomPoly::new(&par, &mut rng).unwrap();
-    let sks: Vec<bfv::SecretKey> = (0..PARTIES)
-        .map(|_| bfv::SecretKey::random(&par, &mut rng))
-        .collect();
-    let pk: bfv::PublicKey = sks
-        .iter()
-        .map(|sk| PublicKeyShare::new(sk, crp.clone(), &mut rng).unwrap())
-        .aggregate()
-        .unwrap();
-    Theirs { par, sks, pk, crp }
+    fhe_rs::theirs(params, PARTIES)
 }
 
 fn fhe_plaintext(par: &Arc<bfv::BfvParameters>, offset: u64) -> bfv::Plaintext {
@@ -308,39 +284,7 @@ fn bench_set(c: &mut Criterion, set: &str) {
         })
         .collect();
     g.bench_function("fhe.rs/round 10 parties 8192 values", |b| {
-        b.iter(|| {
-            let deg = t.par.degree();
-            let mut acc: Option<Vec<bfv::Ciphertext>> = None;
-            for v in &fvalues {
-                let cts: Vec<bfv::Ciphertext> = v
-                    .chunks(deg)
-                    .map(|chunk| {
-                        let pt =
-                            bfv::Plaintext::try_encode(chunk, Encoding::poly(), &t.par).unwrap();
-                        t.pk.try_encrypt(&pt, &mut rng).unwrap()
-                    })
-                    .collect();
-                match acc.as_mut() {
-                    None => acc = Some(cts),
-                    Some(a) => a.iter_mut().zip(&cts).for_each(|(x, y)| *x += y),
-                }
-            }
-            let out: Vec<u64> = acc
-                .unwrap()
-                .into_iter()
-                .flat_map(|ct| {
-                    let ct = Arc::new(ct);
-                    let pt: bfv::Plaintext = t
-                        .sks
-                        .iter()
-                        .map(|sk| DecryptionShare::new(sk, &ct, &mut rng).unwrap())
-                        .aggregate()
-                        .unwrap();
-                    Vec::<u64>::try_decode(&pt, Encoding::poly()).unwrap()
-                })
-                .collect();
-            black_box(out)
-        });
+        b.iter(|| black_box(t.round(&fvalues, &mut rng)));
     });
     g.finish();
 }
